@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import type { CloudCredentials } from './clients/credentials';
+import { parseEndpoint, type EndpointOverride } from './clients/endpoint';
+import { embeddedRules } from './rules/embedded';
+import type { Rule } from './rules/schema';
+import { parseRuleSet } from './rules/validate';
+
+/** Where records go unless RECORDS_PREFIX says otherwise: outside any sensible rule prefix. */
+export const DEFAULT_RECORDS_PREFIX = '.video-animation/';
+
+/** The FC invocation context (Node.js runtime); only what the app reads. */
+export interface FcContext {
+  requestId?: string;
+  region?: string;
+  accountId?: string;
+  credentials?: Partial<CloudCredentials>;
+  function?: { name?: string; timeout?: number };
+}
+
+const EnvSchema = z.object({
+  IMM_PROJECT: z.string().min(1).optional(),
+  MNS_TOPIC: z.string().min(1, 'MNS_TOPIC is required: the topic IMM notifies when a task ends'),
+  RECORDS_PREFIX: z.string().min(1).default(DEFAULT_RECORDS_PREFIX),
+  IMM_ENDPOINT: z.string().min(1).optional(),
+  OSS_ENDPOINT: z.string().min(1).optional(),
+  RULES: z.string().min(1).optional(),
+  FC_REGION: z.string().min(1).optional(),
+  ALIBABA_CLOUD_REGION: z.string().min(1).optional(),
+});
+
+export interface AppConfig {
+  region: string;
+  immProject?: string;
+  mnsTopic: string;
+  recordsPrefix: string;
+  immEndpoint?: EndpointOverride;
+  ossEndpoint?: EndpointOverride;
+  rules: Rule[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let cached: { signature: string; config: AppConfig } | undefined;
+
+/** The one reader of process.env: env + FC context -> typed config, parsed once per container. */
+export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsedEnv = EnvSchema.safeParse(env);
+  if (!parsedEnv.success) throw new ConfigError(`bad environment: ${z.prettifyError(parsedEnv.error)}`);
+  const e = parsedEnv.data;
+  const region = context.region ?? e.FC_REGION ?? e.ALIBABA_CLOUD_REGION;
+  if (!region) throw new ConfigError('no region: FC passes context.region; elsewhere set FC_REGION or ALIBABA_CLOUD_REGION');
+  const signature = JSON.stringify([e, region]);
+  if (cached?.signature === signature) return cached.config;
+
+  const rulesInput = e.RULES !== undefined ? parseJsonOrThrow(e.RULES, 'RULES') : embeddedRules();
+  if (rulesInput === undefined) throw new ConfigError('no rules: none were embedded at build time and RULES is not set');
+  let rules: Rule[];
+  try {
+    rules = parseRuleSet(rulesInput, { recordsPrefix: e.RECORDS_PREFIX }, e.RULES !== undefined ? 'RULES' : 'embedded rules');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!e.IMM_PROJECT && rules.some((r) => r.engine === 'imm')) throw new ConfigError('IMM_PROJECT is required: a rule uses the imm engine');
+
+  const config: AppConfig = {
+    region,
+    mnsTopic: e.MNS_TOPIC,
+    recordsPrefix: e.RECORDS_PREFIX,
+    rules,
+    ...(e.IMM_PROJECT ? { immProject: e.IMM_PROJECT } : {}),
+    ...(e.IMM_ENDPOINT ? { immEndpoint: endpointOrThrow(e.IMM_ENDPOINT, 'IMM_ENDPOINT') } : {}),
+    ...(e.OSS_ENDPOINT ? { ossEndpoint: endpointOrThrow(e.OSS_ENDPOINT, 'OSS_ENDPOINT') } : {}),
+  };
+  cached = { signature, config };
+  return config;
+}
+
+function parseJsonOrThrow(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(`${name} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function endpointOrThrow(value: string, name: string): EndpointOverride {
+  try {
+    return parseEndpoint(value);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+export const JOB_STATUSES = ['pending', 'submitted', 'succeeded', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+const ErrorSchema = z.object({ code: z.string(), message: z.string() });
+
+export const JobOutputSchema = z.object({
+  key: z.string(),
+  format: z.enum(['gif', 'webp']),
+  /** The frame cap the task ran with (IMM bills per frame). */
+  maxFrames: z.number().int(),
+  /** The task producing this output (per output for the OSS engine). */
+  taskId: z.string().optional(),
+  bytes: z.number().int().optional(),
+  tagged: z.boolean().optional(),
+});
+
+export const JobAttemptSchema = z.object({
+  number: z.number().int().min(1),
+  startedAt: z.string(),
+  requestId: z.string().optional(),
+  /** Until then the attempt owns the job; after it a retry may take over (a crashed submit). */
+  leaseExpiresAt: z.string(),
+  outcome: z.enum(['submitted', 'failed', 'retrying']).optional(),
+  error: ErrorSchema.optional(),
+});
+
+/** The durable state of one (source object version, rule) pair: `<RECORDS_PREFIX>jobs/<jobId>.json`. */
+export const JobRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  jobId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  eTag: z.string(),
+  size: z.number().int().min(0),
+  rule: z.string(),
+  engine: z.enum(['imm', 'oss']),
+  status: z.enum(JOB_STATUSES),
+  taskId: z.string().nullable(),
+  outputs: z.array(JobOutputSchema),
+  attempts: z.array(JobAttemptSchema),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  submittedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  task: z.object({ startTime: z.string().optional(), endTime: z.string().optional() }).optional(),
+  error: ErrorSchema.nullable(),
+});
+
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+export type JobOutput = z.infer<typeof JobOutputSchema>;
+export type JobAttempt = z.infer<typeof JobAttemptSchema>;
+
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'failed';
+}

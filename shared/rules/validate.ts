@@ -1,0 +1,155 @@
+import type { z } from 'zod';
+import { prefixesOverlap } from './match';
+import { parseTemplate, templateStaticPrefix } from './naming';
+import { RulesSchema, type Rule } from './schema';
+
+/** The parts of an s.yaml OSS trigger that decide which uploads reach the submit function. */
+export interface OssTriggerFilter {
+  name: string;
+  events: string[];
+  prefix: string;
+  suffix: string;
+}
+
+export interface RuleSetContext {
+  /** Where job records are written; no rule may watch it. */
+  recordsPrefix: string;
+  /** The submit function's OSS triggers; known at build time, not at run time. */
+  triggers?: OssTriggerFilter[];
+}
+
+/** Every problem found in a rule set, each naming the rule and field. */
+export class RulesConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid rules in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'RulesConfigError';
+  }
+}
+
+export const REQUIRED_TRIGGER_EVENTS = [
+  'oss:ObjectCreated:PutObject',
+  'oss:ObjectCreated:PostObject',
+  'oss:ObjectCreated:CompleteMultipartUpload',
+] as const;
+
+/** Parses and cross-checks a rule set; throws RulesConfigError listing every problem. */
+export function parseRuleSet(input: unknown, context: RuleSetContext, source = 'rules'): Rule[] {
+  const parsed = RulesSchema.safeParse(input);
+  if (!parsed.success) throw new RulesConfigError(source, parsed.error.issues.map((issue) => describeIssue(issue, input)));
+  const problems = crossCheck(parsed.data, context);
+  if (problems.length > 0) throw new RulesConfigError(source, problems);
+  return parsed.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const [index, ...rest] = issue.path;
+  const raw = Array.isArray(input) && typeof index === 'number' ? (input[index] as { name?: unknown } | undefined) : undefined;
+  const where =
+    typeof index !== 'number'
+      ? 'rules'
+      : typeof raw?.name === 'string'
+        ? `rule "${raw.name}"`
+        : `rule #${index + 1}`;
+  const field = rest.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  return field ? `${where} ${field}: ${message}` : `${where}: ${message}`;
+}
+
+function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
+  const problems: string[] = [];
+  const seenNames = new Set<string>();
+  const outputOwners = new Map<string, string>();
+
+  if (context.recordsPrefix === '') problems.push('RECORDS_PREFIX must not be empty: records would sit among the videos');
+
+  for (const rule of rules) {
+    const where = `rule "${rule.name}"`;
+    if (seenNames.has(rule.name)) problems.push(`${where} name: duplicate rule name`);
+    seenNames.add(rule.name);
+
+    if (prefixesOverlap(context.recordsPrefix, rule.prefix) && rule.suffixes.includes('json')) {
+      problems.push(`${where} suffixes: with prefix "${rule.prefix}", "json" would match job records under "${context.recordsPrefix}" (recursion)`);
+    }
+
+    if (rule.engine === 'imm') problems.push(...checkSharedWindow(rule));
+
+    rule.outputs.forEach((output, i) => {
+      const field = `${where} outputs[${i}].key`;
+      let normalized: string;
+      try {
+        parseTemplate(output.key);
+        normalized = normalizeTemplate(output.key, rule.name) + `.${output.format}`;
+      } catch (error) {
+        problems.push(`${field}: ${(error as Error).message}`);
+        return;
+      }
+      if (/\.(gif|webp)$/i.test(output.key)) problems.push(`${field}: leave out the extension; ".${output.format}" is added from format`);
+      if (output.key.startsWith('/') || output.key.endsWith('/')) problems.push(`${field}: must not start or end with "/"`);
+
+      const owner = outputOwners.get(normalized);
+      if (owner) problems.push(`${field}: resolves to the same key as ${owner} ("${normalized}")`);
+      else outputOwners.set(normalized, `rule "${rule.name}" outputs[${i}]`);
+
+      const outputPrefix = templateStaticPrefix(output.key, rule.prefix);
+      if (outputPrefix.startsWith(context.recordsPrefix)) {
+        problems.push(`${field}: outputs would land under the records prefix "${context.recordsPrefix}"`);
+      }
+      for (const other of rules) {
+        if (prefixesOverlap(outputPrefix, other.prefix) && other.suffixes.includes(output.format)) {
+          problems.push(`${field}: a ${output.format} written under "${outputPrefix}" would match rule "${other.name}" and start another task (recursion)`);
+        }
+      }
+    });
+
+    if (context.triggers) problems.push(...checkTriggerCoverage(rule, context.triggers));
+  }
+
+  if (context.triggers) {
+    for (const trigger of context.triggers) {
+      const missing = trigger.events.includes('oss:ObjectCreated:*') ? [] : REQUIRED_TRIGGER_EVENTS.filter((e) => !trigger.events.includes(e));
+      if (missing.length > 0) {
+        problems.push(`OSS trigger "${trigger.name}" events: missing ${missing.join(', ')}; uploads made that way would never be processed`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** One IMM task samples one window of the source (Sources[0].StartTime/Duration), so a rule's outputs must agree on it. */
+function checkSharedWindow(rule: Rule): string[] {
+  const problems: string[] = [];
+  const [first, ...rest] = rule.outputs;
+  rest.forEach((output, i) => {
+    for (const field of ['start', 'duration'] as const) {
+      if (output[field] !== first?.[field]) {
+        problems.push(
+          `rule "${rule.name}" outputs[${i + 1}].${field}: ${output[field] ?? 'unset'} differs from outputs[0].${field} (${first?.[field] ?? 'unset'}); ` +
+            'one IMM task samples one window of the video, so split these outputs into two rules',
+        );
+      }
+    }
+  });
+  return problems;
+}
+
+function checkTriggerCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[] {
+  const covering = triggers.filter((t) => rule.prefix.startsWith(t.prefix));
+  if (covering.length === 0) {
+    return [`rule "${rule.name}" prefix: "${rule.prefix}" is under no OSS trigger prefix (${triggers.map((t) => `"${t.prefix}"`).join(', ') || 'none'}); the rule would never fire`];
+  }
+  // OSS compares the suffix filter case-sensitively against the raw key.
+  const uncovered = rule.suffixes.filter((s) => !covering.some((t) => t.suffix === '' || `.${s}`.endsWith(t.suffix)));
+  if (uncovered.length > 0) {
+    return [`rule "${rule.name}" suffixes: ${uncovered.join(', ')} pass no OSS trigger suffix filter; such uploads would never fire`];
+  }
+  return [];
+}
+
+/** A template's canonical form for collision checks: {rule} filled in and {barename}.{ext} written as {basename}. */
+function normalizeTemplate(template: string, rule: string): string {
+  return template.replaceAll('{rule}', rule).replaceAll('{barename}.{ext}', '{basename}').replace(/\/+/g, '/');
+}

@@ -1,0 +1,69 @@
+import { resolveCredentials, type CloudCredentials } from './clients/credentials';
+import { createImmClient } from './clients/imm';
+import { createBucketClient, type BucketApi } from './clients/oss';
+import type { AppConfig, FcContext } from './config';
+import type { ConversionEngine } from './engines/engine';
+import { immEngine } from './engines/imm';
+import { ossJobStore } from './jobs/store';
+import type { Logger } from './log';
+import { withRetries } from './retry';
+import type { Rule } from './rules/schema';
+
+/** FC's default timeout is 3 s; the functions are deployed with more, this is the fallback outside FC. */
+const DEFAULT_TIMEOUT_SECONDS = 60;
+/** Time kept back from the function's timeout for writing the record after the last retry. */
+const BUDGET_MARGIN_MS = 3_000;
+
+/**
+ * Wires the real adapters for one invocation: credentials resolved once (FC's STS credentials rotate),
+ * one OSS client per bucket, the IMM client only when a job needs it, and the retry policy bound to the time budget.
+ */
+export function invocationRuntime(config: AppConfig, context: FcContext, log: Logger) {
+  const started = Date.now();
+  const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const deadline = started + Math.max(timeoutMs - BUDGET_MARGIN_MS, timeoutMs / 2);
+  let credentials: Promise<CloudCredentials> | undefined;
+  const getCredentials = () => (credentials ??= resolveCredentials(context.credentials));
+  const buckets = new Map<string, Promise<BucketApi>>();
+
+  const retry = <T>(service: 'imm' | 'oss', operation: () => Promise<T>) =>
+    withRetries(operation, {
+      service,
+      deadline,
+      onRetry: (info, attempt, delayMs) => log.warn(`${service} call failed; retrying`, { code: info.code, status: info.status, attempt, delayMs }),
+    });
+
+  const bucket = (name: string) => {
+    let client = buckets.get(name);
+    if (!client) {
+      client = getCredentials().then((c) =>
+        createBucketClient({ bucket: name, region: config.region, credentials: c, ...(config.ossEndpoint ? { endpoint: config.ossEndpoint } : {}) }),
+      );
+      buckets.set(name, client);
+    }
+    return client;
+  };
+
+  const engine = async (rule: Rule, _bucket: BucketApi): Promise<ConversionEngine> => {
+    if (rule.engine !== 'imm') throw new Error(`engine ${rule.engine} is not available`);
+    if (!config.immProject) throw new Error('IMM_PROJECT is not set');
+    const imm = await createImmClient({
+      region: config.region,
+      credentials: await getCredentials(),
+      ...(config.immEndpoint ? { endpoint: config.immEndpoint } : {}),
+    });
+    return immEngine(imm, { projectName: config.immProject, topicName: config.mnsTopic }, retry);
+  };
+
+  return {
+    config,
+    log,
+    now: () => Date.now(),
+    leaseMs: timeoutMs + 10_000,
+    requestId: context.requestId ?? 'unknown',
+    bucket,
+    store: (b: BucketApi) => ossJobStore(b, config.recordsPrefix),
+    engine,
+    retry,
+  };
+}
