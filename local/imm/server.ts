@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ImmApiError, invalidArgument, missingParameter, resourceNotFound } from './errors';
+import { parseMediaConvertRequest, requiredString, type RequestParameters } from './media-convert-request';
+import { verifyAcs3Signature, type AccessKeyCredential } from './signature';
+import { createTaskRunner, type OssAccess, type TaskInfo } from './tasks';
+
+export { completionNotice, type TaskInfo } from './tasks';
+
+export const IMM_API_VERSION = '2020-09-30';
+
+export interface LocalImmOptions {
+  /** 0 (default) picks a free port. The server binds 127.0.0.1 only. */
+  port?: number;
+  region: string;
+  accountId: string;
+  /** Accepted signers. */
+  credentials: AccessKeyCredential[];
+  /** Names of the IMM projects that exist. */
+  projects: string[];
+  /** The OSS that holds sources and receives outputs, reached with ali-oss (an IP endpoint such as http://127.0.0.1:PORT). */
+  oss: OssAccess;
+  /** Publishes a task's completion notice to an MNS topic. */
+  publish: (topicName: string, messageBody: string) => Promise<void>;
+  /** Where sources and renders are kept while a task runs. */
+  workDir: string;
+  /** Tasks converted at the same time; default 1. */
+  concurrency?: number;
+  faults?: {
+    /** Share of API calls answered `Throttling.User`. */
+    throttleRate?: number;
+    /** Share of API calls answered 500 `InternalError` or 503 `ServiceUnavailable`. */
+    serverErrorRate?: number;
+    /** Share of tasks that end Failed with `InternalError`. */
+    failTaskRate?: number;
+    random?: () => number;
+  };
+}
+
+export interface LocalImm {
+  /** `127.0.0.1:PORT`: the form openapi-core's `endpoint` takes (with `protocol: 'http'`). */
+  endpoint: string;
+  port: number;
+  tasks(): TaskInfo[];
+  /** Resolves when no task is running or queued. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface CallContext {
+  requestId: string;
+  parameters: RequestParameters;
+}
+
+/**
+ * A local stand-in for Alibaba Cloud IMM (API 2020-09-30) speaking the OpenAPI wire format the official SDK
+ * and @alicloud/openapi-core use: RPC style, `POST /`, action and version in `x-acs-action` / `x-acs-version`
+ * (or `Action` / `Version` query parameters), parameters in the query string (or a form / JSON body),
+ * ACS3-HMAC-SHA256 signatures. Actions: CreateMediaConvertTask (animations only) and GetTask.
+ */
+export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm> {
+  await mkdir(options.workDir, { recursive: true });
+  const random = options.faults?.random ?? Math.random;
+  const projects = new Set(options.projects);
+  const usedNonces = new Set<string>();
+  const runner = createTaskRunner({
+    region: options.region,
+    accountId: options.accountId,
+    oss: options.oss,
+    publish: options.publish,
+    workDir: options.workDir,
+    concurrency: options.concurrency ?? 1,
+    failTaskRate: options.faults?.failTaskRate ?? 0,
+    random,
+  });
+  const hostId = `imm.${options.region}.aliyuncs.com`;
+
+  function requireProject(parameters: RequestParameters): string {
+    const projectName = requiredString(parameters, 'ProjectName');
+    if (!projects.has(projectName)) throw resourceNotFound('Project', `ProjectName: ${projectName}`);
+    return projectName;
+  }
+
+  const actions: Record<string, (call: CallContext) => object> = {
+    CreateMediaConvertTask({ requestId, parameters }) {
+      requireProject(parameters);
+      const task = runner.submit(parseMediaConvertRequest(parameters), requestId);
+      return { RequestId: requestId, TaskId: task.taskId, EventId: task.eventId };
+    },
+    GetTask({ requestId, parameters }) {
+      const projectName = requireProject(parameters);
+      const taskId = requiredString(parameters, 'TaskId');
+      const taskType = requiredString(parameters, 'TaskType');
+      if (taskType !== 'MediaConvert') throw invalidArgument(`TaskType ${taskType} is not supported by the local IMM; use MediaConvert.`);
+      const task = runner.get(taskId);
+      if (!task || task.projectName !== projectName) throw resourceNotFound('Task', `TaskId: ${taskId}`);
+      return {
+        RequestId: requestId,
+        ProjectName: task.projectName,
+        TaskId: task.taskId,
+        TaskType: 'MediaConvert',
+        Status: task.status,
+        Code: task.code,
+        Message: task.message,
+        StartTime: task.startTime,
+        ...(task.endTime ? { EndTime: task.endTime } : {}),
+        ...(task.userData !== undefined ? { UserData: task.userData } : {}),
+        Progress: task.progress,
+        ...(task.tags ? { Tags: task.tags } : {}),
+      };
+    },
+  };
+
+  async function handle(request: IncomingMessage, requestId: string): Promise<object> {
+    const url = new URL(request.url ?? '/', 'http://local-imm');
+    const body = await readBody(request);
+    const query = Object.fromEntries(url.searchParams);
+    verifyAcs3Signature({ method: request.method ?? 'GET', pathname: url.pathname, query, headers: request.headers, body }, options.credentials);
+    const nonce = request.headers['x-acs-signature-nonce'];
+    if (typeof nonce === 'string') {
+      if (usedNonces.has(nonce)) throw new ImmApiError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
+      usedNonces.add(nonce);
+    }
+
+    const action = headerValue(request, 'x-acs-action') ?? query.Action;
+    const version = headerValue(request, 'x-acs-version') ?? query.Version;
+    if (!action) throw missingParameter('Action');
+    if (version !== IMM_API_VERSION) throw new ImmApiError(400, 'InvalidVersion', `Specified parameter Version is not valid: ${version ?? '(none)'}; IMM is ${IMM_API_VERSION}.`);
+    const handler = url.pathname === '/' && (request.method === 'POST' || request.method === 'GET') ? actions[action] : undefined;
+    if (!handler) throw new ImmApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${request.method} ${url.pathname} ${action}.`);
+
+    if (options.faults?.throttleRate && random() < options.faults.throttleRate) {
+      throw new ImmApiError(400, 'Throttling.User', 'Request was denied due to user flow control.');
+    }
+    if (options.faults?.serverErrorRate && random() < options.faults.serverErrorRate) {
+      throw random() < 0.5
+        ? new ImmApiError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.')
+        : new ImmApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
+    }
+    return handler({ requestId, parameters: { ...parseBodyParameters(request, body), ...query } });
+  }
+
+  function respond(response: ServerResponse, requestId: string, status: number, body: object): void {
+    response.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'x-acs-request-id': requestId });
+    response.end(JSON.stringify(body));
+  }
+
+  const server = createServer((request, response) => {
+    const requestId = randomUUID().toUpperCase();
+    handle(request, requestId).then(
+      (body) => respond(response, requestId, 200, body),
+      (error: unknown) => {
+        const apiError =
+          error instanceof ImmApiError
+            ? error
+            : new ImmApiError(500, 'InternalError', `The request processing has failed due to some unknown error: ${error instanceof Error ? error.message : String(error)}`);
+        respond(response, requestId, apiError.status, {
+          RequestId: requestId,
+          HostId: hostId,
+          Code: apiError.code,
+          Message: apiError.message,
+          Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(apiError.code)}&product=imm`,
+        });
+      },
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    port,
+    tasks: () => runner.list(),
+    idle: () => runner.idle(),
+    async close() {
+      await runner.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function headerValue(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+/** Parameters in a form or JSON body (openapi-core's reqBodyType formData / json); the query string wins on overlap. */
+function parseBodyParameters(request: IncomingMessage, body: Buffer): RequestParameters {
+  if (body.length === 0) return {};
+  const contentType = request.headers['content-type'] ?? '';
+  if (contentType.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  if (contentType.startsWith('application/json')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ImmApiError(400, 'InvalidJSON', 'The request body is not valid JSON.');
+    }
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as RequestParameters;
+    throw new ImmApiError(400, 'InvalidJSON', 'The request body must be a JSON object.');
+  }
+  return {};
+}

@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import OSS from 'ali-oss';
+import { concatVideos, MediaError, renderAnimation } from '../media';
+import type { MediaConvertJob } from './media-convert-request';
+import { formatOssUri, type OssLocation } from './oss-uri';
+
+export type TaskStatus = 'Running' | 'Succeeded' | 'Failed';
+
+export interface RenderedAnimation {
+  uri: string;
+  frames: number;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+/** A task as the local IMM keeps it (what GetTask reports, plus what was rendered). */
+export interface TaskInfo {
+  projectName: string;
+  taskId: string;
+  eventId: string;
+  /** RequestId of the CreateMediaConvertTask call. */
+  requestId: string;
+  status: TaskStatus;
+  code: string;
+  message: string;
+  /** 0-100: share of the animations rendered and uploaded. */
+  progress: number;
+  startTime: string;
+  endTime?: string;
+  userData?: string;
+  tags?: Record<string, string | number | boolean>;
+  topicName?: string;
+  requestedSources: unknown[];
+  requestedTargets: unknown[];
+  outputs: RenderedAnimation[];
+  /** The completion notice could not be published: why. */
+  notificationError?: string;
+}
+
+export interface OssAccess {
+  endpoint: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+export interface TaskRunnerOptions {
+  region: string;
+  accountId: string;
+  oss: OssAccess;
+  publish: (topicName: string, messageBody: string) => Promise<void>;
+  workDir: string;
+  concurrency: number;
+  failTaskRate: number;
+  random: () => number;
+}
+
+/** A task ends Failed with this Code and Message. */
+class TaskFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp' } as const;
+
+/** Runs MediaConvert tasks in the background, `concurrency` at a time, in submission order. */
+export function createTaskRunner(options: TaskRunnerOptions) {
+  const tasks = new Map<string, TaskInfo>();
+  const queue: { task: TaskInfo; job: MediaConvertJob }[] = [];
+  const ossClients = new Map<string, OSS>();
+  let running = 0;
+  let closed = false;
+  let idleWaiters: (() => void)[] = [];
+
+  function ossClient(bucket: string): OSS {
+    let client = ossClients.get(bucket);
+    if (!client) {
+      client = new OSS({
+        endpoint: options.oss.endpoint,
+        accessKeyId: options.oss.accessKeyId,
+        accessKeySecret: options.oss.accessKeySecret,
+        bucket,
+        region: `oss-${options.region}`,
+        secure: options.oss.endpoint.startsWith('https:'),
+      });
+      ossClients.set(bucket, client);
+    }
+    return client;
+  }
+
+  async function download(location: OssLocation, file: string): Promise<void> {
+    try {
+      await ossClient(location.bucket).get(location.key, file);
+    } catch (error) {
+      throw ossFailure(error, location);
+    }
+  }
+
+  async function upload(location: OssLocation, file: string, format: keyof typeof CONTENT_TYPES): Promise<void> {
+    try {
+      await ossClient(location.bucket).put(location.key, file, { mime: CONTENT_TYPES[format] });
+    } catch (error) {
+      throw ossFailure(error, location);
+    }
+  }
+
+  async function convert(task: TaskInfo, job: MediaConvertJob, dir: string): Promise<void> {
+    if (options.failTaskRate && options.random() < options.failTaskRate) {
+      throw new TaskFailure('InternalError', 'The task failed because of an injected fault (faults.failTaskRate).');
+    }
+    const sourceFiles: string[] = [];
+    for (const [index, source] of job.sources.entries()) {
+      const file = join(dir, `source-${index}`);
+      await download(source.location, file);
+      sourceFiles.push(file);
+    }
+    let input = sourceFiles[0]!;
+    if (sourceFiles.length > 1) {
+      input = join(dir, 'joined.mp4');
+      await concatVideos(job.sources.map((source, index) => ({ file: sourceFiles[index]!, startTime: source.startTime, duration: source.duration })), input);
+    }
+    for (const [index, animation] of job.animations.entries()) {
+      const file = join(dir, `animation-${index}.${animation.spec.format}`);
+      let rendered;
+      try {
+        rendered = await renderAnimation(input, file, animation.spec);
+      } catch (error) {
+        if (error instanceof MediaError && error.code === 'EmptySelection') throw new TaskFailure('InvalidArgument', `${animation.path}: ${error.message}`);
+        throw error;
+      }
+      await upload(animation.output, file, animation.spec.format);
+      task.outputs.push({ uri: formatOssUri(animation.output), ...rendered });
+      task.progress = Math.round((100 * (index + 1)) / job.animations.length);
+    }
+  }
+
+  async function run(task: TaskInfo, job: MediaConvertJob): Promise<void> {
+    const dir = join(options.workDir, task.taskId);
+    try {
+      await mkdir(dir, { recursive: true });
+      await convert(task, job, dir);
+      task.status = 'Succeeded';
+    } catch (error) {
+      const failure = toTaskFailure(error);
+      task.status = 'Failed';
+      task.code = failure.code;
+      task.message = failure.message;
+    } finally {
+      task.endTime = new Date().toISOString();
+      await rm(dir, { recursive: true, force: true });
+    }
+    if (task.topicName) await notify(task, task.topicName);
+  }
+
+  async function notify(task: TaskInfo, topicName: string): Promise<void> {
+    try {
+      await options.publish(topicName, completionNotice(task, options.region, options.accountId));
+    } catch (error) {
+      task.notificationError = error instanceof Error ? error.message : String(error);
+      console.error(`local IMM: cannot publish the notice of task ${task.taskId} to topic ${topicName}: ${task.notificationError}`);
+    }
+  }
+
+  function pump(): void {
+    while (!closed && running < options.concurrency && queue.length > 0) {
+      const { task, job } = queue.shift()!;
+      running++;
+      void run(task, job).finally(() => {
+        running--;
+        pump();
+        if (running === 0 && queue.length === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const wake of waiters) wake();
+        }
+      });
+    }
+  }
+
+  return {
+    submit(job: MediaConvertJob, requestId: string): TaskInfo {
+      const task: TaskInfo = {
+        projectName: job.projectName,
+        taskId: `MediaConvert-${randomUUID()}`,
+        eventId: `${randomUUID().slice(0, 3).toUpperCase()}-${randomUUID().replaceAll('-', '')}`,
+        requestId,
+        status: 'Running',
+        code: '',
+        message: '',
+        progress: 0,
+        startTime: new Date().toISOString(),
+        ...(job.userData !== undefined ? { userData: job.userData } : {}),
+        ...(job.tags ? { tags: job.tags } : {}),
+        ...(job.topicName ? { topicName: job.topicName } : {}),
+        requestedSources: job.requestedSources,
+        requestedTargets: job.requestedTargets,
+        outputs: [],
+      };
+      tasks.set(task.taskId, task);
+      queue.push({ task, job });
+      pump();
+      return task;
+    },
+    get: (taskId: string) => tasks.get(taskId),
+    /** Snapshots: later progress does not change them. */
+    list: (): TaskInfo[] => structuredClone([...tasks.values()]),
+    idle(): Promise<void> {
+      return running === 0 && queue.length === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    /** Drops queued tasks and waits for the running ones. */
+    async close(): Promise<void> {
+      closed = true;
+      queue.length = 0;
+      if (running > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
+
+export type TaskRunner = ReturnType<typeof createTaskRunner>;
+
+/** The message IMM publishes to the task's MNS topic when it ends (an event envelope around a JSON string). */
+export function completionNotice(task: TaskInfo, region: string, accountId: string): string {
+  const content = {
+    ProjectName: task.projectName,
+    RequestId: task.requestId,
+    StartTime: task.startTime,
+    EndTime: task.endTime,
+    ...(task.userData !== undefined ? { UserData: task.userData } : {}),
+    TaskType: 'MediaConvert',
+    TaskId: task.taskId,
+    Status: task.status,
+    Code: task.code,
+    Message: task.message,
+    Sources: task.requestedSources,
+    Targets: task.requestedTargets,
+    ...(task.tags ? { Tags: task.tags } : {}),
+  };
+  return JSON.stringify({
+    id: randomUUID(),
+    source: 'acs.imm',
+    specversion: '1.0',
+    type: 'imm:Task:MediaConvert',
+    subject: `acs:imm:${region}:${accountId}:${task.projectName}/imm:Task:MediaConvert`,
+    time: String(Date.now()),
+    content: JSON.stringify(content),
+  });
+}
+
+function ossFailure(error: unknown, location: OssLocation): TaskFailure {
+  const code = (error as { code?: unknown }).code;
+  const uri = formatOssUri(location);
+  if (code === 'NoSuchKey' || code === 'NoSuchBucket') return new TaskFailure('ResourceNotFound', `The specified resource Object is not found: ${uri} (${code}).`);
+  if (code === 'AccessDenied') return new TaskFailure('PermissionDenied', `Access to ${uri} is denied.`);
+  return new TaskFailure('InternalError', `OSS request for ${uri} failed: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function toTaskFailure(error: unknown): TaskFailure {
+  if (error instanceof TaskFailure) return error;
+  if (error instanceof MediaError) {
+    return error.code === 'UndecodableMedia'
+      ? new TaskFailure('InvalidFile.Media', `The source is not a video that can be decoded: ${error.message}`)
+      : new TaskFailure('InternalError', error.message);
+  }
+  return new TaskFailure('InternalError', error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,16 @@
+export { ffmpegPath, ffprobePath } from './ffmpeg';
+export { MediaError, type MediaErrorCode } from './errors';
+export { probeVideo, type VideoInfo } from './probe';
+export {
+  planAnimation,
+  planGeometry,
+  renderAnimation,
+  type AnimationFormat,
+  type AnimationPlan,
+  type AnimationResult,
+  type AnimationSpec,
+  type Geometry,
+  type ScaleType,
+} from './animation';
+export { generateSampleVideo, type SampleVideoOptions } from './sample';
+export { concatVideos, type ClipPart } from './concat';
