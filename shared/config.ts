@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   IMM_ENDPOINT: z.string().min(1).optional(),
   OSS_ENDPOINT: z.string().min(1).optional(),
   RULES: z.string().min(1).optional(),
+  /** How long a submit attempt owns a job before a retry may take it over; default: the function's timeout. */
+  JOB_LEASE_SECONDS: z.coerce.number().positive().max(86_400).optional(),
   FC_REGION: z.string().min(1).optional(),
   ALIBABA_CLOUD_REGION: z.string().min(1).optional(),
 });
@@ -36,6 +38,7 @@ export interface AppConfig {
   immEndpoint?: EndpointOverride;
   ossEndpoint?: EndpointOverride;
   rules: Rule[];
+  leaseSeconds?: number;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +73,7 @@ export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.
     recordsPrefix: e.RECORDS_PREFIX,
     rules,
     ...(e.IMM_PROJECT ? { immProject: e.IMM_PROJECT } : {}),
+    ...(e.JOB_LEASE_SECONDS !== undefined ? { leaseSeconds: e.JOB_LEASE_SECONDS } : {}),
     ...(e.IMM_ENDPOINT ? { immEndpoint: endpointOrThrow(e.IMM_ENDPOINT, 'IMM_ENDPOINT') } : {}),
     ...(e.OSS_ENDPOINT ? { ossEndpoint: endpointOrThrow(e.OSS_ENDPOINT, 'OSS_ENDPOINT') } : {}),
   };

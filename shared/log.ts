@@ -14,7 +14,9 @@ const SIGNED_URL_PARAM = /([?&](?:Signature|OSSAccessKeyId|x-oss-signature|x-oss
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(SIGNED_URL_PARAM, '$1[redacted]');
   if (value instanceof Error) return { name: value.name, message: redact(value.message), ...(redact({ ...value }, depth + 1) as object) };
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Past this depth nothing is walked, so nothing is printed (unwalked keys could be secrets; cycles end here too).
+  if (depth > 6) return '[too deep]';
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
@@ -23,7 +25,7 @@ export function redact(value: unknown, depth = 0): unknown {
 
 export function createLogger(base: LogFields = {}, write: (line: string) => void = (line) => console.log(line)): Logger {
   const emit = (level: string, message: string, fields?: LogFields) =>
-    write(JSON.stringify({ level, message, ...(redact({ ...base, ...fields }) as object) }));
+    write(JSON.stringify({ level, message: redact(message), ...(redact({ ...base, ...fields }) as object) }));
   return {
     info: (message, fields) => emit('info', message, fields),
     warn: (message, fields) => emit('warn', message, fields),

@@ -17,6 +17,9 @@ export interface SubmitDeps {
   now: () => number;
   /** How long an attempt owns a pending job before a retry may take over. */
   leaseMs: number;
+  /** Epoch ms by which the invocation must be done with its work (the function's time budget). */
+  deadline: number;
+  sleep(ms: number): Promise<void>;
   bucket(name: string): Promise<BucketApi>;
   store(bucket: BucketApi): JobStore;
   engine(rule: Rule, bucket: BucketApi): Promise<ConversionEngine>;
@@ -104,22 +107,10 @@ async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Pr
 
   let job = newJobRecord(plan, attempt(1, deps));
   if ((await deps.retry('oss', () => store.create(job))) === 'exists') {
-    const existing = await deps.retry('oss', () => store.get(plan.jobId));
-    if (!existing) throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
-    if (existing.status !== 'pending') {
-      return { status: 'duplicate', ...base, reason: `job is already ${existing.status}` };
-    }
-    const current = existing.attempts.at(-1);
-    if (current && Date.parse(current.leaseExpiresAt) > deps.now()) {
-      throw new TransientFailure(`job ${plan.jobId} is being submitted by attempt ${current.number} (lease until ${current.leaseExpiresAt}); retry later`);
-    }
-    const number = existing.attempts.length + 1;
-    if (!(await deps.retry('oss', () => store.claimAttempt(plan.jobId, number)))) {
-      throw new TransientFailure(`job ${plan.jobId} attempt ${number} was claimed by another invocation; retry later`);
-    }
-    log.warn('taking over a pending job whose attempt expired', { attempt: number });
-    job = { ...existing, attempts: [...existing.attempts, attempt(number, deps)], updatedAt: iso(deps.now()) };
-    await deps.retry('oss', () => store.save(job));
+    const taken = await takeOver(plan, store, deps);
+    if ('duplicate' in taken) return { status: 'duplicate', ...base, reason: taken.duplicate };
+    log.warn('taking over a pending job whose attempt expired', { attempt: taken.job.attempts.length });
+    job = taken.job;
   }
 
   try {
@@ -136,7 +127,9 @@ async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Pr
       updatedAt: at,
     };
     await deps.retry('oss', () => store.save(job));
-    return { status: 'submitted', ...base, taskIds: [...new Set(outputTaskIds)] };
+    const taskIds = [...new Set(outputTaskIds)];
+    for (const taskId of taskIds) await deps.retry('oss', () => store.indexTask(taskId, { jobId: plan.jobId, bucket: plan.source.bucket }));
+    return { status: 'submitted', ...base, taskIds };
   } catch (error) {
     const info = describeServiceError('imm', error);
     const at = iso(deps.now());
@@ -157,6 +150,37 @@ async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Pr
     await deps.retry('oss', () => store.save(job));
     log.error('task submission refused; job failed', { code: info.code, reason: info.message });
     return { status: 'failed', ...base, reason: `${info.code}: ${info.message}` };
+  }
+}
+
+/** How often a duplicate checks on the attempt that owns the job. */
+const IN_PROGRESS_POLL_MS = 1_000;
+
+/**
+ * The job exists already. Done or submitted: a duplicate. Pending under a live lease: another invocation is on it,
+ * so wait for it within this invocation's budget (then throw so FC retries later). Pending with an expired lease:
+ * its attempt crashed; claim the next attempt number (create-only, one winner) and carry on with it.
+ */
+async function takeOver(plan: JobPlan, store: JobStore, deps: SubmitDeps): Promise<{ duplicate: string } | { job: JobRecord }> {
+  for (;;) {
+    const existing = await deps.retry('oss', () => store.get(plan.jobId));
+    if (!existing) throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
+    if (existing.status !== 'pending') return { duplicate: `job is already ${existing.status}` };
+    const current = existing.attempts.at(-1);
+    const leaseEnds = current ? Date.parse(current.leaseExpiresAt) : 0;
+    if (leaseEnds > deps.now()) {
+      const wait = Math.min(IN_PROGRESS_POLL_MS, leaseEnds - deps.now() + 10);
+      if (deps.now() + wait >= deps.deadline) {
+        throw new TransientFailure(`job ${plan.jobId} is being submitted by attempt ${current?.number} (lease until ${current?.leaseExpiresAt}); retry later`);
+      }
+      await deps.sleep(wait);
+      continue;
+    }
+    const number = existing.attempts.length + 1;
+    if (!(await deps.retry('oss', () => store.claimAttempt(plan.jobId, number)))) continue;
+    const job: JobRecord = { ...existing, attempts: [...existing.attempts, attempt(number, deps)], updatedAt: iso(deps.now()) };
+    await deps.retry('oss', () => store.save(job));
+    return { job };
   }
 }
 

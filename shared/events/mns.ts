@@ -32,6 +32,7 @@ export const ImmTaskNoticeSchema = z.looseObject({
   EndTime: z.string().optional(),
   UserData: z.string().optional().default(''),
   RequestId: z.string().optional(),
+  Sources: z.array(z.looseObject({ URI: z.string() })).optional(),
 });
 
 export type ImmTaskNotice = z.infer<typeof ImmTaskNoticeSchema>;
