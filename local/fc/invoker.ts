@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import type { FunctionSpec } from '../../scripts/spec';
+
+export interface FcCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+}
+
+export interface Invocation {
+  requestId: string;
+  functionName: string;
+  kind: 'async' | 'sync';
+  attempt: number;
+  startedAt: number;
+  endedAt?: number;
+  ok?: boolean;
+  result?: unknown;
+  error?: { name: string; message: string };
+}
+
+export interface FailureRecord {
+  functionName: string;
+  destination: string | undefined;
+  requestId: string;
+  attempts: number;
+  error: { name: string; message: string };
+  event: string;
+  at: string;
+}
+
+export interface InvokerOptions {
+  spec: FunctionSpec;
+  env: Record<string, string>;
+  accountId: string;
+  credentials: FcCredentials;
+  /** Folder where onFailure destination records are written. */
+  failuresDir: string;
+  /** Multiplies FC's async retry intervals (tests use a small value). */
+  delayScale: number;
+  onLog: (functionName: string, line: string) => void;
+  onInvocation?: (invocation: Invocation) => void;
+}
+
+/** The code a function instance runs: load the bundle once, then call handler(Buffer, context) per message. */
+const INSTANCE_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const bundle = require(workerData.bundle);
+const handlerName = workerData.handler.split('.').pop();
+const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (...args) => console.log(JSON.stringify({ level, message: args.map(String).join(' ') }))]));
+parentPort.on('message', async ({ id, event, context }) => {
+  try {
+    const result = await bundle[handlerName](Buffer.from(event), { ...context, logger });
+    parentPort.postMessage({ id, ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, error: { name: (error && error.name) || 'Error', message: (error && error.message) || String(error) } });
+  }
+});
+`;
+
+/**
+ * Runs one function the way FC does: its bundle in an instance of its own (a worker thread with the function's
+ * environment), `handler(Buffer, context)` with an FC-like context, synchronous calls for MNS pushes, and
+ * asynchronous calls for OSS events with FC's retries and onFailure destination.
+ */
+export class LocalFunction {
+  readonly name: string;
+  readonly invocations: Invocation[] = [];
+  readonly failures: FailureRecord[] = [];
+  private readonly worker: Worker;
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: InvokerOptions) {
+    this.name = options.spec.functionName;
+    this.worker = new Worker(INSTANCE_SOURCE, {
+      eval: true,
+      env: { ...options.env },
+      stdout: true,
+      stderr: true,
+      workerData: { bundle: path.join(options.spec.codeDir, 'index.js'), handler: options.spec.handler },
+    });
+    for (const stream of [this.worker.stdout, this.worker.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => options.onLog(this.name, line));
+    }
+    this.worker.on('message', (message: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.ok) waiter.resolve(message.result);
+      else waiter.reject(Object.assign(new Error(message.error?.message), { name: message.error?.name ?? 'Error' }));
+    });
+    this.worker.on('error', (error) => {
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  /** A synchronous invocation (what an MNS topic trigger does); rejects when the handler throws or times out. */
+  invoke(event: Buffer, kind: Invocation['kind'] = 'sync', attempt = 1, requestId: string = randomUUID()): Promise<unknown> {
+    const invocation: Invocation = { requestId, functionName: this.name, kind, attempt, startedAt: Date.now() };
+    this.invocations.push(invocation);
+    this.track(+1);
+    const context = {
+      requestId,
+      region: this.options.spec.region,
+      accountId: this.options.accountId,
+      credentials: this.options.credentials,
+      function: {
+        name: this.name,
+        handler: this.options.spec.handler,
+        memory: this.options.spec.memoryMB,
+        timeout: this.options.spec.timeoutSeconds,
+      },
+      service: { name: this.name, logProject: '', logStore: '' },
+    };
+    const id = randomUUID();
+    const result = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(Object.assign(new Error(`Function timed out after ${this.options.spec.timeoutSeconds} seconds`), { name: 'FunctionTimeout' }));
+      }, this.options.spec.timeoutSeconds * 1000);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
+    this.worker.postMessage({ id, event, context });
+    return result.then(
+      (value) => {
+        Object.assign(invocation, { endedAt: Date.now(), ok: true, result: value });
+        this.options.onInvocation?.(invocation);
+        this.track(-1);
+        return value;
+      },
+      (error: Error) => {
+        Object.assign(invocation, { endedAt: Date.now(), ok: false, error: { name: error.name, message: error.message } });
+        this.options.onInvocation?.(invocation);
+        this.track(-1);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * An asynchronous invocation (what an OSS trigger does): retried on error up to maxAsyncRetryAttempts with
+   * growing intervals, then handed to the onFailure destination. Resolves when it has finished either way.
+   */
+  invokeAsync(event: Buffer): void {
+    const requestId = randomUUID();
+    this.track(+1);
+    const run = async () => {
+      const attempts = this.options.spec.maxAsyncRetryAttempts + 1;
+      let lastError: Error = new Error('not invoked');
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          await this.invoke(event, 'async', attempt, requestId);
+          return;
+        } catch (error) {
+          lastError = error as Error;
+          // FC retries async invocations after roughly 1 s, then with growing intervals.
+          if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1) * this.options.delayScale);
+        }
+      }
+      await this.recordFailure(requestId, attempts, lastError, event);
+    };
+    void run().finally(() => this.track(-1));
+  }
+
+  /** Resolves when no invocation of this function is running or waiting for a retry. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private async recordFailure(requestId: string, attempts: number, error: Error, event: Buffer) {
+    const failure: FailureRecord = {
+      functionName: this.name,
+      destination: this.options.spec.onFailureDestination,
+      requestId,
+      attempts,
+      error: { name: error.name, message: error.message },
+      event: event.toString('utf8'),
+      at: new Date().toISOString(),
+    };
+    this.failures.push(failure);
+    await mkdir(this.options.failuresDir, { recursive: true });
+    await writeFile(path.join(this.options.failuresDir, `${this.name}-${requestId}.json`), `${JSON.stringify(failure, null, 2)}\n`);
+    this.options.onLog(this.name, JSON.stringify({ level: 'error', message: `event sent to onFailure destination ${failure.destination ?? '(none)'} after ${attempts} attempts`, error: failure.error }));
+  }
+
+  private track(delta: number) {
+    this.inFlight += delta;
+    if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,212 @@
+import OSS from 'ali-oss';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { buildFunctions } from '../scripts/build';
+import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec } from '../scripts/spec';
+import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
+import { startLocalImm, type LocalImm, type LocalImmOptions } from './imm/server';
+import { createLocalMns, type LocalMns, type LocalMnsOptions } from './mns/topics';
+import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
+
+export const LOCAL_ACCOUNT_ID = '1234567890123456';
+
+/** The AccessKey any client uses against the local stack (loopback only; override with env). */
+export const LOCAL_CREDENTIALS = {
+  accessKeyId: process.env['LOCAL_ACCESS_KEY_ID'] ?? 'LTAIlocalstackkey',
+  accessKeySecret: process.env['LOCAL_ACCESS_KEY_SECRET'] ?? 'local-stack-secret-not-for-cloud-use',
+};
+
+export interface StackOptions {
+  specFile?: string;
+  /** Objects, failures and scratch files (default `.local/`). */
+  dataDir?: string;
+  /** Values for s.yaml's `${env(...)}` (e.g. BUCKET). */
+  specEnv?: Record<string, string>;
+  /** Extra environment for both functions (e.g. RULES). */
+  functionEnv?: Record<string, string>;
+  /** Build the bundles from s.yaml first (default true). */
+  build?: boolean;
+  /** Multiplies FC and MNS retry intervals (tests use a small value). */
+  delayScale?: number;
+  /** Overrides every mns_topic trigger's notifyContentFormat. */
+  notifyContentFormat?: 'JSON' | 'STREAM';
+  /** IMM's publisher Base64-encodes message bodies. */
+  base64Messages?: boolean;
+  faults?: { oss?: LocalOssOptions['faults']; imm?: LocalImmOptions['faults']; mns?: LocalMnsOptions['faults'] };
+  /** Receives each log line of the stack and the functions. */
+  log?: (line: string) => void;
+  /** Called when an invocation ends (ok or not). */
+  onInvocation?: (invocation: Invocation) => void;
+}
+
+export interface Stack {
+  spec: ServiceSpec;
+  region: string;
+  bucket: string;
+  oss: LocalOss;
+  imm: LocalImm;
+  mns: LocalMns;
+  functions: Map<string, LocalFunction>;
+  credentials: typeof LOCAL_CREDENTIALS;
+  /** An ali-oss client for the bucket, signed with the local credentials. */
+  ossClient(options?: { bucket?: string; accessKeySecret?: string; authorizationV4?: boolean }): OSS;
+  invocations(): Invocation[];
+  /** Every OSS event the local OSS emitted, in order. */
+  ossEvents(): OssEventRecord[];
+  failures(): FailureRecord[];
+  logs(): { source: string; line: string }[];
+  /** Resolves when no invocation, conversion or notice delivery is under way. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts local OSS, IMM and MNS on loopback and runs the built functions against them, wired as s.yaml says. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dataDir = path.resolve(options.dataDir ?? '.local');
+  const delayScale = options.delayScale ?? 1;
+  const collected: { source: string; line: string }[] = [];
+  const log = (source: string, line: string) => {
+    collected.push({ source, line });
+    options.log?.(`[${source}] ${line}`);
+  };
+
+  const spec = await loadSpec(options.specFile ?? 's.yaml', options.specEnv);
+  if (options.build !== false) await buildFunctions(spec);
+  const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
+  const bucket = submitSpec?.ossTriggers[0]?.bucket;
+  if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');
+  const region = submitSpec.region;
+
+  const functionCredentials: FcCredentials = {
+    accessKeyId: 'STS.localfunctionrole',
+    accessKeySecret: 'local-function-sts-secret',
+    securityToken: 'local-function-sts-token',
+  };
+  const signers = [LOCAL_CREDENTIALS, functionCredentials];
+
+  const functions = new Map<string, LocalFunction>();
+  const ossEvents: OssEventRecord[] = [];
+  const routeEvent: NonNullable<LocalOssOptions['onEvent']> = (record) => {
+    ossEvents.push(record);
+    for (const fn of spec.functions) {
+      if (!fn.ossTriggers.some((t) => triggerMatches(t, record.oss.bucket.name, record.eventName, record.oss.object.key))) continue;
+      functions.get(fn.functionName)?.invokeAsync(Buffer.from(JSON.stringify({ events: [record] })));
+    }
+  };
+
+  const oss = await startLocalOss({
+    dataDir: path.join(dataDir, 'oss'),
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    buckets: [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))],
+    credentials: signers,
+    onEvent: routeEvent,
+    ...(options.faults?.oss ? { faults: options.faults.oss } : {}),
+  });
+
+  const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(options.faults?.mns ? { faults: options.faults.mns } : {}) });
+  const projects = [...new Set(spec.functions.map((f) => f.env['IMM_PROJECT']).filter((p): p is string => !!p))];
+  const imm = await startLocalImm({
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    credentials: signers,
+    projects,
+    oss: { endpoint: oss.endpoint, ...LOCAL_CREDENTIALS },
+    publish: async (topic, body) => {
+      mns.publish(topic, body, options.base64Messages ? { base64Message: true } : {});
+    },
+    workDir: path.join(dataDir, 'imm'),
+    ...(options.faults?.imm ? { faults: options.faults.imm } : {}),
+  });
+
+  await mkdir(dataDir, { recursive: true });
+  for (const fn of spec.functions) {
+    const instance = new LocalFunction({
+      spec: fn,
+      env: functionEnvironment(fn, { oss, imm, region, extra: options.functionEnv ?? {} }),
+      accountId: LOCAL_ACCOUNT_ID,
+      credentials: functionCredentials,
+      failuresDir: path.join(dataDir, 'failures'),
+      delayScale,
+      onLog: (name, line) => log(name, line),
+      ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+    });
+    functions.set(fn.functionName, instance);
+    for (const trigger of fn.mnsTriggers) {
+      mns.subscribe(trigger.topic, {
+        name: `${fn.functionName}/${trigger.name}`,
+        notifyContentFormat: options.notifyContentFormat ?? trigger.notifyContentFormat,
+        notifyStrategy: trigger.notifyStrategy,
+        deliver: async (payload) => {
+          await instance.invoke(payload, 'sync');
+        },
+      });
+    }
+  }
+
+  const idle = async () => {
+    // Each part can start work in another (an upload fires an event, a task publishes a notice): settle until quiet.
+    for (let quietRounds = 0; quietRounds < 2; ) {
+      const before = activity();
+      await Promise.all([...functions.values()].map((f) => f.idle()));
+      await imm.idle();
+      await mns.idle();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      quietRounds = activity() === before ? quietRounds + 1 : 0;
+    }
+  };
+  const activity = () =>
+    [...functions.values()].reduce((n, f) => n + f.invocations.length, 0) + imm.tasks().length + mns.deliveries().length;
+
+  return {
+    spec,
+    region,
+    bucket,
+    oss,
+    imm,
+    mns,
+    functions,
+    credentials: LOCAL_CREDENTIALS,
+    ossClient: (o = {}) =>
+      new OSS(
+        ossClientOptions(
+          oss,
+          o.bucket ?? bucket,
+          { ...LOCAL_CREDENTIALS, ...(o.accessKeySecret ? { accessKeySecret: o.accessKeySecret } : {}) },
+          { v4: o.authorizationV4 ?? false },
+        ),
+      ),
+    invocations: () => [...functions.values()].flatMap((f) => f.invocations),
+    ossEvents: () => [...ossEvents],
+    failures: () => [...functions.values()].flatMap((f) => f.failures),
+    logs: () => collected,
+    idle,
+    close: async () => {
+      mns.close();
+      await Promise.all([...functions.values()].map((f) => f.close()));
+      await imm.close();
+      await oss.close();
+    },
+  };
+}
+
+/** The function's s.yaml environment with the endpoints pointed at the stack, as FC would set region variables. */
+function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }) {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    ...fn.env,
+    FC_REGION: stack.region,
+    FC_ACCOUNT_ID: LOCAL_ACCOUNT_ID,
+    FC_FUNCTION_NAME: fn.functionName,
+    OSS_ENDPOINT: stack.oss.endpoint,
+    IMM_ENDPOINT: `http://${stack.imm.endpoint}`,
+    ...stack.extra,
+  };
+}
+
+/** OSS trigger semantics: event in the configured list (or ObjectCreated:*), key prefix and suffix as raw strings. */
+export function triggerMatches(trigger: OssTrigger, bucket: string, eventName: string, key: string): boolean {
+  const family = eventName.split(':')[0];
+  const eventOk = trigger.events.includes(`oss:${eventName}`) || trigger.events.includes(`oss:${family}:*`);
+  return trigger.bucket === bucket && eventOk && key.startsWith(trigger.prefix) && key.endsWith(trigger.suffix);
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inspectAnimation } from '../local/inspect';
+import { startTestStack, type TestStack } from './helpers/stack';
+
+/**
+ * The whole pipeline on the local stack, checked as a user would: upload with ali-oss, then look at the record,
+ * the animations (with sharp), their tags, and the task IMM received. Default rules from s.yaml: "preview" turns
+ * videos/ uploads into animations/<dir>/<name>.gif (320x180 fit, every 0.2 s, 5 fps) and .webp (640x360, every 0.1 s, 10 fps).
+ */
+describe('end to end on the local stack (default rules, JSON notices)', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => stack?.stop());
+
+  it('turns an uploaded video into a tagged GIF and WebP with the frames, size and delay the rule implies', async () => {
+    const key = 'videos/holiday/beach.mp4';
+    await stack.client.put(key, await stack.sampleVideo(4));
+    await stack.idle();
+
+    const record = await stack.recordFor(key);
+    assert.ok(record, 'a job record exists');
+    assert.equal(record.status, 'succeeded', JSON.stringify(record.error));
+    assert.deepEqual(
+      record.outputs.map((o) => [o.key, o.format, o.tagged]),
+      [
+        ['animations/videos/holiday/beach.gif', 'gif', true],
+        ['animations/videos/holiday/beach.webp', 'webp', true],
+      ],
+    );
+
+    const gif = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.gif')).content as Buffer);
+    assert.equal(gif.format, 'gif');
+    assert.deepEqual([gif.width, gif.height], [320, 180]);
+    assert.ok(Math.abs(gif.frames - 20) <= 1, `4 s sampled every 0.2 s gives ~20 frames, got ${gif.frames}`);
+    assert.ok(gif.delaysMs.every((d) => d === 200), `5 fps is 200 ms a frame, got ${gif.delaysMs.slice(0, 5).join(',')}`);
+    assert.equal(gif.loop, 0, 'loops forever');
+
+    const webp = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.webp')).content as Buffer);
+    assert.equal(webp.format, 'webp');
+    assert.deepEqual([webp.width, webp.height], [640, 360]);
+    assert.ok(Math.abs(webp.frames - 40) <= 1, `4 s sampled every 0.1 s gives ~40 frames, got ${webp.frames}`);
+    assert.ok(webp.delaysMs.every((d) => d === 100), `10 fps is 100 ms a frame`);
+    assert.equal(record.outputs[1]?.bytes, webp.bytes);
+
+    const tags = (await stack.client.getObjectTagging('animations/videos/holiday/beach.gif')).tag;
+    assert.deepEqual(tags, { source: key, rule: 'preview', job: record.jobId, task: record.taskId, format: 'gif', app: 'video-animation' });
+
+    const task = stack.imm.tasks().find((t) => t.taskId === record.taskId);
+    assert.ok(task, 'IMM received the task');
+    assert.deepEqual(task.requestedSources, [{ URI: `oss://${stack.bucket}/${key}`, StartTime: 0, Duration: 10 }]);
+    assert.deepEqual(task.requestedTargets, [
+      {
+        Image: {
+          Animations: [
+            { Format: 'gif', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.gif`, Width: 320, Height: 180, ScaleType: 'fit', Interval: 0.2, FrameRate: 5, Number: 50 },
+            { Format: 'webp', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.webp`, Width: 640, Height: 360, ScaleType: 'fit', Interval: 0.1, FrameRate: 10, Number: 100 },
+          ],
+        },
+      },
+    ]);
+    assert.equal(task.topicName, 'video-animation-done');
+    assert.deepEqual(JSON.parse(task.userData ?? ''), { app: 'video-animation', v: 1, jobId: record.jobId, bucket: stack.bucket, rule: 'preview' });
+  });
+
+  it('processes a key with spaces, +, % and CJK characters', async () => {
+    const key = 'videos/假期 2024/a+b 100% 海滩.MOV';
+    await stack.client.put(key, await stack.sampleVideo(2));
+    await stack.idle();
+    const record = await stack.recordFor(key);
+    assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
+    assert.deepEqual(record.outputs.map((o) => o.key), ['animations/videos/假期 2024/a+b 100% 海滩.gif', 'animations/videos/假期 2024/a+b 100% 海滩.webp']);
+    const tags = (await stack.client.getObjectTagging(record.outputs[0]!.key)).tag;
+    assert.match(tags['source'] ?? '', /^videos\/_ 2024\/a\+b 100_ _\.MOV-[0-9a-f]{12}$/);
+    assert.ok((await stack.client.head(record.outputs[1]!.key)).res.status === 200);
+  });
+
+  it('processes a video uploaded with a multipart upload', async () => {
+    const key = 'videos/big/long take.mp4';
+    const video = await stack.sampleVideo(12, 'long.mp4');
+    await stack.client.multipartUpload(key, video, { partSize: 100 * 1024 });
+    await stack.idle();
+    const record = await stack.recordFor(key);
+    assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
+    const gif = await inspectAnimation((await stack.client.get(record.outputs[0]!.key)).content as Buffer);
+    assert.ok(Math.abs(gif.frames - 50) <= 1, `10 s window every 0.2 s, capped at maxFrames 50: got ${gif.frames}`);
+  });
+
+  it('records an undecodable video as a failed job and tags nothing', async () => {
+    const key = 'videos/broken.mp4';
+    const junk = path.join(stack.dir, 'junk.mp4');
+    await writeFile(junk, randomBytes(64 * 1024));
+    await stack.client.put(key, junk);
+    await stack.idle();
+    const record = await stack.recordFor(key);
+    assert.equal(record?.status, 'failed');
+    assert.ok(record.error?.code, 'the failure code is recorded');
+    assert.ok(record.outputs.every((o) => o.tagged !== true));
+  });
+
+  it('submits one task however often the same upload event arrives', async () => {
+    const key = 'videos/dup.mp4';
+    await stack.client.put(key, await stack.sampleVideo(1));
+    await stack.idle();
+    const submit = stack.functions.get('video-animation-submit')!;
+    const original = stack.invocations().filter((i) => i.functionName === 'video-animation-submit').length;
+    const payload = stack.ossEvents().find((e) => e.oss.object.key === key);
+    assert.ok(payload);
+    await Promise.all([1, 2, 3].map(() => submit.invoke(Buffer.from(JSON.stringify({ events: [payload] })))));
+    await stack.idle();
+    const tasks = stack.imm.tasks().filter((t) => JSON.stringify(t.requestedSources).includes('dup.mp4'));
+    assert.equal(tasks.length, 1);
+    assert.ok(stack.invocations().length > original);
+  });
+
+  it('acknowledges malformed events without retrying', async () => {
+    const submit = stack.functions.get('video-animation-submit')!;
+    const result = (await submit.invoke(Buffer.from('{"events":[{"eventName":42}]}'))) as { acknowledged: boolean; reason: string };
+    assert.equal(result.acknowledged, true);
+    assert.match(result.reason, /eventName/);
+    const record = stack.functions.get('video-animation-record')!;
+    const ack = (await record.invoke(Buffer.from('not json at all'))) as { acknowledged: boolean };
+    assert.equal(ack.acknowledged, true);
+  });
+
+  it('refuses a client signing with the wrong secret', async () => {
+    const intruder = stack.ossClient({ accessKeySecret: 'wrong-secret' });
+    await assert.rejects(intruder.put('videos/x.mp4', Buffer.from('x')), (error: { code?: string; status?: number }) => {
+      assert.equal(error.status, 403);
+      assert.equal(error.code, 'SignatureDoesNotMatch');
+      return true;
+    });
+  });
+
+  it('never logs credentials or signatures', () => {
+    const secrets = [stack.credentials.accessKeySecret, 'local-function-sts-secret', 'local-function-sts-token'];
+    for (const { line } of stack.logs()) for (const secret of secrets) assert.ok(!line.includes(secret), `log line leaks a secret: ${line}`);
+    assert.ok(stack.logs().length > 0);
+    assert.equal(stack.failures().length, 0, JSON.stringify(stack.failures()));
+  });
+});
+
+describe('end to end with STREAM notices, Base64 bodies', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ notifyContentFormat: 'STREAM', base64Messages: true });
+  });
+  after(async () => stack?.stop());
+
+  it('records and tags the outputs', async () => {
+    const key = 'videos/stream.webm';
+    await stack.client.put(key, await stack.sampleVideo(2));
+    await stack.idle();
+    const record = await stack.recordFor(key);
+    assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
+    assert.ok(record.outputs.every((o) => o.tagged));
+    assert.ok(stack.mns.deliveries().length > 0);
+  });
+});

@@ -1,0 +1,45 @@
+import type OSS from 'ali-oss';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { listJobRecords } from '../../local/inspect';
+import { generateSampleVideo } from '../../local/media';
+import { startStack, type Stack, type StackOptions } from '../../local/stack';
+import type { JobRecord } from '../../shared/jobs/record';
+
+export const RECORDS_PREFIX = '.video-animation/';
+
+export interface TestStack extends Stack {
+  dir: string;
+  client: OSS & { getObjectTagging(key: string): Promise<{ tag: Record<string, string> }> };
+  /** A small generated video (640x360, 25 fps). */
+  sampleVideo(seconds?: number, name?: string): Promise<string>;
+  records(): Promise<JobRecord[]>;
+  recordFor(key: string, rule?: string): Promise<JobRecord | undefined>;
+  stop(): Promise<void>;
+}
+
+/** A stack on ephemeral ports with its own data folder, fast retry intervals and the functions built from s.yaml. */
+export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-test-'));
+  const stack = await startStack({ dataDir: dir, delayScale: 0.001, ...options });
+  const client = stack.ossClient() as TestStack['client'];
+  let videos = 0;
+  return Object.assign(stack, {
+    dir,
+    client,
+    async sampleVideo(seconds = 4, name = `sample-${++videos}.mp4`) {
+      const file = path.join(dir, name);
+      await generateSampleVideo(file, { seconds, width: 640, height: 360, fps: 25 });
+      return file;
+    },
+    records: () => listJobRecords(client, RECORDS_PREFIX),
+    async recordFor(key: string, rule = 'preview') {
+      return (await listJobRecords(client, RECORDS_PREFIX)).find((r) => r.key === key && r.rule === rule);
+    },
+    async stop() {
+      await stack.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  });
+}
