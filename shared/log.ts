@@ -25,7 +25,7 @@ export function redact(value: unknown, depth = 0): unknown {
 
 export function createLogger(base: LogFields = {}, write: (line: string) => void = (line) => console.log(line)): Logger {
   const emit = (level: string, message: string, fields?: LogFields) =>
-    write(JSON.stringify({ level, message: redact(message), ...(redact({ ...base, ...fields }) as object) }));
+    write(JSON.stringify({ ...(redact({ ...base, ...fields }) as object), level, message: redact(message) }));
   return {
     info: (message, fields) => emit('info', message, fields),
     warn: (message, fields) => emit('warn', message, fields),

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
+import type { ServiceErrorInfo } from '../shared/errors';
+import { withRetries, type RetryOptions } from '../shared/retry';
+
+/** An operation failing with the given errors in turn, then returning 'ok'. */
+function failing(...errors: unknown[]) {
+  let calls = 0;
+  const operation = async () => {
+    calls++;
+    if (calls <= errors.length) throw errors[calls - 1];
+    return 'ok';
+  };
+  return { operation, calls: () => calls };
+}
+
+/** Options with a fake clock: sleeping advances Date.now(); every delay and retry is recorded. */
+function harness(overrides: Partial<RetryOptions> = {}) {
+  const sleeps: number[] = [];
+  const retries: { code: string; attempt: number; delay: number; transient: boolean }[] = [];
+  const options: RetryOptions = {
+    service: 'imm',
+    deadline: Date.now() + 60_000,
+    random: () => 1,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      mock.timers.tick(ms);
+    },
+    onRetry: (info: ServiceErrorInfo, attempt, delay) => retries.push({ code: info.code, attempt, delay, transient: info.transient }),
+    ...overrides,
+  };
+  return { options, sleeps, retries };
+}
+
+const throttled = Object.assign(new Error('Request was denied due to request throttling.'), { statusCode: 400, code: 'Throttling.User' });
+const serverError = Object.assign(new Error('internal error'), { status: 503, code: 'ServiceUnavailable' });
+const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+const aliOssTimeout = Object.assign(new Error('ResponseTimeoutError: Response timeout for 60000ms'), { status: -1, code: 'ResponseTimeoutError', name: 'ResponseTimeoutError' });
+
+describe('withRetries', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  test('a success is returned at once', async () => {
+    const { options, sleeps } = harness();
+    assert.equal(await withRetries(async () => 42, options), 42);
+    assert.deepEqual(sleeps, []);
+  });
+
+  for (const [name, error] of [
+    ['throttling (code Throttling.*, HTTP 400)', throttled],
+    ['HTTP 429', { statusCode: 429, code: 'TooManyRequests' }],
+    ['5xx (ali-oss style)', serverError],
+    ['5xx (openapi-core style)', { statusCode: 500, code: 'InternalError', data: { Message: 'oops' } }],
+    ['a network error', reset],
+    ['an ali-oss timeout (status -1)', aliOssTimeout],
+  ] as const) {
+    test(`retries ${name}`, async () => {
+      const { options, retries } = harness();
+      const { operation, calls } = failing(error, error);
+      assert.equal(await withRetries(operation, options), 'ok');
+      assert.equal(calls(), 3);
+      assert.deepEqual(
+        retries.map((r) => [r.attempt, r.transient]),
+        [
+          [1, true],
+          [2, true],
+        ],
+      );
+    });
+  }
+
+  test('delays grow exponentially up to the cap (random = 1)', async () => {
+    const { options, sleeps } = harness({ maxAttempts: 8 });
+    const { operation } = failing(...Array.from({ length: 7 }, () => serverError));
+    assert.equal(await withRetries(operation, options), 'ok');
+    assert.deepEqual(sleeps, [200, 400, 800, 1600, 3200, 5000, 5000]);
+  });
+
+  test('delays are jittered: random scales each one (full jitter)', async () => {
+    const randoms = [0.5, 0.25, 0, 0.9];
+    const { options, sleeps, retries } = harness({ random: () => randoms.shift() ?? 1, baseDelayMs: 100, maxDelayMs: 10_000 });
+    const { operation } = failing(throttled, throttled, throttled, throttled);
+    assert.equal(await withRetries(operation, options), 'ok');
+    assert.deepEqual(sleeps, [50, 50, 0, 720]);
+    assert.deepEqual(
+      retries.map((r) => r.delay),
+      sleeps,
+    );
+  });
+
+  test('stops at maxAttempts and throws the last error as it came', async () => {
+    const { options, sleeps } = harness({ maxAttempts: 3 });
+    const last = Object.assign(new Error('third'), { status: 502, code: 'BadGateway' });
+    const { operation, calls } = failing(serverError, serverError, last, serverError);
+    await assert.rejects(withRetries(operation, options), (error) => error === last);
+    assert.equal(calls(), 3);
+    assert.equal(sleeps.length, 2);
+  });
+
+  test('defaults to 6 attempts', async () => {
+    const { options } = harness();
+    const { operation, calls } = failing(...Array.from({ length: 10 }, () => reset));
+    await assert.rejects(withRetries(operation, options), { code: 'ECONNRESET' });
+    assert.equal(calls(), 6);
+  });
+
+  test('stops when the next delay would pass the deadline', async () => {
+    // Delays 200 and 400 fit in 1000 ms; after them 600 ms have passed and the third (800) would end past it.
+    const { options, sleeps } = harness({ deadline: Date.now() + 1_000, maxAttempts: 10 });
+    const { operation, calls } = failing(...Array.from({ length: 10 }, () => throttled));
+    await assert.rejects(withRetries(operation, options), (error) => error === throttled);
+    assert.deepEqual(sleeps, [200, 400]);
+    assert.equal(calls(), 3);
+  });
+
+  test('a deadline already passed means no retry', async () => {
+    const { options, sleeps } = harness({ deadline: Date.now() - 1 });
+    const { operation, calls } = failing(serverError);
+    await assert.rejects(withRetries(operation, options), (error) => error === serverError);
+    assert.equal(calls(), 1);
+    assert.deepEqual(sleeps, []);
+  });
+
+  for (const [name, error] of [
+    ['ali-oss style 400 InvalidArgument', { status: 400, code: 'InvalidArgument', message: 'bad' }],
+    ['openapi-core style 400 InvalidArgument', { statusCode: 400, code: 'InvalidArgument', data: { Message: 'The argument is invalid.' } }],
+    ['403 AccessDenied', { status: 403, code: 'AccessDenied' }],
+    ['404 ResourceNotFound', { statusCode: 404, code: 'ResourceNotFound' }],
+    ['409 FileAlreadyExists', { status: 409, code: 'FileAlreadyExists' }],
+  ] as const) {
+    test(`never retries ${name}`, async () => {
+      const { options, sleeps, retries } = harness();
+      const { operation, calls } = failing(error);
+      await assert.rejects(withRetries(operation, options), (thrown) => thrown === error);
+      assert.equal(calls(), 1);
+      assert.deepEqual(sleeps, []);
+      assert.deepEqual(retries, []);
+    });
+  }
+
+  test('a permanent error after transient ones stops at once', async () => {
+    const { options } = harness();
+    const invalid = { statusCode: 400, code: 'InvalidArgument' };
+    const { operation, calls } = failing(throttled, invalid, throttled);
+    await assert.rejects(withRetries(operation, options), (thrown) => thrown === invalid);
+    assert.equal(calls(), 2);
+  });
+
+  test('onRetry sees the service, status and code', async () => {
+    const seen: ServiceErrorInfo[] = [];
+    const { options } = harness({ service: 'oss', onRetry: (info) => seen.push(info) });
+    const { operation } = failing(serverError);
+    await withRetries(operation, options);
+    assert.deepEqual(seen, [{ service: 'oss', status: 503, code: 'ServiceUnavailable', message: 'internal error', transient: true }]);
+  });
+});
