@@ -1,0 +1,24 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OssEventName } from './events';
+import type { BucketStore, StoredObject } from './store';
+
+export type AsyncProcessHandler = (req: {
+  bucket: string;
+  key: string;
+  process: string;
+}) => Promise<{ status: number; body: object } | { status: number; code: string; message: string }>;
+
+export interface OperationContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  bucket: BucketStore;
+  key: string;
+  query: ReadonlyMap<string, string>;
+  /** Owner of every local bucket. */
+  accountId: string;
+  findBucket(name: string): BucketStore | undefined;
+  asyncProcess: AsyncProcessHandler | undefined;
+  emit(eventName: OssEventName, object: StoredObject, previous?: StoredObject): void;
+}
+
+export type Operation = (ctx: OperationContext) => Promise<void>;
