@@ -1,11 +1,13 @@
 import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/config';
 import { buildFunctions } from '../scripts/build';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec } from '../scripts/spec';
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
-import { startLocalImm, type LocalImm, type LocalImmOptions } from './imm/server';
-import { createLocalMns, type LocalMns, type LocalMnsOptions } from './mns/topics';
+import { startLocalImm, type LocalImm } from './imm/server';
+import { startCrashProxy, type StackFaults } from './faults';
+import { createLocalMns, type LocalMns } from './mns/topics';
 import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
@@ -32,7 +34,8 @@ export interface StackOptions {
   notifyContentFormat?: 'JSON' | 'STREAM';
   /** IMM's publisher Base64-encodes message bodies. */
   base64Messages?: boolean;
-  faults?: { oss?: LocalOssOptions['faults']; imm?: LocalImmOptions['faults']; mns?: LocalMnsOptions['faults'] };
+  /** Fault injection (see local/faults.ts). */
+  faults?: StackFaults;
   /** Receives each log line of the stack and the functions. */
   log?: (line: string) => void;
   /** Called when an invocation ends (ok or not). */
@@ -86,13 +89,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const functions = new Map<string, LocalFunction>();
   const ossEvents: OssEventRecord[] = [];
+  const faults = options.faults ?? {};
+  const random = faults.random ?? Math.random;
   const routeEvent: NonNullable<LocalOssOptions['onEvent']> = (record) => {
     ossEvents.push(record);
     for (const fn of spec.functions) {
       if (!fn.ossTriggers.some((t) => triggerMatches(t, record.oss.bucket.name, record.eventName, record.oss.object.key))) continue;
-      functions.get(fn.functionName)?.invokeAsync(Buffer.from(JSON.stringify({ events: [record] })));
+      const deliver = () => functions.get(fn.functionName)?.invokeAsync(Buffer.from(JSON.stringify({ events: [record] })));
+      // OSS delivers at least once: with the fault on, a share of events arrive twice, at the same time.
+      const copies = random() < (faults.events?.duplicateRate ?? 0) ? 2 : 1;
+      for (let i = 0; i < copies; i++) {
+        if (faults.events?.delayMs) pendingDeliveries.add(setTimeout(deliver, faults.events.delayMs));
+        else deliver();
+      }
     }
   };
+  const pendingDeliveries = new Set<NodeJS.Timeout>();
 
   const oss = await startLocalOss({
     dataDir: path.join(dataDir, 'oss'),
@@ -101,10 +113,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     buckets: [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))],
     credentials: signers,
     onEvent: routeEvent,
-    ...(options.faults?.oss ? { faults: options.faults.oss } : {}),
+    // Injected OSS faults hit the functions' calls; uploaders and the IMM stand-in see a healthy OSS.
+    ...(faults.oss ? { faults: { ...faults.oss, random, accessKeyIds: [functionCredentials.accessKeyId] } } : {}),
   });
 
-  const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(options.faults?.mns ? { faults: options.faults.mns } : {}) });
+  const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(faults.notices ? { faults: { ...faults.notices, random } } : {}) });
   const projects = [...new Set(spec.functions.map((f) => f.env['IMM_PROJECT']).filter((p): p is string => !!p))];
   const imm = await startLocalImm({
     region,
@@ -116,14 +129,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       mns.publish(topic, body, options.base64Messages ? { base64Message: true } : {});
     },
     workDir: path.join(dataDir, 'imm'),
-    ...(options.faults?.imm ? { faults: options.faults.imm } : {}),
+    ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
   });
+  const proxies: { close(): Promise<void> }[] = [];
 
   await mkdir(dataDir, { recursive: true });
   for (const fn of spec.functions) {
-    const instance = new LocalFunction({
+    const env = functionEnvironment(fn, { oss, imm, region, extra: options.functionEnv ?? {} });
+    const crash = faults.crash?.resource === fn.resource ? faults.crash : undefined;
+    let crashesLeft = crash?.times ?? 1;
+    if (crash) {
+      const proxy = await startCrashProxy({
+        upstreamPort: crash.after === 'record-created' ? oss.port : imm.port,
+        step: crash.after,
+        recordsPrefix: fn.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX,
+        shouldCrash: () => crashesLeft-- > 0,
+        crash: (reason) => instance.crash(reason),
+      });
+      proxies.push(proxy);
+      env[crash.after === 'record-created' ? 'OSS_ENDPOINT' : 'IMM_ENDPOINT'] = `http://127.0.0.1:${proxy.port}`;
+    }
+    const instance: LocalFunction = new LocalFunction({
       spec: fn,
-      env: functionEnvironment(fn, { oss, imm, region, extra: options.functionEnv ?? {} }),
+      env,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: functionCredentials,
       failuresDir: path.join(dataDir, 'failures'),
@@ -182,7 +210,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logs: () => collected,
     idle,
     close: async () => {
+      for (const timer of pendingDeliveries) clearTimeout(timer);
       mns.close();
+      await Promise.all(proxies.map((p) => p.close()));
       await Promise.all([...functions.values()].map((f) => f.close()));
       await imm.close();
       await oss.close();
@@ -191,7 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** The function's s.yaml environment with the endpoints pointed at the stack, as FC would set region variables. */
-function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }) {
+function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '',
     ...fn.env,

@@ -71,34 +71,51 @@ export class LocalFunction {
   readonly name: string;
   readonly invocations: Invocation[] = [];
   readonly failures: FailureRecord[] = [];
-  private readonly worker: Worker;
+  private worker: Worker;
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: InvokerOptions) {
     this.name = options.spec.functionName;
-    this.worker = new Worker(INSTANCE_SOURCE, {
+    this.worker = this.startInstance();
+  }
+
+  /** FC starts a fresh instance after one dies; so does this. */
+  private startInstance(): Worker {
+    const worker = new Worker(INSTANCE_SOURCE, {
       eval: true,
-      env: { ...options.env },
+      env: { ...this.options.env },
       stdout: true,
       stderr: true,
-      workerData: { bundle: path.join(options.spec.codeDir, 'index.js'), handler: options.spec.handler },
+      workerData: { bundle: path.join(this.options.spec.codeDir, 'index.js'), handler: this.options.spec.handler },
     });
-    for (const stream of [this.worker.stdout, this.worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => options.onLog(this.name, line));
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => this.options.onLog(this.name, line));
     }
-    this.worker.on('message', (message: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+    worker.on('message', (message: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.ok) waiter.resolve(message.result);
       else waiter.reject(Object.assign(new Error(message.error?.message), { name: message.error?.name ?? 'Error' }));
     });
-    this.worker.on('error', (error) => {
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
-    });
+    worker.on('error', (error) => this.failPending(error));
+    return worker;
+  }
+
+  /** Kills the instance mid-invocation (fault injection): every running invocation fails as FC reports a crash. */
+  async crash(reason: string): Promise<void> {
+    const dead = this.worker;
+    this.worker = this.startInstance();
+    this.failPending(Object.assign(new Error(`instance crashed: ${reason}`), { name: 'InstanceCrashed' }));
+    this.options.onLog(this.name, JSON.stringify({ level: 'warn', message: `fault injection: instance crashed ${reason}` }));
+    await dead.terminate();
+  }
+
+  private failPending(error: Error) {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
   }
 
   /** A synchronous invocation (what an MNS topic trigger does); rejects when the handler throws or times out. */

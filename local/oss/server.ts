@@ -38,7 +38,13 @@ export interface LocalOssOptions {
   /** Serves POST /<key>?x-oss-async-process; without it OSS's "no IMM project attached" error is returned. */
   asyncProcess?: AsyncProcessHandler;
   /** Shares of bucket requests answered 503 ServiceUnavailable / 503 SlowDown instead of being served. */
-  faults?: { serverErrorRate?: number; throttleRate?: number; random?: () => number };
+  faults?: {
+    serverErrorRate?: number;
+    throttleRate?: number;
+    random?: () => number;
+    /** Only requests signed with these AccessKey ids get faults (default: all). */
+    accessKeyIds?: string[];
+  };
 }
 
 export interface LocalOss {
@@ -107,7 +113,7 @@ async function handleRequest(
     if (bucketName === '') throw ossErrors.notImplemented('service-level requests such as ListBuckets');
     const bucket = buckets.get(bucketName);
     if (!bucket) throw ossErrors.noSuchBucket(bucketName);
-    injectFault(options.faults);
+    injectFault(options.faults, req.headers.authorization);
     verifySignature({ method, bucket: bucketName, key, query, headers: req.headers }, options.credentials, options.region, new Date());
     const operation = selectOperation(method, key, query, req.headers);
     await operation({
@@ -126,8 +132,9 @@ async function handleRequest(
   }
 }
 
-function injectFault(faults: LocalOssOptions['faults']): void {
+function injectFault(faults: LocalOssOptions['faults'], authorization: string | undefined): void {
   if (!faults) return;
+  if (faults.accessKeyIds && !faults.accessKeyIds.some((id) => authorization?.includes(`OSS ${id}:`) || authorization?.includes(`Credential=${id}/`))) return;
   const draw = (faults.random ?? Math.random)();
   const serverErrorRate = faults.serverErrorRate ?? 0;
   if (draw < serverErrorRate) throw ossErrors.serviceUnavailable();

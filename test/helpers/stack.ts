@@ -43,3 +43,14 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     },
   });
 }
+
+/** Retries a test's own client call through injected 503s, as any OSS client would. */
+export async function retrying<T>(operation: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || (error as { status?: number }).status !== 503) throw error;
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { seededRandom } from './helpers/random';
+import { RECORDS_PREFIX, retrying, startTestStack, type TestStack } from './helpers/stack';
+
+/**
+ * Reliability on the local stack with its fault injection: at-least-once events and notices, throttling, crashes,
+ * malformed input, awkward keys. Each test prints its figure; `npm run bench` runs the large versions.
+ */
+
+async function uploadAll(stack: TestStack, keys: string[], seconds = 1) {
+  const video = await stack.sampleVideo(seconds, 'reliability.mp4');
+  await Promise.all(keys.map((key) => stack.client.put(key, video)));
+  await stack.idle();
+}
+
+describe('every event delivered twice, concurrently', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ faults: { events: { duplicateRate: 1 } } });
+  });
+  after(async () => stack?.stop());
+
+  it('submits exactly one task per upload', async (t) => {
+    const keys = Array.from({ length: 6 }, (_, i) => `videos/dup/${i}.mp4`);
+    await uploadAll(stack, keys);
+    const tasks = stack.imm.tasks().filter((task) => JSON.stringify(task.requestedSources).includes('videos/dup/'));
+    const submitInvocations = stack.invocations().filter((i) => i.functionName === 'video-animation-submit' && i.attempt === 1);
+    t.diagnostic(`${keys.length} uploads, ${submitInvocations.length} submit invocations, ${tasks.length} IMM tasks`);
+    assert.equal(tasks.length, keys.length);
+    assert.equal(submitInvocations.length, keys.length * 2, 'each upload event arrived twice');
+    const records = (await stack.records()).filter((r) => r.key.startsWith('videos/dup/'));
+    assert.equal(records.length, keys.length);
+    assert.ok(records.every((r) => r.status === 'succeeded' && r.attempts.length === 1));
+  });
+});
+
+describe('IMM throttles 10% and fails 5% with 5xx; OSS fails 5% with 5xx', () => {
+  let stack: TestStack;
+  before(async () => {
+    const random = seededRandom(42);
+    stack = await startTestStack({
+      faults: { imm: { throttleRate: 0.1, serverErrorRate: 0.05 }, oss: { serverErrorRate: 0.05 }, random },
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('records every job; none is lost', async (t) => {
+    const keys = Array.from({ length: 8 }, (_, i) => `videos/flaky/${i}.mp4`);
+    // The uploads themselves go through the same flaky OSS: retry them like any client would.
+    const video = await stack.sampleVideo(1, 'flaky.mp4');
+    for (const key of keys) await retrying(() => stack.client.put(key, video));
+    await stack.idle();
+    const records = (await retrying(() => stack.records())).filter((r) => r.key.startsWith('videos/flaky/'));
+    const failedCalls = stack.logs().filter((l) => l.line.includes('call failed; retrying')).length;
+    t.diagnostic(`${keys.length} uploads, ${records.length} records, ${records.filter((r) => r.status === 'succeeded').length} succeeded, ${failedCalls} retried calls, ${stack.failures().length} sent to onFailure`);
+    assert.equal(records.length, keys.length);
+    assert.deepEqual(
+      records.map((r) => r.status),
+      keys.map(() => 'succeeded'),
+    );
+    assert.equal(stack.failures().length, 0);
+  });
+});
+
+describe('submit crashes right after creating the job record', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({
+      faults: { crash: { resource: 'submit', after: 'record-created', times: 1 } },
+      functionEnv: { JOB_LEASE_SECONDS: '1' },
+      delayScale: 1,
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('is recovered by FC retrying the event: the next attempt takes over once the lease lapses', async (t) => {
+    const key = 'videos/crash/once.mp4';
+    await uploadAll(stack, [key]);
+    const record = await stack.recordFor(key);
+    const crashed = stack.invocations().filter((i) => i.error?.name === 'InstanceCrashed');
+    t.diagnostic(`crashes ${crashed.length}, attempts on record ${record?.attempts.length}, status ${record?.status}`);
+    assert.equal(crashed.length, 1);
+    assert.equal(record?.status, 'succeeded');
+    assert.deepEqual(
+      record.attempts.map((a) => [a.number, a.outcome]),
+      [
+        [1, undefined],
+        [2, 'submitted'],
+      ],
+    );
+    assert.equal(stack.imm.tasks().filter((task) => JSON.stringify(task.requestedSources).includes('crash/once')).length, 1);
+  });
+});
+
+describe('every completion notice delivered twice', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ faults: { notices: { duplicateRate: 1 } } });
+  });
+  after(async () => stack?.stop());
+
+  it('updates the record once and tags once', async (t) => {
+    const key = 'videos/notice/twice.mp4';
+    await uploadAll(stack, [key]);
+    const record = await stack.recordFor(key);
+    assert.equal(record?.status, 'succeeded');
+    const recordWrites = stack.ossEvents().filter((e) => e.oss.object.key === `${RECORDS_PREFIX}jobs/${record.jobId}.json`).length;
+    const recordInvocations = stack.invocations().filter((i) => i.functionName === 'video-animation-record');
+    t.diagnostic(`${recordInvocations.length} notices delivered, ${recordWrites} writes of the record (create, submitted, succeeded)`);
+    assert.equal(recordInvocations.length, 2);
+    assert.equal(recordWrites, 3);
+    assert.ok(recordInvocations.some((i) => (i.result as { status?: string } | undefined)?.status === 'duplicate'));
+  });
+});
+
+describe('malformed events and notices', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => stack?.stop());
+
+  const ossEvent = (record: object) => JSON.stringify({ events: [record] });
+  const goodRecord = {
+    eventName: 'ObjectCreated:PutObject',
+    eventSource: 'acs:oss',
+    eventTime: '2024-01-01T00:00:00.000Z',
+    oss: { bucket: { name: 'my-video-bucket' }, object: { key: 'videos/x.mp4', eTag: 'ABC', size: 1 } },
+  };
+  const badEvents = [
+    '', ' ', 'null', '[]', '{}', 'not json', '{"events":[]}', '{"events":"x"}', '{"events":[null]}', '{"events":[{}]}',
+    ossEvent({ ...goodRecord, eventName: 7 }),
+    ossEvent({ ...goodRecord, eventSource: 'acs:mns' }),
+    ossEvent({ ...goodRecord, oss: {} }),
+    ossEvent({ ...goodRecord, oss: { bucket: { name: 'b' }, object: { key: 'videos/x.mp4' } } }),
+    ossEvent({ ...goodRecord, oss: { bucket: { name: 'my-video-bucket' }, object: { key: '' } } }),
+    ossEvent({ ...goodRecord, oss: { bucket: { name: 'my-video-bucket' }, object: { key: 'videos/x.mp4', size: -1 } } }),
+    '\u0000\u0001binary',
+  ];
+  // These parse, but are not work for us: acknowledged with a reason, never retried.
+  const unwantedEvents = [
+    ossEvent({ ...goodRecord, eventName: 'ObjectRemoved:DeleteObject' }),
+    ossEvent({ ...goodRecord, eventName: 'ObjectCreated:PutObject', oss: { ...goodRecord.oss, object: { key: 'videos/missing.mp4', eTag: 'X', size: 5 } } }),
+    ossEvent({ ...goodRecord, oss: { ...goodRecord.oss, object: { key: 'elsewhere/x.mp4', eTag: 'X', size: 5 } } }),
+    ossEvent({ ...goodRecord, oss: { ...goodRecord.oss, object: { key: `${RECORDS_PREFIX}jobs/x.json`, eTag: 'X', size: 5 } } }),
+    ossEvent({ ...goodRecord, oss: { ...goodRecord.oss, object: { key: 'animations/videos/x.gif', eTag: 'X', size: 5 } } }),
+  ];
+  const envelope = (message: string) => JSON.stringify({ TopicName: 't', MessageId: 'm', Message: message, PublishTime: 1 });
+  const immMessage = (content: unknown) => JSON.stringify({ id: '1', source: 'acs.imm', type: 'imm:Task:MediaConvert', content: typeof content === 'string' ? content : JSON.stringify(content) });
+  const badNotices = [
+    '', 'null', '{}', '[]', 'garbage', envelope(''), envelope('not json'), envelope('{"type":1}'), envelope(immMessage('not json')),
+    envelope(immMessage({})), envelope(immMessage({ TaskType: 'MediaConvert', Status: 'Succeeded' })),
+    JSON.stringify({ body: 'x', attrs: {} }), Buffer.from('still not json').toString('base64'),
+  ];
+  const unwantedNotices = [
+    envelope(immMessage({ TaskType: 'FileCompress', TaskId: 't1', Status: 'Succeeded' })),
+    envelope(immMessage({ TaskType: 'MediaConvert', TaskId: 't2', Status: 'Succeeded', UserData: 'someone else' })),
+    envelope(immMessage({ TaskType: 'MediaConvert', TaskId: 't3', Status: 'Running', UserData: '' })),
+    envelope(immMessage({ TaskType: 'MediaConvert', TaskId: 't4', Status: 'Succeeded', UserData: JSON.stringify({ app: 'video-animation', v: 1, jobId: '0'.repeat(32), bucket: 'my-video-bucket', rule: 'preview' }) })),
+  ];
+
+  it('acknowledges each one with a reason, without a crash or a retry', async (t) => {
+    const submit = stack.functions.get('video-animation-submit')!;
+    const record = stack.functions.get('video-animation-record')!;
+    const results: unknown[] = [];
+    for (const payload of [...badEvents, ...unwantedEvents]) results.push(await submit.invoke(Buffer.from(payload)));
+    for (const payload of [...badNotices, ...unwantedNotices]) results.push(await record.invoke(Buffer.from(payload)));
+    const total = badEvents.length + unwantedEvents.length + badNotices.length + unwantedNotices.length;
+    t.diagnostic(`${total} malformed or unwanted payloads, ${results.length} acknowledged, ${stack.invocations().filter((i) => !i.ok).length} failed invocations`);
+    assert.ok(total >= 30);
+    assert.equal(results.length, total);
+    assert.ok(stack.invocations().every((i) => i.ok));
+    assert.ok(stack.logs().some((l) => l.line.includes('malformed OSS event acknowledged')));
+    assert.ok(stack.logs().some((l) => l.line.includes('malformed notice acknowledged')));
+  });
+});
+
+describe('awkward keys', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => stack?.stop());
+
+  it('processes every one, including a key at the OSS maximum of 1023 bytes', async (t) => {
+    const longName = '长'.repeat(Math.floor((1023 - 'videos/'.length - '.mp4'.length) / 3));
+    const padding = 'x'.repeat(1023 - Buffer.byteLength(`videos/${longName}.mp4`));
+    const keys = ['videos/with space.mp4', 'videos/a+b.mp4', 'videos/100%.mp4', 'videos/%20literal.mp4', 'videos/视频 测试.mp4', 'videos/🎬 clip.mp4', 'videos/{braces}.mp4', `videos/${longName}${padding}.mp4`];
+    assert.equal(Buffer.byteLength(keys.at(-1)!), 1023);
+    await uploadAll(stack, keys);
+    const records = await stack.records();
+    const byKey = new Map(records.map((r) => [r.key, r]));
+    const done = keys.filter((k) => byKey.get(k)?.status === 'succeeded');
+    t.diagnostic(`${keys.length} keys, ${done.length} processed end to end`);
+    assert.deepEqual(done, keys);
+    for (const record of records) {
+      for (const output of record.outputs) {
+        assert.ok(Buffer.byteLength(output.key) <= 1023);
+        assert.equal(output.tagged, true);
+      }
+    }
+  });
+});
