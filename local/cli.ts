@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/config';
 import { generateSampleVideo } from './media';
+import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
 import { startStack, type Stack } from './stack';
 
@@ -37,7 +38,10 @@ async function upload(client: OSS, key: string, file: string): Promise<void> {
 
 /** `npm start`: run the stack, mirror drop/ into the bucket, and download each finished animation into out/. */
 async function start(): Promise<void> {
+  const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
+  if (Object.keys(faults).length > 0) console.log(`fault injection on: ${JSON.stringify(faults)}`);
   const stack = await startStack({
+    faults,
     log: (line) => {
       const match = /^\[([^\]]+)\] (.*)$/.exec(line);
       console.log(match ? formatLogLine(match[1]!, match[2]!) : line);
