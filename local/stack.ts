@@ -7,6 +7,7 @@ import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec } from '
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
 import { startLocalImm, type LocalImm } from './imm/server';
 import { startCrashProxy, type StackFaults } from './faults';
+import { createAsyncProcessHandler } from './oss-async/handler';
 import { createLocalMns, type LocalMns } from './mns/topics';
 import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
 
@@ -38,6 +39,8 @@ export interface StackOptions {
   faults?: StackFaults;
   /** Receives each log line of the stack and the functions. */
   log?: (line: string) => void;
+  /** Buckets with no IMM project attached: OSS async processing (`engine: oss`) answers OSS's error there. */
+  bucketsWithoutImm?: string[];
   /** Called when an invocation ends (ok or not). */
   onInvocation?: (invocation: Invocation) => void;
 }
@@ -113,6 +116,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     buckets: [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))],
     credentials: signers,
     onEvent: routeEvent,
+    // Bound once the local IMM (which needs this OSS's address) is up.
+    asyncProcess: (request) => asyncProcess!(request),
     // Injected OSS faults hit the functions' calls; uploaders and the IMM stand-in see a healthy OSS.
     ...(faults.oss ? { faults: { ...faults.oss, random, accessKeyIds: [functionCredentials.accessKeyId] } } : {}),
   });
@@ -130,6 +135,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     workDir: path.join(dataDir, 'imm'),
     ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
+  });
+  const buckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
+  const asyncProcess = createAsyncProcessHandler({
+    imm,
+    projectName: projects[0] ?? 'video-animation',
+    attachedBuckets: buckets.filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
   });
   const proxies: { close(): Promise<void> }[] = [];
 

@@ -47,7 +47,8 @@ export async function recordTaskNotice(notice: ImmTaskNotice, deps: CompleteDeps
     throw new TransientFailure(`job ${jobId} is still being submitted; the notice for task ${notice.TaskId} will be retried`);
   }
   const knownTasks = new Set(job.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])));
-  if (knownTasks.size > 0 && !knownTasks.has(notice.TaskId)) return ignore(`task ${notice.TaskId} is not one job ${jobId} tracks`);
+  // Only an IMM job (one task for all outputs) can adopt a task its crashed submitter never recorded.
+  if ((knownTasks.size > 0 || job.engine !== 'imm') && !knownTasks.has(notice.TaskId)) return ignore(`task ${notice.TaskId} is not one job ${jobId} tracks`);
 
   const existing = await deps.retry('oss', () => store.getTaskResult(jobId, notice.TaskId));
   const result = existing ?? (await deps.retry('oss', async () => store.putTaskResult(await taskResult(notice, job, bucket, deps))));
@@ -133,8 +134,10 @@ export function deriveRecord(job: JobRecord, results: Map<string, TaskResult>, n
   });
   const taskResults = [...results.values()];
   const failed = taskResults.find((r) => r.status === 'Failed');
-  const allReported = job.outputs.every((o) => o.taskId !== undefined && results.has(o.taskId));
-  const status: JobRecord['status'] = failed ? 'failed' : allReported ? 'succeeded' : 'submitted';
+  const allSubmitted = job.outputs.every((o) => o.taskId !== undefined);
+  const allReported = allSubmitted && job.outputs.every((o) => results.has(o.taskId!));
+  // A job still pending has outputs left to submit: only its submitter moves it on.
+  const status: JobRecord['status'] = failed ? 'failed' : allReported ? 'succeeded' : allSubmitted ? 'submitted' : job.status;
   const at = new Date(now).toISOString();
   const startTimes = taskResults.flatMap((r) => (r.startTime ? [r.startTime] : [])).sort();
   const endTimes = taskResults.flatMap((r) => (r.endTime ? [r.endTime] : [])).sort();

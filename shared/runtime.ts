@@ -4,6 +4,7 @@ import { createBucketClient, type BucketApi } from './clients/oss';
 import type { AppConfig, FcContext } from './config';
 import type { ConversionEngine } from './engines/engine';
 import { immEngine } from './engines/imm';
+import { ossAsyncEngine } from './engines/oss-async';
 import { ossJobStore } from './jobs/store';
 import type { Logger } from './log';
 import { withRetries } from './retry';
@@ -44,8 +45,8 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     return client;
   };
 
-  const engine = async (rule: Rule, _bucket: BucketApi): Promise<ConversionEngine> => {
-    if (rule.engine !== 'imm') throw new Error(`engine ${rule.engine} is not available`);
+  const engine = async (rule: Rule, bucket: BucketApi): Promise<ConversionEngine> => {
+    if (rule.engine === 'oss') return ossAsyncEngine(bucket, { topicName: config.mnsTopic }, retry);
     if (!config.immProject) throw new Error('IMM_PROJECT is not set');
     const imm = await createImmClient({
       region: config.region,

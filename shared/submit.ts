@@ -1,6 +1,7 @@
 import type { BucketApi } from './clients/oss';
 import type { AppConfig } from './config';
 import type { ConversionEngine } from './engines/engine';
+import { PartialSubmitError } from './engines/oss-async';
 import { describeServiceError, TransientFailure } from './errors';
 import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from './events/oss';
 import type { JobAttempt, JobRecord } from './jobs/record';
@@ -113,44 +114,56 @@ async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Pr
     job = taken.job;
   }
 
+  // Outputs that already have a task (an earlier attempt got part way with the OSS engine) are not submitted again.
+  const taskIds = new Map(job.outputs.flatMap((o) => (o.taskId ? [[o.key, o.taskId] as const] : [])));
+  const remaining: JobPlan = { ...plan, outputs: plan.outputs.filter((o) => !taskIds.has(o.resolvedKey)) };
+  let failure: unknown;
   try {
     const engine = await deps.engine(plan.rule, bucket);
-    const { outputTaskIds } = await engine.submit(plan);
-    const at = iso(deps.now());
-    job = {
-      ...job,
-      status: 'submitted',
-      taskId: outputTaskIds[0] ?? null,
-      outputs: job.outputs.map((output, i) => ({ ...output, taskId: outputTaskIds[i] })),
-      attempts: finishAttempt(job.attempts, { outcome: 'submitted' }),
-      submittedAt: at,
-      updatedAt: at,
-    };
-    await deps.retry('oss', () => store.save(job));
-    const taskIds = [...new Set(outputTaskIds)];
-    for (const taskId of taskIds) await deps.retry('oss', () => store.indexTask(taskId, { jobId: plan.jobId, bucket: plan.source.bucket }));
-    return { status: 'submitted', ...base, taskIds };
+    const { outputTaskIds } = await engine.submit(remaining);
+    remaining.outputs.forEach((o, i) => taskIds.set(o.resolvedKey, outputTaskIds[i]!));
   } catch (error) {
-    const info = describeServiceError('imm', error);
-    const at = iso(deps.now());
-    if (info.transient) {
-      // Release the lease so FC's retry can take over at once.
-      job = { ...job, attempts: finishAttempt(job.attempts, { outcome: 'retrying', error: info, leaseExpiresAt: at }), updatedAt: at };
-      await store.save(job).catch((saveError: unknown) => log.error('could not release the lease', { error: saveError }));
-      throw new TransientFailure(`job ${plan.jobId}: ${info.code}: ${info.message}`, info);
-    }
-    job = {
-      ...job,
-      status: 'failed',
-      error: { code: info.code, message: info.message },
-      attempts: finishAttempt(job.attempts, { outcome: 'failed', error: info }),
-      finishedAt: at,
-      updatedAt: at,
-    };
-    await deps.retry('oss', () => store.save(job));
-    log.error('task submission refused; job failed', { code: info.code, reason: info.message });
-    return { status: 'failed', ...base, reason: `${info.code}: ${info.message}` };
+    failure = error;
+    if (error instanceof PartialSubmitError) error.startedTaskIds.forEach((id, i) => taskIds.set(remaining.outputs[i]!.resolvedKey, id));
   }
+  const at = iso(deps.now());
+  job = {
+    ...job,
+    taskId: job.taskId ?? taskIds.get(job.outputs[0]?.key ?? '') ?? null,
+    outputs: job.outputs.map((output) => (taskIds.has(output.key) ? { ...output, taskId: taskIds.get(output.key) } : output)),
+    updatedAt: at,
+  };
+  const distinctTasks = [...new Set(taskIds.values())];
+
+  if (failure === undefined) {
+    job = { ...job, status: 'submitted', attempts: finishAttempt(job.attempts, { outcome: 'submitted' }), submittedAt: at };
+    await deps.retry('oss', () => store.save(job));
+    await indexTasks(store, distinctTasks, plan, deps);
+    return { status: 'submitted', ...base, taskIds: distinctTasks };
+  }
+
+  const info = describeServiceError(plan.rule.engine === 'imm' ? 'imm' : 'oss', failure);
+  if (info.transient) {
+    // Keep the tasks already started and release the lease, so FC's retry takes over at once and submits the rest.
+    job = { ...job, attempts: finishAttempt(job.attempts, { outcome: 'retrying', error: info, leaseExpiresAt: at }) };
+    await store.save(job).catch((saveError: unknown) => log.error('could not save the attempt', { error: saveError }));
+    await indexTasks(store, distinctTasks, plan, deps);
+    throw new TransientFailure(`job ${plan.jobId}: ${info.code}: ${info.message}`, info);
+  }
+  job = {
+    ...job,
+    status: 'failed',
+    error: { code: info.code, message: info.message },
+    attempts: finishAttempt(job.attempts, { outcome: 'failed', error: info }),
+    finishedAt: at,
+  };
+  await deps.retry('oss', () => store.save(job));
+  log.error('task submission refused; job failed', { code: info.code, reason: info.message });
+  return { status: 'failed', ...base, reason: `${info.code}: ${info.message}` };
+}
+
+async function indexTasks(store: JobStore, taskIds: string[], plan: JobPlan, deps: SubmitDeps) {
+  for (const taskId of taskIds) await deps.retry('oss', () => store.indexTask(taskId, { jobId: plan.jobId, bucket: plan.source.bucket }));
 }
 
 /** How often a duplicate checks on the attempt that owns the job. */

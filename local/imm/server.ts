@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ImmApiError, invalidArgument, missingParameter, resourceNotFound } from './errors';
-import { parseMediaConvertRequest, requiredString, type RequestParameters } from './media-convert-request';
+import { parseMediaConvertRequest, requiredString, type MediaConvertJob, type RequestParameters } from './media-convert-request';
 import { verifyAcs3Signature, type AccessKeyCredential } from './signature';
 import { createTaskRunner, type OssAccess, type TaskInfo } from './tasks';
 
@@ -44,6 +44,11 @@ export interface LocalImm {
   endpoint: string;
   port: number;
   tasks(): TaskInfo[];
+  /**
+   * Runs a job that reached IMM another way (OSS x-oss-async-process) as a MediaConvert task: listed, rendered and
+   * notified like one from CreateMediaConvertTask. Returns a snapshot of the new task.
+   */
+  runJob(job: MediaConvertJob, requestId: string): TaskInfo;
   /** Resolves when no task is running or queued. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -177,6 +182,10 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     endpoint: `127.0.0.1:${port}`,
     port,
     tasks: () => runner.list(),
+    runJob(job, requestId) {
+      if (!projects.has(job.projectName)) throw resourceNotFound('Project', `ProjectName: ${job.projectName}`);
+      return structuredClone(runner.submit(job, requestId));
+    },
     idle: () => runner.idle(),
     async close() {
       await runner.close();

@@ -98,10 +98,9 @@ export async function createBucketClient(options: OssClientOptions): Promise<Buc
     async asyncProcess(key, process) {
       // ali-oss (6.x) exposes no method for x-oss-async-process; this is the one internal request path it offers.
       // test/oss-async-adapter.test.ts fails loudly if an upgrade changes these internals.
-      const params = client._objectRequestParams('POST', key, {
-        subres: { 'x-oss-async-process': '' },
-        content: Buffer.from(`x-oss-async-process=${process}`, 'utf8'),
-      });
+      const params = client._objectRequestParams('POST', key, { subres: { 'x-oss-async-process': '' } });
+      // _objectRequestParams drops options.content; the body goes on the request params.
+      params.content = Buffer.from(`x-oss-async-process=${process}`, 'utf8');
       params.successStatuses = [200];
       const result = await client.request(params);
       return JSON.parse(result.data.toString('utf8')) as { TaskId: string; RequestId?: string; EventId?: string };

@@ -10,8 +10,8 @@ export function isImmNotAttached(error: unknown): boolean {
 }
 
 /**
- * The bucket has no IMM project attached, so OSS cannot run `x-oss-async-process`. Permanent: it keeps OSS's 4xx
- * status and code, which describeServiceError (and so the retry policy) treats as not worth retrying.
+ * The bucket has no IMM project attached, so OSS cannot run `x-oss-async-process`. Permanent: only the user can fix
+ * it, so it carries a 4xx status (OSS's own), which describeServiceError and the retry policy never retry.
  */
 export class ImmNotAttachedError extends Error {
   override name = 'ImmNotAttachedError';
@@ -24,12 +24,12 @@ export class ImmNotAttachedError extends Error {
   ) {
     const info = describeServiceError('oss', cause);
     super(
-      `bucket "${bucket}" has no IMM project attached, so OSS cannot convert videos with engine oss (OSS said: ${info.message}). ` +
+      `bucket "${bucket}" has no IMM project attached, so OSS cannot run x-oss-async-process for engine oss. ` +
         `Attach the bucket to an IMM project in the same region: in the OSS console under Data Processing > IMM, ` +
-        `or with IMM AttachOSSBucket (OSSBucket=${bucket}, ProjectName=<your project>).`,
+        `or with IMM AttachOSSBucket (OSSBucket=${bucket}, ProjectName=<your project>). OSS said: ${info.code}: ${info.message}`,
       { cause },
     );
-    this.status = info.status ?? 400;
+    this.status = info.status !== undefined && info.status < 500 ? info.status : 400;
     this.code = info.code;
   }
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { ossEngineProblems } from '../engines/oss-process';
 import { prefixesOverlap } from './match';
 import { parseTemplate, templateStaticPrefix } from './naming';
 import { RulesSchema, type Rule } from './schema';
@@ -75,7 +76,8 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
       problems.push(`${where} suffixes: with prefix "${rule.prefix}", "json" would match job records under "${context.recordsPrefix}" (recursion)`);
     }
 
-    if (rule.engine === 'imm') problems.push(...checkSharedWindow(rule));
+    // IMM runs a rule's outputs as one task over one window of the video; OSS takes one output per call.
+    problems.push(...(rule.engine === 'imm' ? checkSharedWindow(rule) : ossEngineProblems(rule)));
 
     rule.outputs.forEach((output, i) => {
       const field = `${where} outputs[${i}].key`;

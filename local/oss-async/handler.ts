@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { MediaConvertJob } from '../imm/media-convert-request';
+import { expandUriTemplate, formatOssUri, UnknownTemplateVariableError, type OssLocation } from '../imm/oss-uri';
+import type { LocalImm } from '../imm/server';
+import type { AnimationSpec } from '../media';
+import { ossErrors } from '../oss/errors';
+import type { AsyncProcessHandler } from '../oss/server';
+import { InvalidProcessError, parseAnimationProcess, type AnimationProcess } from './process-string';
+
+export interface AsyncProcessOptions {
+  /** Runs the conversions, as OSS hands them to the attached IMM project. */
+  imm: LocalImm;
+  /** The IMM project attached to the buckets; it must exist in `imm`. */
+  projectName: string;
+  /** Buckets with that project attached; others get OSS's "no IMM project attached" error. */
+  attachedBuckets: string[];
+}
+
+/**
+ * The local OSS's `asyncProcess`: serves `POST /<key>?x-oss-async-process` with `video/animation` as OSS does, by
+ * handing the conversion to the local IMM as a MediaConvert task (same runner, task list and completion notice).
+ */
+export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncProcessHandler {
+  const attached = new Set(options.attachedBuckets);
+  return async ({ bucket, key, process }) => {
+    if (!attached.has(bucket)) {
+      const { status, code, message } = ossErrors.immNotAttached();
+      return { status, code, message };
+    }
+    let job: MediaConvertJob;
+    try {
+      job = mediaConvertJob(parseAnimationProcess(process), { bucket, key }, options.projectName);
+    } catch (error) {
+      if (error instanceof InvalidProcessError) return { status: 400, code: 'InvalidArgument', message: error.message };
+      throw error;
+    }
+    // OSS request ids: 24 upper-case hex digits.
+    const requestId = randomBytes(12).toString('hex').toUpperCase();
+    const task = options.imm.runJob(job, requestId);
+    return { status: 200, body: { EventId: task.eventId, RequestId: requestId, TaskId: task.taskId } };
+  };
+}
+
+/** The MediaConvert task OSS's video/animation amounts to: one source, one animation, the notice on `notify`'s topic. */
+function mediaConvertJob(process: AnimationProcess, source: OssLocation, projectName: string): MediaConvertJob {
+  const outputBucket = process.saveas.bucket ?? source.bucket;
+  const spec: AnimationSpec = {
+    format: process.format,
+    width: process.w ?? (process.pw === undefined ? undefined : process.pw / 100),
+    height: process.h ?? (process.ph === undefined ? undefined : process.ph / 100),
+    scaleType: process.scaletype,
+    interval: process.inter === undefined ? undefined : process.inter / 1000,
+    frameRate: process.fps,
+    startTime: process.ss === undefined ? undefined : process.ss / 1000,
+    number: process.num,
+  };
+  // What CreateMediaConvertTask would have carried, echoed in the completion notice as IMM does.
+  const requestedAnimation = Object.fromEntries(
+    Object.entries({
+      Format: spec.format,
+      URI: `oss://${outputBucket}/${process.saveas.key}`,
+      Width: spec.width,
+      Height: spec.height,
+      ScaleType: spec.scaleType,
+      Interval: spec.interval,
+      FrameRate: spec.frameRate,
+      StartTime: spec.startTime,
+      Number: spec.number,
+    }).filter(([, value]) => value !== undefined),
+  );
+  return {
+    projectName,
+    ...(process.notifyTopic !== undefined ? { topicName: process.notifyTopic } : {}),
+    sources: [{ location: source }],
+    animations: [{ path: 'video/animation', output: { bucket: outputBucket, key: outputKey(process, source) }, spec }],
+    requestedSources: [{ URI: formatOssUri(source) }],
+    requestedTargets: [{ Image: { Animations: [requestedAnimation] } }],
+  };
+}
+
+/** The saveas key with IMM's template variables (`{autoext}`, `{barename}`, ...) filled in from the source. */
+function outputKey(process: AnimationProcess, source: OssLocation): string {
+  let key: string;
+  try {
+    key = expandUriTemplate(process.saveas.key, source, process.format);
+  } catch (error) {
+    if (error instanceof UnknownTemplateVariableError) throw new InvalidProcessError(`sys/saveas: parameter "o" has an ${error.message}`);
+    throw error;
+  }
+  if (key === '' || key.startsWith('/') || Buffer.byteLength(key) > 1023) {
+    throw new InvalidProcessError(`sys/saveas: parameter "o" must give an object key of 1 to 1023 bytes not starting with "/", got "${key}"`);
+  }
+  return key;
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import OSS from 'ali-oss';
+import sharp from 'sharp';
+import { startLocalImm, type LocalImm } from '../local/imm/server';
+import { generateSampleVideo } from '../local/media';
+import { createLocalMns, type LocalMns } from '../local/mns/topics';
+import { createAsyncProcessHandler } from '../local/oss-async/handler';
+import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../local/oss/server';
+import { createBucketClient, type BucketApi } from '../shared/clients/oss';
+import type { Retrier } from '../shared/engines/engine';
+import { ossAsyncEngine } from '../shared/engines/oss-async';
+import { planJob } from '../shared/plan';
+import { withRetries } from '../shared/retry';
+import { parseRuleSet } from '../shared/rules/validate';
+
+const REGION = 'cn-hangzhou';
+const ACCOUNT = '1234567890';
+const PROJECT = 'video-animation';
+const BUCKET = 'media-bkt';
+const TOPIC = 'animations';
+const KEY = { accessKeyId: 'LTAI5tLocalTestKey', accessKeySecret: 'local-test-secret' };
+const SOURCE_KEY = 'videos/clip.mp4';
+
+let dir: string;
+let oss: LocalOss;
+let imm: LocalImm;
+let mns: LocalMns;
+let client: OSS;
+let bucket: BucketApi;
+/** Message bodies pushed to a subscription of TOPIC. */
+const notices: string[] = [];
+
+const retry: Retrier = (service, operation) => withRetries(operation, { service, deadline: Date.now() + 10_000, sleep: async () => {} });
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+async function animationOf(key: string) {
+  const { content } = await client.get(key);
+  return sharp(content as Buffer, { animated: true }).metadata();
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'local-oss-async-test-'));
+  mns = createLocalMns({ accountId: ACCOUNT });
+  mns.subscribe(TOPIC, {
+    name: 'collector',
+    notifyContentFormat: 'STREAM',
+    notifyStrategy: 'BACKOFF_RETRY',
+    deliver: async (payload) => void notices.push(payload.toString('utf8')),
+  });
+  // The local OSS needs the handler when it starts, the handler needs the IMM, and the IMM needs the OSS's address.
+  let handler: AsyncProcessHandler | undefined;
+  oss = await startLocalOss({
+    dataDir: join(dir, 'oss'),
+    region: REGION,
+    accountId: ACCOUNT,
+    buckets: [BUCKET],
+    credentials: [KEY],
+    asyncProcess: (req) => handler!(req),
+  });
+  imm = await startLocalImm({
+    region: REGION,
+    accountId: ACCOUNT,
+    credentials: [KEY],
+    projects: [PROJECT],
+    oss: { endpoint: oss.endpoint, ...KEY },
+    publish: async (topic, body) => void mns.publish(topic, body),
+    workDir: join(dir, 'imm'),
+  });
+  handler = createAsyncProcessHandler({ imm, projectName: PROJECT, attachedBuckets: [BUCKET] });
+
+  const video = join(dir, 'clip.mp4');
+  await generateSampleVideo(video, { seconds: 3, width: 320, height: 240, fps: 25 });
+  client = new OSS(ossClientOptions(oss, BUCKET, KEY));
+  await client.put(SOURCE_KEY, video);
+  bucket = await createBucketClient({ bucket: BUCKET, region: REGION, credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${oss.port}` } });
+});
+
+after(async () => {
+  await imm.close();
+  mns.close();
+  await oss.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function settle(): Promise<void> {
+  await imm.idle();
+  await mns.idle();
+}
+
+describe('ossAsyncEngine against local OSS, IMM and MNS', () => {
+  test('a gif and a webp output become two IMM tasks whose animations and notices match the rule', async () => {
+    const [rule] = parseRuleSet(
+      [
+        {
+          name: 'previews',
+          prefix: 'videos/',
+          engine: 'oss',
+          outputs: [
+            // 2 s sampled every 0.5 s: num_4; 4 fps playback: 250 ms per frame.
+            { format: 'gif', key: 'previews/{barename}', width: 160, height: 120, duration: 2, interval: 0.5, frameRate: 4 },
+            // From 1 s, every 0.25 s, at most 3 frames; half width, quarter height; playback 1/interval = 4 fps.
+            { format: 'webp', key: 'previews/{barename}', width: 0.5, height: 0.25, start: 1, interval: 0.25, maxFrames: 3 },
+          ],
+        },
+      ],
+      { recordsPrefix: 'animation-jobs/' },
+    );
+    const head = await bucket.head(SOURCE_KEY);
+    const plan = planJob({ bucket: BUCKET, key: SOURCE_KEY, eTag: head!.eTag, size: head!.size }, rule!);
+    notices.length = 0;
+
+    const { outputTaskIds } = await ossAsyncEngine(bucket, { topicName: TOPIC }, retry).submit(plan);
+    await settle();
+
+    assert.equal(outputTaskIds.length, 2);
+    assert.equal(new Set(outputTaskIds).size, 2);
+    const gif = await animationOf('previews/clip.gif');
+    assert.deepEqual(
+      { format: gif.format, pages: gif.pages, delay: gif.delay, width: gif.width, pageHeight: gif.pageHeight },
+      { format: 'gif', pages: 4, delay: [250, 250, 250, 250], width: 160, pageHeight: 120 },
+    );
+    const webp = await animationOf('previews/clip.webp');
+    assert.deepEqual(
+      { format: webp.format, pages: webp.pages, delay: webp.delay, width: webp.width, pageHeight: webp.pageHeight },
+      { format: 'webp', pages: 3, delay: [250, 250, 250], width: 160, pageHeight: 60 },
+    );
+
+    const received = notices.map((body) => {
+      const envelope = JSON.parse(body) as { type: string; source: string; subject: string; content: string };
+      const content = JSON.parse(envelope.content) as { TaskId: string; Status: string; Code: string; TaskType: string; Sources: { URI: string }[]; UserData?: string };
+      return { type: envelope.type, subject: envelope.subject, taskId: content.TaskId, status: content.Status, code: content.Code, sources: content.Sources, userData: content.UserData };
+    });
+    const expected = (taskId: string) => ({
+      type: 'imm:Task:MediaConvert',
+      subject: `acs:imm:${REGION}:${ACCOUNT}:${PROJECT}/imm:Task:MediaConvert`,
+      taskId,
+      status: 'Succeeded',
+      code: '',
+      sources: [{ URI: `oss://${BUCKET}/${SOURCE_KEY}` }],
+      userData: undefined,
+    });
+    assert.deepEqual(
+      received.sort((a, b) => outputTaskIds.indexOf(a.taskId) - outputTaskIds.indexOf(b.taskId)),
+      outputTaskIds.map(expected),
+    );
+  });
+});
+
+describe('local x-oss-async-process', () => {
+  test('saveas without b writes to the source bucket, expanding {barename} and {autoext}; no notify, no notice', async () => {
+    notices.length = 0;
+    const response = await bucket.asyncProcess(SOURCE_KEY, `video/animation,f_webp,ss_500,num_2,inter_1000,pw_25,ph_25|sys/saveas,o_${b64('out/{barename}.{autoext}')}`);
+    await settle();
+
+    const task = imm.tasks().find((t) => t.taskId === response.TaskId);
+    assert.equal(task?.status, 'Succeeded');
+    assert.deepEqual(task.requestedTargets, [
+      { Image: { Animations: [{ Format: 'webp', URI: `oss://${BUCKET}/out/{barename}.{autoext}`, Width: 0.25, Height: 0.25, Interval: 1, StartTime: 0.5, Number: 2 }] } },
+    ]);
+    const webp = await animationOf('out/clip.webp');
+    assert.deepEqual({ pages: webp.pages, delay: webp.delay, width: webp.width, pageHeight: webp.pageHeight }, { pages: 2, delay: [1000, 1000], width: 80, pageHeight: 60 });
+    assert.deepEqual(notices, []);
+  });
+
+  const saveas = `|sys/saveas,o_${b64('out/x.gif')}`;
+  const refused: [string, string, string][] = [
+    ['an unknown parameter', `video/animation,f_gif,foo_1${saveas}`, 'video/animation: unknown parameter "foo"; supported: f, ss, num, inter, fps, w, h, pw, ph, scaletype'],
+    ['a missing f', `video/animation,w_100${saveas}`, 'video/animation: parameter "f" is required (gif or webp)'],
+    ['an unknown format', `video/animation,f_png${saveas}`, 'video/animation: parameter "f" must be gif or webp, got "png"'],
+    ['fps out of range', `video/animation,f_gif,fps_300${saveas}`, 'video/animation: parameter "fps" must be a number from 0 to 240, got "300"'],
+    ['w below 32', `video/animation,f_gif,w_16${saveas}`, 'video/animation: parameter "w" must be an integer from 32 to 4096, got "16"'],
+    ['ss in seconds with a fraction', `video/animation,f_gif,ss_1.5${saveas}`, 'video/animation: parameter "ss" must be an integer from 0 to 9007199254740991, got "1.5"'],
+    ['w with pw', `video/animation,f_gif,w_100,pw_50${saveas}`, 'video/animation: parameters "w" and "pw" exclude each other'],
+    ['a repeated parameter', `video/animation,f_gif,num_2,num_3${saveas}`, 'video/animation: parameter "num" is given twice'],
+    ['no saveas', 'video/animation,f_gif', 'sys/saveas: parameter "o" is required; video/animation writes its output only through sys/saveas'],
+    ['saveas without o', `video/animation,f_gif|sys/saveas,b_${b64(BUCKET)}`, 'sys/saveas: parameter "o" is required'],
+    ['o not Base64', 'video/animation,f_gif|sys/saveas,o_a', 'sys/saveas: parameter "o" is not URL-safe Base64: "a"'],
+    ['o in standard Base64', 'video/animation,f_gif|sys/saveas,o_b3V0L+Wbvi5naWY', 'sys/saveas: parameter "o" is not URL-safe Base64: "b3V0L Wbvi5naWY"'],
+    ['b not a bucket name', `video/animation,f_gif|sys/saveas,b_${b64('Bad_Bucket')},o_${b64('out/x.gif')}`, 'sys/saveas: parameter "b" must name a bucket, got "Bad_Bucket"'],
+    [
+      'an unknown template variable in o',
+      `video/animation,f_gif|sys/saveas,o_${b64('out/{name}.gif')}`,
+      'sys/saveas: parameter "o" has an unknown template variable {name}; supported: {autoext} {bucket} {key} {dirname} {basename} {barename} {ext}, {{ and }} for braces',
+    ],
+    ['notify without topic', `video/animation,f_gif${saveas}/notify`, 'notify: parameter "topic" is required'],
+    ['another action', `video/convert,f_mp4${saveas}`, 'x-oss-async-process: the local stand-in supports video/animation only, got "video/convert"'],
+  ];
+  for (const [what, process, message] of refused) {
+    test(`${what} is 400 InvalidArgument naming the parameter, and starts no task`, async () => {
+      const tasksBefore = imm.tasks().length;
+      await assert.rejects(bucket.asyncProcess(SOURCE_KEY, process), { status: 400, code: 'InvalidArgument', message });
+      assert.equal(imm.tasks().length, tasksBefore);
+    });
+  }
+});
