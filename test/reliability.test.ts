@@ -202,3 +202,64 @@ describe('awkward keys', () => {
     }
   });
 });
+
+describe('IMM refuses the task with a 4xx (unknown project)', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ functionEnv: { IMM_PROJECT: 'no-such-project' } });
+  });
+  after(async () => stack?.stop());
+
+  it('fails the job with the reason, without a retry loop', async (t) => {
+    const key = 'videos/refused.mp4';
+    await uploadAll(stack, [key]);
+    const record = await stack.recordFor(key);
+    const submits = stack.invocations().filter((i) => i.functionName === 'video-animation-submit');
+    t.diagnostic(`status ${record?.status}, error ${record?.error?.code}, ${submits.length} submit invocation(s)`);
+    assert.equal(record?.status, 'failed');
+    assert.equal(record.error?.code, 'ResourceNotFound');
+    assert.equal(submits.length, 1);
+    assert.ok(submits.every((i) => i.ok));
+    assert.equal(stack.failures().length, 0);
+  });
+});
+
+describe('IMM throttles every call', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ faults: { imm: { throttleRate: 1 } } });
+  });
+  after(async () => stack?.stop());
+
+  it('retries inside each invocation, then FC retries, then the event reaches the onFailure destination', async (t) => {
+    const key = 'videos/throttled.mp4';
+    await uploadAll(stack, [key]);
+    const submits = stack.invocations().filter((i) => i.functionName === 'video-animation-submit');
+    const retried = stack.logs().filter((l) => l.line.includes('imm call failed; retrying')).length;
+    const record = await stack.recordFor(key);
+    t.diagnostic(`${submits.length} invocations (1 + maxAsyncRetryAttempts 3), ${retried} in-function retries, ${stack.failures().length} onFailure record(s), job ${record?.status}`);
+    assert.equal(submits.length, 4);
+    assert.ok(retried >= 4);
+    assert.equal(stack.failures().length, 1);
+    assert.equal(stack.failures()[0]?.destination, 'acs:mns:cn-hangzhou::/topics/video-animation-failed/messages');
+    assert.match(stack.failures()[0]?.event ?? '', /throttled\.mp4/, 'the event itself is kept');
+    assert.equal(record?.status, 'pending', 'the job stays pending, so a redrive from the destination can still submit it');
+  });
+});
+
+describe('source size limits per rule', () => {
+  let stack: TestStack;
+  before(async () => {
+    const rules = [{ name: 'small-only', prefix: 'videos/', maxBytes: 2000, outputs: [{ format: 'gif', key: 'animations/{barename}' }] }];
+    stack = await startTestStack({ functionEnv: { RULES: JSON.stringify(rules) } });
+  });
+  after(async () => stack?.stop());
+
+  it('skips a larger upload with the reason, and writes no record', async () => {
+    const key = 'videos/too-big.mp4';
+    await uploadAll(stack, [key]);
+    const submit = stack.invocations().find((i) => i.functionName === 'video-animation-submit');
+    assert.match(JSON.stringify(submit?.result), /skipped.*above maxBytes 2000/);
+    assert.equal(await stack.recordFor(key, 'small-only'), undefined);
+  });
+});
