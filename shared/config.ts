@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 import type { CloudCredentials } from './clients/credentials';
 import { parseEndpoint, type EndpointOverride } from './clients/endpoint';
 import { embeddedRules } from './rules/embedded';
@@ -17,17 +17,19 @@ export interface FcContext {
   function?: { name?: string; timeout?: number };
 }
 
+const optionalText = z.optional(z.string().check(z.minLength(1)));
+
 const EnvSchema = z.object({
-  IMM_PROJECT: z.string().min(1).optional(),
-  MNS_TOPIC: z.string().min(1, 'MNS_TOPIC is required: the topic IMM notifies when a task ends'),
-  RECORDS_PREFIX: z.string().min(1).default(DEFAULT_RECORDS_PREFIX),
-  IMM_ENDPOINT: z.string().min(1).optional(),
-  OSS_ENDPOINT: z.string().min(1).optional(),
-  RULES: z.string().min(1).optional(),
+  IMM_PROJECT: optionalText,
+  MNS_TOPIC: z.string('MNS_TOPIC is required: the topic IMM notifies when a task ends').check(z.minLength(1, 'MNS_TOPIC must not be empty')),
+  RECORDS_PREFIX: z._default(z.string().check(z.minLength(1)), DEFAULT_RECORDS_PREFIX),
+  IMM_ENDPOINT: optionalText,
+  OSS_ENDPOINT: optionalText,
+  RULES: optionalText,
   /** How long a submit attempt owns a job before a retry may take it over; default: the function's timeout. */
-  JOB_LEASE_SECONDS: z.coerce.number().positive().max(86_400).optional(),
-  FC_REGION: z.string().min(1).optional(),
-  ALIBABA_CLOUD_REGION: z.string().min(1).optional(),
+  JOB_LEASE_SECONDS: z.optional(z.coerce.number().check(z.positive(), z.maximum(86_400))),
+  FC_REGION: optionalText,
+  ALIBABA_CLOUD_REGION: optionalText,
 });
 
 export interface AppConfig {

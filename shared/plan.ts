@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod';
 import type { CreateMediaConvertTaskRequest, ImmAnimationTarget } from './clients/imm';
 import { resolveOutputKey } from './rules/naming';
 import type { Output, Rule } from './rules/schema';
@@ -42,7 +42,7 @@ export function planJob(source: SourceObject, rule: Rule): JobPlan {
 }
 
 /** What the record function needs to find the job; kept small and bounded whatever the key's length. */
-export const UserDataSchema = z.object({ app: z.literal('video-animation'), v: z.literal(1), jobId: z.string().regex(/^[0-9a-f]{32}$/), bucket: z.string(), rule: z.string() });
+export const UserDataSchema = z.object({ app: z.literal('video-animation'), v: z.literal(1), jobId: z.string().check(z.regex(/^[0-9a-f]{32}$/)), bucket: z.string(), rule: z.string() });
 export type UserData = z.infer<typeof UserDataSchema>;
 
 export function userDataFor(plan: JobPlan): string {

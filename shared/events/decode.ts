@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { decodeMnsDelivery, MalformedNoticeError, parseTaskNotice, type ImmTaskNotice } from './mns';
 import { OssTriggerEventSchema, type OssTriggerEvent } from './oss';
 

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /** The body FC passes for an mns_topic trigger with notifyContentFormat JSON. */
 export const MnsJsonEnvelopeSchema = z.looseObject({
-  TopicName: z.string().optional(),
-  MessageId: z.string().optional(),
+  TopicName: z.optional(z.string()),
+  MessageId: z.optional(z.string()),
   Message: z.string(),
-  PublishTime: z.union([z.number(), z.string()]).optional(),
+  PublishTime: z.optional(z.union([z.number(), z.string()])),
 });
 
 /** STREAM format with message attributes: `{"body": "...", "attrs": {...}}`. */
@@ -13,26 +13,26 @@ export const MnsStreamWithAttributesSchema = z.looseObject({ body: z.string(), a
 
 /** The completion message IMM publishes to the topic; `content` is itself a JSON string. */
 export const ImmMessageSchema = z.looseObject({
-  id: z.string().optional(),
-  source: z.string().optional(),
+  id: z.optional(z.string()),
+  source: z.optional(z.string()),
   type: z.string(),
-  subject: z.string().optional(),
-  time: z.union([z.string(), z.number()]).optional(),
+  subject: z.optional(z.string()),
+  time: z.optional(z.union([z.string(), z.number()])),
   content: z.string(),
 });
 
 export const ImmTaskNoticeSchema = z.looseObject({
-  ProjectName: z.string().optional(),
+  ProjectName: z.optional(z.string()),
   TaskType: z.string(),
-  TaskId: z.string().min(1),
+  TaskId: z.string().check(z.minLength(1)),
   Status: z.string(),
-  Code: z.string().optional().default(''),
-  Message: z.string().optional().default(''),
-  StartTime: z.string().optional(),
-  EndTime: z.string().optional(),
-  UserData: z.string().optional().default(''),
-  RequestId: z.string().optional(),
-  Sources: z.array(z.looseObject({ URI: z.string() })).optional(),
+  Code: z._default(z.string(), ''),
+  Message: z._default(z.string(), ''),
+  StartTime: z.optional(z.string()),
+  EndTime: z.optional(z.string()),
+  UserData: z._default(z.string(), ''),
+  RequestId: z.optional(z.string()),
+  Sources: z.optional(z.array(z.looseObject({ URI: z.string() }))),
 });
 
 export type ImmTaskNotice = z.infer<typeof ImmTaskNoticeSchema>;

@@ -1,22 +1,22 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /** One record of the OSS trigger payload FC delivers (`{"events":[...]}`); unknown fields pass through. */
 export const OssEventRecordSchema = z.looseObject({
-  eventName: z.string().min(1),
+  eventName: z.string().check(z.minLength(1)),
   eventSource: z.literal('acs:oss'),
   eventTime: z.string(),
-  region: z.string().optional(),
+  region: z.optional(z.string()),
   oss: z.looseObject({
-    bucket: z.looseObject({ name: z.string().min(3).max(63) }),
+    bucket: z.looseObject({ name: z.string().check(z.minLength(3), z.maxLength(63)) }),
     object: z.looseObject({
-      key: z.string().min(1),
-      eTag: z.string().optional(),
-      size: z.number().int().min(0).optional(),
+      key: z.string().check(z.minLength(1)),
+      eTag: z.optional(z.string()),
+      size: z.optional(z.int().check(z.minimum(0))),
     }),
   }),
 });
 
-export const OssTriggerEventSchema = z.looseObject({ events: z.array(OssEventRecordSchema).min(1) });
+export const OssTriggerEventSchema = z.looseObject({ events: z.array(OssEventRecordSchema).check(z.minLength(1)) });
 
 export type OssEventRecord = z.infer<typeof OssEventRecordSchema>;
 export type OssTriggerEvent = z.infer<typeof OssTriggerEventSchema>;

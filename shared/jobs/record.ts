@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 export const JOB_STATUSES = ['pending', 'submitted', 'succeeded', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -9,21 +9,21 @@ export const JobOutputSchema = z.object({
   key: z.string(),
   format: z.enum(['gif', 'webp']),
   /** The frame cap the task ran with (IMM bills per frame). */
-  maxFrames: z.number().int(),
+  maxFrames: z.int(),
   /** The task producing this output (per output for the OSS engine). */
-  taskId: z.string().optional(),
-  bytes: z.number().int().optional(),
-  tagged: z.boolean().optional(),
+  taskId: z.optional(z.string()),
+  bytes: z.optional(z.int()),
+  tagged: z.optional(z.boolean()),
 });
 
 export const JobAttemptSchema = z.object({
-  number: z.number().int().min(1),
+  number: z.int().check(z.minimum(1)),
   startedAt: z.string(),
-  requestId: z.string().optional(),
+  requestId: z.optional(z.string()),
   /** Until then the attempt owns the job; after it a retry may take over (a crashed submit). */
   leaseExpiresAt: z.string(),
-  outcome: z.enum(['submitted', 'failed', 'retrying']).optional(),
-  error: ErrorSchema.optional(),
+  outcome: z.optional(z.enum(['submitted', 'failed', 'retrying'])),
+  error: z.optional(ErrorSchema),
 });
 
 /** The durable state of one (source object version, rule) pair: `<RECORDS_PREFIX>jobs/<jobId>.json`. */
@@ -33,19 +33,19 @@ export const JobRecordSchema = z.object({
   bucket: z.string(),
   key: z.string(),
   eTag: z.string(),
-  size: z.number().int().min(0),
+  size: z.int().check(z.minimum(0)),
   rule: z.string(),
   engine: z.enum(['imm', 'oss']),
   status: z.enum(JOB_STATUSES),
-  taskId: z.string().nullable(),
+  taskId: z.nullable(z.string()),
   outputs: z.array(JobOutputSchema),
   attempts: z.array(JobAttemptSchema),
   createdAt: z.string(),
   updatedAt: z.string(),
-  submittedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  task: z.object({ startTime: z.string().optional(), endTime: z.string().optional() }).optional(),
-  error: ErrorSchema.nullable(),
+  submittedAt: z.optional(z.string()),
+  finishedAt: z.optional(z.string()),
+  task: z.optional(z.object({ startTime: z.optional(z.string()), endTime: z.optional(z.string()) })),
+  error: z.nullable(ErrorSchema),
 });
 
 export type JobRecord = z.infer<typeof JobRecordSchema>;

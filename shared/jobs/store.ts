@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import type { BucketApi } from '../clients/oss';
 import { JobRecordSchema, type JobRecord } from './record';
 
@@ -7,10 +7,10 @@ export const TaskResultSchema = z.object({
   jobId: z.string(),
   taskId: z.string(),
   status: z.enum(['Succeeded', 'Failed']),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
-  startTime: z.string().optional(),
-  endTime: z.string().optional(),
-  outputs: z.array(z.object({ key: z.string(), bytes: z.number().int().optional(), tagged: z.boolean() })),
+  error: z.nullable(z.object({ code: z.string(), message: z.string() })),
+  startTime: z.optional(z.string()),
+  endTime: z.optional(z.string()),
+  outputs: z.array(z.object({ key: z.string(), bytes: z.optional(z.int()), tagged: z.boolean() })),
   recordedAt: z.string(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;
@@ -42,7 +42,7 @@ export function recordKey(recordsPrefix: string, jobId: string): string {
 /** Job records and their companions as JSON objects in the source bucket; create-only writes use x-oss-forbid-overwrite. */
 export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore {
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-  const read = async <T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> => {
+  const read = async <T>(key: string, schema: z.ZodMiniType<T>): Promise<T | undefined> => {
     const text = await bucket.getText(key);
     return text === undefined ? undefined : schema.parse(JSON.parse(text));
   };

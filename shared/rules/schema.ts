@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /** Video container formats IMM reads (IMM guide, "Supported audio and video formats"). */
 export const VIDEO_SUFFIXES = ['mp4', 'ts', 'mkv', 'mov', 'avi', 'flv', 'm3u8', 'webm', 'wmv', 'rm', 'rmvb', 'vob'] as const;
@@ -12,75 +12,87 @@ export const MAX_RULE_TAGS = 10 - SYSTEM_TAG_KEYS.length;
 
 export const TEMPLATE_VARIABLES = ['dirname', 'barename', 'basename', 'ext', 'rule'] as const;
 
-const dimension = z
-  .number()
-  .refine((v) => (Number.isInteger(v) && v >= 32 && v <= 4096) || (v > 0 && v < 1), {
+const dimension = z.number().check(
+  z.refine((v: number) => (Number.isInteger(v) && v >= 32 && v <= 4096) || (v > 0 && v < 1), {
     message: 'must be an integer number of pixels from 32 to 4096, or a ratio of the source between 0 and 1 (exclusive)',
-  });
+  }),
+);
 
 const tagText = /^[A-Za-z0-9 +\-=._:/]*$/;
+const seconds = (max: number) => z.number().check(z.minimum(0), z.maximum(max));
+const positiveSeconds = (max: number) => z.number().check(z.positive(), z.maximum(max));
 
 export const OutputSchema = z.strictObject({
   format: z.enum(['gif', 'webp']),
   /** Key template without extension; the extension follows `format`. */
-  key: z.string().min(1),
-  width: dimension.optional(),
-  height: dimension.optional(),
-  scaleType: z.enum(['stretch', 'crop', 'fill', 'fit']).optional(),
+  key: z.string().check(z.minLength(1)),
+  width: z.optional(dimension),
+  height: z.optional(dimension),
+  scaleType: z.optional(z.enum(['stretch', 'crop', 'fill', 'fit'])),
   /** Seconds into the source where sampling starts. */
-  start: z.number().min(0).max(86_400).optional(),
+  start: z.optional(seconds(86_400)),
   /** Seconds of source to sample from `start`. */
-  duration: z.number().positive().max(86_400).optional(),
+  duration: z.optional(positiveSeconds(86_400)),
   /** Seconds between sampled frames. */
-  interval: z.number().positive().max(3_600).optional(),
+  interval: z.optional(positiveSeconds(3_600)),
   /** Playback frames per second (IMM's default: 1/interval). */
-  frameRate: z.number().positive().max(60).optional(),
+  frameRate: z.optional(positiveSeconds(60)),
   /** Cap on output frames; IMM bills per frame. */
-  maxFrames: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_FRAMES),
+  maxFrames: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), DEFAULT_MAX_FRAMES),
 });
+
+const suffixes = z.pipe(
+  z._default(z.array(z.string().check(z.regex(/^\.?[A-Za-z0-9]{1,16}$/, 'must be a file extension such as "mp4"'))).check(z.minLength(1)), [...VIDEO_SUFFIXES]),
+  z.transform((list: string[]) => [...new Set(list.map((s) => s.replace(/^\./, '').toLowerCase()))]),
+);
+
+const ruleTags = z._default(
+  z
+    .record(
+      z.string().check(z.minLength(1), z.maxLength(128), z.regex(tagText, 'tag keys may hold letters, digits, space and + - = . _ : /')),
+      z.string().check(
+        z.minLength(1, 'tag values must not be empty'),
+        z.maxLength(256),
+        z.regex(tagText, 'tag values may hold letters, digits, space and + - = . _ : /'),
+      ),
+    )
+    .check(
+      z.refine((tags: Record<string, string>) => Object.keys(tags).length <= MAX_RULE_TAGS, {
+        message: `at most ${MAX_RULE_TAGS} tags (OSS allows 10 per object and the app writes ${SYSTEM_TAG_KEYS.join(', ')})`,
+      }),
+      z.refine((tags: Record<string, string>) => !Object.keys(tags).some((k) => (SYSTEM_TAG_KEYS as readonly string[]).includes(k)), {
+        message: `tag keys ${SYSTEM_TAG_KEYS.join(', ')} are written by the app`,
+      }),
+    ),
+  {},
+);
 
 export const RuleSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
+    name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit')),
     /** Key prefix the rule watches, e.g. "videos/". */
-    prefix: z.string().max(1023),
+    prefix: z.string().check(z.maxLength(1023)),
     /** Key suffixes (extensions, without dot), matched case-insensitively. */
-    suffixes: z
-      .array(z.string().regex(/^\.?[A-Za-z0-9]{1,16}$/, 'must be a file extension such as "mp4"'))
-      .min(1)
-      .default([...VIDEO_SUFFIXES])
-      .transform((list) => [...new Set(list.map((s) => s.replace(/^\./, '').toLowerCase()))]),
+    suffixes,
     /** Which service converts: IMM CreateMediaConvertTask, or OSS x-oss-async-process. */
-    engine: z.enum(['imm', 'oss']).default('imm'),
+    engine: z._default(z.enum(['imm', 'oss']), 'imm'),
     /** Source objects smaller than this many bytes are skipped. */
-    minBytes: z.number().int().min(0).optional(),
+    minBytes: z.optional(z.int().check(z.minimum(0))),
     /** Source objects larger than this many bytes are skipped. */
-    maxBytes: z.number().int().positive().optional(),
-    outputs: z.array(OutputSchema).min(1).max(20),
+    maxBytes: z.optional(z.int().check(z.positive())),
+    outputs: z.array(OutputSchema).check(z.minLength(1), z.maxLength(20)),
     /** Extra tags put on every output. */
-    tags: z
-      .record(
-        z.string().min(1).max(128).regex(tagText, 'tag keys may hold letters, digits, space and + - = . _ : /'),
-        // ali-oss (putObjectTagging) rejects an empty value before sending.
-        z.string().min(1, 'tag values must not be empty').max(256).regex(tagText, 'tag values may hold letters, digits, space and + - = . _ : /'),
-      )
-      .default({})
-      .refine((tags) => Object.keys(tags).length <= MAX_RULE_TAGS, {
-        message: `at most ${MAX_RULE_TAGS} tags (OSS allows 10 per object and the app writes ${SYSTEM_TAG_KEYS.join(', ')})`,
-      })
-      .refine((tags) => !Object.keys(tags).some((k) => (SYSTEM_TAG_KEYS as readonly string[]).includes(k)), {
-        message: `tag keys ${SYSTEM_TAG_KEYS.join(', ')} are written by the app`,
-      }),
+    tags: ruleTags,
   })
-  .superRefine((rule, ctx) => {
-    if (rule.minBytes !== undefined && rule.maxBytes !== undefined && rule.minBytes > rule.maxBytes) {
-      ctx.addIssue({ code: 'custom', path: ['minBytes'], message: 'must not exceed maxBytes' });
-    }
-  });
+  .check(
+    z.superRefine((rule, ctx) => {
+      if (rule.minBytes !== undefined && rule.maxBytes !== undefined && rule.minBytes > rule.maxBytes) {
+        ctx.addIssue({ code: 'custom', path: ['minBytes'], message: 'must not exceed maxBytes', input: rule.minBytes });
+      }
+    }),
+  );
 
-export const RulesSchema = z.array(RuleSchema).min(1, 'at least one rule is needed');
+export const RulesSchema = z.array(RuleSchema).check(z.minLength(1, 'at least one rule is needed'));
 
 export type Output = z.infer<typeof OutputSchema>;
 export type Rule = z.infer<typeof RuleSchema>;

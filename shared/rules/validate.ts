@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod';
 import { ossEngineProblems } from '../engines/oss-process';
 import { prefixesOverlap } from './match';
 import { parseTemplate, templateStaticPrefix } from './naming';
