@@ -172,9 +172,14 @@ const IN_PROGRESS_POLL_MS = 1_000;
 /**
  * The job exists already. Done or submitted: a duplicate. Pending under a live lease: another invocation is on it,
  * so wait for it within this invocation's budget (then throw so FC retries later). Pending with an expired lease:
- * its attempt crashed; claim the next attempt number (create-only, one winner) and carry on with it.
+ * its attempt crashed; claim the next attempt number (create-only, one winner) and carry on with it. A claim older
+ * than a lease whose winner never saved the record was abandoned too: the number after it is claimed instead.
  */
 async function takeOver(plan: JobPlan, store: JobStore, deps: SubmitDeps): Promise<{ duplicate: string } | { job: JobRecord }> {
+  const waitOrGiveUp = async (ms: number, why: string) => {
+    if (deps.now() + ms >= deps.deadline) throw new TransientFailure(`job ${plan.jobId} ${why}; retry later`);
+    await deps.sleep(ms);
+  };
   for (;;) {
     const existing = await deps.retry('oss', () => store.get(plan.jobId));
     if (!existing) throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
@@ -182,18 +187,21 @@ async function takeOver(plan: JobPlan, store: JobStore, deps: SubmitDeps): Promi
     const current = existing.attempts.at(-1);
     const leaseEnds = current ? Date.parse(current.leaseExpiresAt) : 0;
     if (leaseEnds > deps.now()) {
-      const wait = Math.min(IN_PROGRESS_POLL_MS, leaseEnds - deps.now() + 10);
-      if (deps.now() + wait >= deps.deadline) {
-        throw new TransientFailure(`job ${plan.jobId} is being submitted by attempt ${current?.number} (lease until ${current?.leaseExpiresAt}); retry later`);
-      }
-      await deps.sleep(wait);
+      await waitOrGiveUp(Math.min(IN_PROGRESS_POLL_MS, leaseEnds - deps.now() + 10), `is being submitted by attempt ${current?.number} (lease until ${current?.leaseExpiresAt})`);
       continue;
     }
-    const number = existing.attempts.length + 1;
-    if (!(await deps.retry('oss', () => store.claimAttempt(plan.jobId, number)))) continue;
-    const job: JobRecord = { ...existing, attempts: [...existing.attempts, attempt(number, deps)], updatedAt: iso(deps.now()) };
-    await deps.retry('oss', () => store.save(job));
-    return { job };
+    let number = (current?.number ?? 0) + 1;
+    for (;;) {
+      if (await deps.retry('oss', () => store.claimAttempt(plan.jobId, number))) {
+        const job: JobRecord = { ...existing, attempts: [...existing.attempts, attempt(number, deps)], updatedAt: iso(deps.now()) };
+        await deps.retry('oss', () => store.save(job));
+        return { job };
+      }
+      const claimedAt = await deps.retry('oss', () => store.claimedAt(plan.jobId, number));
+      if (claimedAt === undefined || deps.now() - claimedAt <= deps.leaseMs) break;
+      number++;
+    }
+    await waitOrGiveUp(IN_PROGRESS_POLL_MS, `attempt ${number} was claimed by another invocation`);
   }
 }
 

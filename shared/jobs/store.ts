@@ -19,6 +19,8 @@ export type TaskResult = z.infer<typeof TaskResultSchema>;
 export const TaskIndexSchema = z.object({ jobId: z.string(), bucket: z.string() });
 export type TaskIndex = z.infer<typeof TaskIndexSchema>;
 
+const ClaimSchema = z.object({ jobId: z.string(), attempt: z.int(), claimedAt: z.string() });
+
 /** Where job records live and how they change; the handlers know this port, not OSS. */
 export interface JobStore {
   /** Writes a new record only if none exists (the idempotency key is the job id). */
@@ -28,6 +30,8 @@ export interface JobStore {
   save(record: JobRecord): Promise<void>;
   /** Claims attempt `number` of a job; exactly one caller wins each number. */
   claimAttempt(jobId: string, number: number): Promise<boolean>;
+  /** When attempt `number` was claimed (epoch ms), if it was. */
+  claimedAt(jobId: string, number: number): Promise<number | undefined>;
   indexTask(taskId: string, index: TaskIndex): Promise<void>;
   findTask(taskId: string): Promise<TaskIndex | undefined>;
   /** Writes a task's result once; a second writer gets the first one's result back. */
@@ -47,6 +51,7 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
     return text === undefined ? undefined : schema.parse(JSON.parse(text));
   };
   const resultKey = (jobId: string, taskId: string) => `${recordsPrefix}results/${jobId}/${encodeURIComponent(taskId)}.json`;
+  const claimKey = (jobId: string, number: number) => `${recordsPrefix}claims/${jobId}/attempt-${number}.json`;
   const taskKey = (taskId: string) => `${recordsPrefix}tasks/${encodeURIComponent(taskId)}.json`;
   return {
     async create(record) {
@@ -58,7 +63,11 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
     },
     async claimAttempt(jobId, number) {
       const claim = { jobId, attempt: number, claimedAt: new Date().toISOString() };
-      return (await bucket.putText(`${recordsPrefix}claims/${jobId}/attempt-${number}.json`, json(claim), { createOnly: true })) === 'written';
+      return (await bucket.putText(claimKey(jobId, number), json(claim), { createOnly: true })) === 'written';
+    },
+    async claimedAt(jobId, number) {
+      const claim = await read(claimKey(jobId, number), ClaimSchema);
+      return claim ? Date.parse(claim.claimedAt) : undefined;
     },
     async indexTask(taskId, index) {
       await bucket.putText(taskKey(taskId), json(index));
