@@ -76,7 +76,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     options.log?.(`[${source}] ${line}`);
   };
 
-  const spec = await loadSpec(options.specFile ?? 's.yaml', options.specEnv);
+  const spec = await loadSpec(options.specFile ?? 's.yaml', { AccountID: LOCAL_ACCOUNT_ID, ...options.specEnv });
   if (options.build !== false) await buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
   const bucket = submitSpec?.ossTriggers[0]?.bucket;
