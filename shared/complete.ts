@@ -56,8 +56,8 @@ export async function recordTaskNotice(notice: ImmTaskNotice, deps: CompleteDeps
   // Adopt the task for outputs not yet assigned (a notice that beat the submitter's save after its lease ran out).
   let current: JobRecord = knownTasks.size > 0 ? job : { ...job, outputs: job.outputs.map((o) => ({ ...o, taskId: notice.TaskId })), taskId: notice.TaskId };
   const results = new Map<string, TaskResult>([[result.taskId, result]]);
+  await loadResults(current, results, store, deps);
   for (let round = 0; round < 5; round++) {
-    await loadResults(current, results, store, deps);
     const derived = deriveRecord(current, results, deps.now());
     if (derived.status !== current.status || JSON.stringify(derived.outputs) !== JSON.stringify(current.outputs)) {
       await deps.retry('oss', () => store.save(derived));

@@ -1,5 +1,5 @@
 import { resolveCredentials, type CloudCredentials } from './clients/credentials';
-import { createImmClient } from './clients/imm';
+import { createImmClient, type ImmApi } from './clients/imm';
 import { createBucketClient, type BucketApi } from './clients/oss';
 import type { AppConfig, FcContext } from './config';
 import type { ConversionEngine } from './engines/engine';
@@ -45,15 +45,16 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     return client;
   };
 
+  let imm: Promise<ImmApi> | undefined;
+  const immClient = () =>
+    (imm ??= getCredentials().then((c) =>
+      createImmClient({ region: config.region, credentials: c, ...(config.immEndpoint ? { endpoint: config.immEndpoint } : {}) }),
+    ));
+
   const engine = async (rule: Rule, bucket: BucketApi): Promise<ConversionEngine> => {
     if (rule.engine === 'oss') return ossAsyncEngine(bucket, { topicName: config.mnsTopic }, retry);
     if (!config.immProject) throw new Error('IMM_PROJECT is not set');
-    const imm = await createImmClient({
-      region: config.region,
-      credentials: await getCredentials(),
-      ...(config.immEndpoint ? { endpoint: config.immEndpoint } : {}),
-    });
-    return immEngine(imm, { projectName: config.immProject, topicName: config.mnsTopic }, retry);
+    return immEngine(await immClient(), { projectName: config.immProject, topicName: config.mnsTopic }, retry);
   };
 
   return {

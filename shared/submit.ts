@@ -110,7 +110,7 @@ async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Pr
   if ((await deps.retry('oss', () => store.create(job))) === 'exists') {
     const taken = await takeOver(plan, store, deps);
     if ('duplicate' in taken) return { status: 'duplicate', ...base, reason: taken.duplicate };
-    log.warn('taking over a pending job whose attempt expired', { attempt: taken.job.attempts.length });
+    log.warn('taking over a pending job whose attempt expired', { attempt: taken.job.attempts.at(-1)?.number });
     job = taken.job;
   }
 
