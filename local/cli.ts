@@ -77,8 +77,8 @@ finished animations are copied to ${path.relative(process.cwd(), OUT_DIR)}/. Ctr
       console.log(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)`);
       await upload(client, key, file).catch((error: Error) => console.log(`[drop] upload of ${key} failed: ${error.message}`));
     }
-    for (const record of await listJobRecords(client, recordsPrefix(stack))) {
-      if ((record.status !== 'succeeded' && record.status !== 'failed') || shown.has(record.jobId)) continue;
+    for (const record of await listJobRecords(client, recordsPrefix(stack), (jobId) => shown.has(jobId))) {
+      if (record.status !== 'succeeded' && record.status !== 'failed') continue;
       shown.add(record.jobId);
       if (record.status === 'failed') {
         console.log(`[done] ${record.key} (rule ${record.rule}) FAILED: ${record.error?.code}: ${record.error?.message}`);

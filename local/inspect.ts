@@ -27,13 +27,14 @@ export async function inspectAnimation(image: Buffer): Promise<AnimationFacts> {
   };
 }
 
-/** Every job record in the bucket, newest first. */
-export async function listJobRecords(client: OSS, recordsPrefix: string): Promise<JobRecord[]> {
+/** The job records in the bucket, newest first; `skip` leaves out job ids the caller has seen (not downloaded). */
+export async function listJobRecords(client: OSS, recordsPrefix: string, skip: (jobId: string) => boolean = () => false): Promise<JobRecord[]> {
   const records: JobRecord[] = [];
   let continuationToken: string | undefined;
   do {
     const page = await client.listV2({ prefix: `${recordsPrefix}jobs/`, 'max-keys': '1000', ...(continuationToken ? { 'continuation-token': continuationToken } : {}) }, {});
     for (const object of page.objects ?? []) {
+      if (skip(object.name.slice(`${recordsPrefix}jobs/`.length).replace(/\.json$/, ''))) continue;
       const body = await client.get(object.name);
       records.push(JobRecordSchema.parse(JSON.parse((body.content as Buffer).toString('utf8'))));
     }
