@@ -15,18 +15,24 @@ export interface CrashFault {
 export interface StackFaults {
   /** Shares of the functions' OSS requests answered 503. */
   oss?: { serverErrorRate?: number; throttleRate?: number };
-  imm?: { throttleRate?: number; serverErrorRate?: number; failTaskRate?: number };
+  /**
+   * IMM API calls throttled or answered 5xx; tasks that end Failed: a share of them and/or the first N run, with
+   * `failTaskCode` (default `InternalError`, transient; e.g. `InvalidFile.Media` for a permanent failure).
+   */
+  imm?: { throttleRate?: number; serverErrorRate?: number; failTaskRate?: number; failFirstTasks?: number; failTaskCode?: string };
   /** OSS trigger events: deliver a share twice (concurrently), and/or late. */
   events?: { duplicateRate?: number; delayMs?: number };
-  /** MNS pushes: deliver a share twice, and/or late. */
-  notices?: { duplicateRate?: number; delayMs?: number };
+  /** MNS notices (IMM's completion messages): pushed twice, late, or lost (a share, and/or the first N published). */
+  notices?: { duplicateRate?: number; delayMs?: number; dropRate?: number; dropFirst?: number };
   crash?: CrashFault;
   random?: () => number;
 }
 
 /**
  * Faults from the environment (or `--fault name=value` on the command line), e.g.
- * FAULT_IMM_THROTTLE=0.1 FAULT_IMM_5XX=0.05 FAULT_EVENT_DUPLICATE=1 FAULT_CRASH=submit:record-created.
+ * FAULT_IMM_THROTTLE=0.1 FAULT_IMM_5XX=0.05 FAULT_EVENT_DUPLICATE=1 FAULT_CRASH=submit:record-created,
+ * FAULT_IMM_FAIL_TASK=0.2 FAULT_IMM_FAIL_FIRST_TASKS=1 FAULT_IMM_FAIL_TASK_CODE=InvalidFile.Media,
+ * FAULT_NOTICE_DROP=0.1 FAULT_NOTICE_DROP_FIRST=1.
  */
 export function faultsFromSettings(settings: Record<string, string | undefined>): StackFaults {
   const rate = (name: string) => {
@@ -43,12 +49,35 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
     if (!(n >= 0)) throw new Error(`${name}=${value}: expected milliseconds`);
     return n;
   };
+  const count = (name: string) => {
+    const value = settings[name];
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`${name}=${value}: expected a whole number`);
+    return Number(value);
+  };
+  const code = (name: string) => {
+    const value = settings[name];
+    if (value === undefined) return undefined;
+    if (!/^[A-Za-z][\w.]*$/.test(value)) throw new Error(`${name}=${value}: expected an IMM error code such as InternalError or InvalidFile.Media`);
+    return value;
+  };
   const faults: StackFaults = {};
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const oss = defined({ serverErrorRate: rate('FAULT_OSS_5XX'), throttleRate: rate('FAULT_OSS_THROTTLE') });
-  const imm = defined({ throttleRate: rate('FAULT_IMM_THROTTLE'), serverErrorRate: rate('FAULT_IMM_5XX'), failTaskRate: rate('FAULT_IMM_FAIL_TASK') });
+  const imm = defined({
+    throttleRate: rate('FAULT_IMM_THROTTLE'),
+    serverErrorRate: rate('FAULT_IMM_5XX'),
+    failTaskRate: rate('FAULT_IMM_FAIL_TASK'),
+    failFirstTasks: count('FAULT_IMM_FAIL_FIRST_TASKS'),
+    failTaskCode: code('FAULT_IMM_FAIL_TASK_CODE'),
+  });
   const events = defined({ duplicateRate: rate('FAULT_EVENT_DUPLICATE'), delayMs: ms('FAULT_EVENT_DELAY_MS') });
-  const notices = defined({ duplicateRate: rate('FAULT_NOTICE_DUPLICATE'), delayMs: ms('FAULT_NOTICE_DELAY_MS') });
+  const notices = defined({
+    duplicateRate: rate('FAULT_NOTICE_DUPLICATE'),
+    delayMs: ms('FAULT_NOTICE_DELAY_MS'),
+    dropRate: rate('FAULT_NOTICE_DROP'),
+    dropFirst: count('FAULT_NOTICE_DROP_FIRST'),
+  });
   if (Object.keys(oss).length) faults.oss = oss;
   if (Object.keys(imm).length) faults.imm = imm;
   if (Object.keys(events).length) faults.events = events;

@@ -1,10 +1,10 @@
 import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/config';
-import { buildFunctions } from '../scripts/build';
-import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec } from '../scripts/spec';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
+import { timerEvent, timerIntervalMs } from './fc/timer';
 import { startLocalImm, type LocalImm } from './imm/server';
 import { startCrashProxy, type StackFaults } from './faults';
 import { createAsyncProcessHandler } from './oss-async/handler';
@@ -43,6 +43,8 @@ export interface StackOptions {
   bucketsWithoutImm?: string[];
   /** Called when an invocation ends (ok or not). */
   onInvocation?: (invocation: Invocation) => void;
+  /** Fires every enabled timer trigger this often instead of at its cronExpression's rate (tests use e.g. 200). */
+  timerIntervalMs?: number;
 }
 
 export interface Stack {
@@ -61,8 +63,18 @@ export interface Stack {
   ossEvents(): OssEventRecord[];
   failures(): FailureRecord[];
   logs(): { source: string; line: string }[];
-  /** Resolves when no invocation, conversion or notice delivery is under way. */
+  /**
+   * Resolves when no event-driven invocation, conversion or notice delivery is under way and the timer invocations
+   * running meanwhile have finished (timers keep firing: see the comment in startStack).
+   */
   idle(): Promise<void>;
+  /**
+   * Invokes the function of s.yaml resource `resource` now through its timer trigger (`triggerName`, or its only
+   * one; enabled or not), as FC does on schedule: asynchronously, with FC's retries. Resolves with the handler's
+   * result, or rejects with the last error once the retries are spent (the onFailure record is written first).
+   */
+  fireTimer(resource: string, triggerName?: string): Promise<unknown>;
+  /** Stops the timers and every server. */
   close(): Promise<void>;
 }
 
@@ -77,7 +89,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   const spec = await loadSpec(options.specFile ?? 's.yaml', { AccountID: LOCAL_ACCOUNT_ID, ...options.specEnv });
-  if (options.build !== false) await buildFunctions(spec);
+  // Refuse a timer the local stack cannot run before anything starts, whether or not timerIntervalMs overrides its rate.
+  const schedules = spec.functions.flatMap((fn) =>
+    fn.timerTriggers
+      .filter((t) => t.enable)
+      .map((trigger) => {
+        const scheduledMs = timerIntervalMs(trigger.cronExpression);
+        return { fn, trigger, intervalMs: options.timerIntervalMs ?? scheduledMs };
+      }),
+  );
+  // Loaded only to build: the build pulls in esbuild and the rule validator, which stacks over built bundles do not need.
+  if (options.build !== false) await (await import('../scripts/build')).buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
   const bucket = submitSpec?.ossTriggers[0]?.bucket;
   if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');
@@ -183,11 +205,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
 
+  // FC invokes a function on a timer asynchronously: failures are retried and end at onFailure, never thrown here.
+  const runTimer = (fn: FunctionSpec, trigger: TimerTrigger) =>
+    functions.get(fn.functionName)!.invokeAsync(timerEvent(trigger, new Date()), { timerTrigger: trigger.name });
+  const timers = schedules.map(({ fn, trigger, intervalMs }) => setInterval(() => void runTimer(fn, trigger), intervalMs));
+
+  // Timers fire forever, so "nothing is running" may never happen. idle() therefore waits for the event-driven work
+  // (OSS events, notices, conversions) to finish and for the timer invocations running at the time to end, and it
+  // counts as activity everything but timer invocations themselves: a timer pass that found nothing to do leaves no
+  // trace and lets the stack settle, while one that did work (submitted a task, wrote an object that fires an event)
+  // shows up as tasks, deliveries or invocations and keeps idle() waiting for what it started. A timer invocation
+  // that starts in the last 50 ms before idle() resolves is not waited for; tests that need one use fireTimer().
   const idle = async () => {
     // Each part can start work in another (an upload fires an event, a task publishes a notice): settle until quiet.
     for (let quietRounds = 0; quietRounds < 2; ) {
       const before = activity();
       await Promise.all([...functions.values()].map((f) => f.idle()));
+      await Promise.all([...functions.values()].map((f) => f.timerRunsSettled()));
       await imm.idle();
       await mns.idle();
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -195,7 +229,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   };
   const activity = () =>
-    [...functions.values()].reduce((n, f) => n + f.invocations.length, 0) + imm.tasks().length + mns.deliveries().length;
+    [...functions.values()].reduce((n, f) => n + f.invocations.filter((i) => i.timerTrigger === undefined).length, 0) +
+    imm.tasks().length +
+    mns.deliveries().length;
 
   return {
     spec,
@@ -220,7 +256,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     failures: () => [...functions.values()].flatMap((f) => f.failures),
     logs: () => collected,
     idle,
+    fireTimer: (resource, triggerName) => {
+      const fn = spec.functions.find((f) => f.resource === resource);
+      if (!fn) return Promise.reject(new Error(`s.yaml has no function resource ${resource}`));
+      const candidates = fn.timerTriggers.filter((t) => triggerName === undefined || t.name === triggerName);
+      if (candidates.length !== 1) {
+        const names = fn.timerTriggers.map((t) => t.name).join(', ') || 'none';
+        return Promise.reject(new Error(`resource ${resource}: name one timer trigger${triggerName ? `, not ${triggerName}` : ''} (it has: ${names})`));
+      }
+      return runTimer(fn, candidates[0]!).then((outcome) => {
+        if (!outcome.ok) throw outcome.error;
+        return outcome.result;
+      });
+    },
     close: async () => {
+      for (const timer of timers) clearInterval(timer);
       for (const timer of pendingDeliveries) clearTimeout(timer);
       mns.close();
       await Promise.all(proxies.map((p) => p.close()));

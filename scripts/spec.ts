@@ -24,6 +24,22 @@ const MnsTriggerSchema = z.object({
   }),
 });
 
+/**
+ * fc3's ITimerTriggerConfig (devsapp/fc3 src/interface/trigger.ts): `cronExpression` is `@every <duration>`
+ * (e.g. `@every 10m`) or a 6-field cron expression in UTC (seconds minutes hours day-of-month month day-of-week),
+ * optionally prefixed with `CRON_TZ=<zone> `. Whether the local stack can run one is its own check.
+ */
+const CRON_EXPRESSION = /^@every \S+$|^(CRON_TZ=\S+ +)?\S+( +\S+){5}$/;
+const TimerTriggerSchema = z.object({
+  triggerName: z.string(),
+  triggerType: z.literal('timer'),
+  triggerConfig: z.object({
+    cronExpression: z.string().regex(CRON_EXPRESSION, 'must be "@every <duration>" or a 6-field cron expression (seconds minutes hours day-of-month month day-of-week), optionally after CRON_TZ=<zone>'),
+    enable: z.boolean(),
+    payload: z.string().optional(),
+  }),
+});
+
 const FunctionPropsSchema = z.looseObject({
   region: z.string(),
   functionName: z.string(),
@@ -54,6 +70,14 @@ export interface MnsTrigger {
   notifyStrategy: 'BACKOFF_RETRY' | 'EXPONENTIAL_DECAY_RETRY';
 }
 
+export interface TimerTrigger {
+  name: string;
+  cronExpression: string;
+  enable: boolean;
+  /** Passed to the function as the event's `payload`. */
+  payload?: string;
+}
+
 export interface FunctionSpec {
   resource: string;
   functionName: string;
@@ -67,6 +91,7 @@ export interface FunctionSpec {
   onFailureDestination?: string;
   ossTriggers: OssTrigger[];
   mnsTriggers: MnsTrigger[];
+  timerTriggers: TimerTrigger[];
 }
 
 export interface ServiceSpec {
@@ -107,6 +132,7 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
   const p = props.data;
   const ossTriggers: OssTrigger[] = [];
   const mnsTriggers: MnsTrigger[] = [];
+  const timerTriggers: TimerTrigger[] = [];
   p.triggers.forEach((trigger, i) => {
     const where = `s.yaml resources.${resource}.props.triggers[${i}]`;
     if (trigger.triggerType === 'oss') {
@@ -130,6 +156,11 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
         notifyContentFormat: t.data.triggerConfig.notifyContentFormat,
         notifyStrategy: t.data.triggerConfig.notifyStrategy,
       });
+    } else if (trigger.triggerType === 'timer') {
+      const t = TimerTriggerSchema.safeParse(trigger);
+      if (!t.success) throw new SpecError(`${where}: ${z.prettifyError(t.error)}`);
+      const { cronExpression, enable, payload } = t.data.triggerConfig;
+      timerTriggers.push({ name: t.data.triggerName, cronExpression, enable, ...(payload !== undefined ? { payload } : {}) });
     }
   });
   const onFailure = p.asyncInvokeConfig?.destinationConfig?.onFailure?.destination;
@@ -146,5 +177,6 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
     ...(onFailure ? { onFailureDestination: onFailure } : {}),
     ossTriggers,
     mnsTriggers,
+    timerTriggers,
   };
 }

@@ -396,3 +396,175 @@ describe('end to end with the local OSS', () => {
     }
   });
 });
+
+describe('fault injection on tasks', () => {
+  test('failFirstTasks with failTaskCode: the first task fails with that code and an IMM-like message, the next one succeeds', async () => {
+    const server = await startImm({ faults: { failFirstTasks: 1, failTaskCode: 'InvalidFile.Media' } });
+    const caller = callerFor(server);
+    const first = await caller('CreateMediaConvertTask', createRequest());
+    const second = await caller('CreateMediaConvertTask', createRequest());
+    await server.idle();
+    const status = async (taskId: unknown) => {
+      const task = await caller('GetTask', { ProjectName: PROJECT, TaskId: taskId, TaskType: 'MediaConvert' });
+      return [task.Status, task.Code, task.Message];
+    };
+    assert.deepEqual(await status(first.TaskId), ['Failed', 'InvalidFile.Media', 'The media file cannot be decoded: it is not a media file or its format is not supported. (local fault injection)']);
+    assert.deepEqual(await status(second.TaskId), ['Succeeded', '', '']);
+  });
+
+  test('failTaskRate fails with InternalError unless failTaskCode says otherwise', async () => {
+    const transient = await startImm({ faults: { failTaskRate: 1 } });
+    await callerFor(transient)('CreateMediaConvertTask', createRequest());
+    await transient.idle();
+    assert.deepEqual([transient.tasks()[0]?.code, transient.tasks()[0]?.message], ['InternalError', 'The request processing has failed due to some unknown error, exception or failure. (local fault injection)']);
+    const permanent = await startImm({ faults: { failTaskRate: 1, failTaskCode: 'InvalidFile.Media' } });
+    await callerFor(permanent)('CreateMediaConvertTask', createRequest());
+    await permanent.idle();
+    assert.equal(permanent.tasks()[0]?.code, 'InvalidFile.Media');
+  });
+});
+
+describe('ListTasks', () => {
+  let server: LocalImm;
+  let caller: ImmCaller;
+  /** TaskId by name, in creation order. */
+  const ids: Record<string, string> = {};
+  const created: Record<string, Record<string, unknown>> = {};
+  const byTaskId = (names: string[]) => names.map((name) => ids[name]!).sort();
+  const listed = (response: Record<string, unknown>) => (response.Tasks as Record<string, unknown>[]).map((task) => task.TaskId as string);
+
+  before(async () => {
+    server = await startImm();
+    caller = callerFor(server);
+    const requests: Record<string, Record<string, unknown>> = {
+      job1Preview: createRequest({ Tags: { JobId: 'job-1', rule: 'previews' }, UserData: '{"job":"job-1"}' }),
+      job2Preview: createRequest({ Tags: { JobId: 'job-2', rule: 'previews' } }),
+      job1Thumb: createRequest({ Tags: { JobId: 'job-1', rule: 'thumbs' } }),
+      untagged: createRequest(),
+      missingSource: createRequest({ Tags: { JobId: 'job=3' }, Sources: [{ URI: `oss://${BUCKET}/in/missing.mp4` }] }),
+    };
+    for (const [name, request] of Object.entries(requests)) {
+      created[name] = request;
+      ids[name] = String((await caller('CreateMediaConvertTask', request)).TaskId);
+    }
+    await server.idle();
+  });
+
+  test('TagSelector key=value lists the tasks created with that tag, with TaskInfo fields and Tags as an object', async () => {
+    const response = await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'JobId=job-1' });
+    assert.deepEqual(Object.keys(response).sort(), ['MaxResults', 'NextToken', 'ProjectName', 'RequestId', 'Tasks']);
+    assert.deepEqual([response.ProjectName, response.NextToken, response.MaxResults], [PROJECT, '', '2']);
+    assert.deepEqual(listed(response), byTaskId(['job1Preview', 'job1Thumb']));
+    const task = (response.Tasks as Record<string, unknown>[]).find((t) => t.TaskId === ids.job1Preview)!;
+    assert.deepEqual(Object.keys(task), ['TaskId', 'TaskType', 'Status', 'Code', 'Message', 'StartTime', 'EndTime', 'UserData', 'Tags', 'Progress']);
+    assert.deepEqual([task.TaskType, task.Status, task.Code, task.Progress, task.UserData], ['MediaConvert', 'Succeeded', '', 100, '{"job":"job-1"}']);
+    assert.deepEqual(task.Tags, { JobId: 'job-1', rule: 'previews' });
+
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'rule=previews' })), byTaskId(['job1Preview', 'job2Preview']));
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'JobId=job=3' })), [ids.missingSource]);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'JobId=job-9' })), []);
+  });
+
+  test('TaskTypes (a JSON array on the wire, as the SDK sends it) and Status filter', async () => {
+    assert.equal(listed(await caller('ListTasks', { ProjectName: PROJECT, TaskTypes: ['MediaConvert'] })).length, 5);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, TaskTypes: ['VideoLabelClassification'] })), []);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, Status: 'Failed' })), [ids.missingSource]);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, Status: 'Running' })), []);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, Status: 'Succeeded', TagSelector: 'JobId=job-2' })), [ids.job2Preview]);
+  });
+
+  test('MaxResults pages through every task with NextToken, in TaskId order by default', async () => {
+    const pages: string[][] = [];
+    let nextToken: string | undefined;
+    do {
+      const response = await caller('ListTasks', { ProjectName: PROJECT, MaxResults: 2, ...(nextToken ? { NextToken: nextToken } : {}) });
+      pages.push(listed(response));
+      assert.equal(response.MaxResults, String(pages.at(-1)!.length));
+      nextToken = response.NextToken as string;
+    } while (nextToken);
+    assert.deepEqual(pages.map((page) => page.length), [2, 2, 1]);
+    assert.deepEqual(pages.flat(), Object.values(ids).sort());
+  });
+
+  test('Sort and Order: by StartTime, newest first', async () => {
+    const response = await caller('ListTasks', { ProjectName: PROJECT, Sort: 'StartTime', Order: 'desc' });
+    const times = (response.Tasks as { StartTime: string }[]).map((t) => t.StartTime);
+    assert.deepEqual(times, [...times].sort().reverse());
+  });
+
+  test('StartTimeRange and EndTimeRange (JSON {Start, End}) select by time', async () => {
+    const all = await caller('ListTasks', { ProjectName: PROJECT, StartTimeRange: { Start: '2020-01-01T00:00:00+08:00', End: new Date(Date.now() + 60_000).toISOString() } });
+    assert.equal(listed(all).length, 5);
+    assert.deepEqual(listed(await caller('ListTasks', { ProjectName: PROJECT, EndTimeRange: { Start: new Date(Date.now() + 60_000).toISOString() } })), []);
+  });
+
+  test('RequestDefinition=true adds TaskRequestDefinition, the creation parameters as a JSON string; GetTask too, with EventId', async () => {
+    const response = await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'JobId=job-2', RequestDefinition: true });
+    const [task] = response.Tasks as Record<string, unknown>[];
+    assert.deepEqual(JSON.parse(String(task!.TaskRequestDefinition)), {
+      ProjectName: PROJECT,
+      Sources: created.job2Preview!.Sources,
+      Targets: created.job2Preview!.Targets,
+      Tags: { JobId: 'job-2', rule: 'previews' },
+    });
+    const without = await caller('ListTasks', { ProjectName: PROJECT, TagSelector: 'JobId=job-2', RequestDefinition: false });
+    assert.equal((without.Tasks as Record<string, unknown>[])[0]!.TaskRequestDefinition, undefined);
+
+    const got = await caller('GetTask', { ProjectName: PROJECT, TaskId: ids.job2Preview, TaskType: 'MediaConvert', RequestDefinition: true });
+    assert.equal(got.TaskRequestDefinition, task!.TaskRequestDefinition);
+    assert.equal(got.EventId, server.tasks().find((t) => t.taskId === ids.job2Preview)?.eventId);
+    assert.deepEqual(got.Tags, { JobId: 'job-2', rule: 'previews' });
+  });
+
+  const refused: [string, Record<string, unknown>, string, RegExp?][] = [
+    ['no ProjectName', {}, 'MissingProjectName'],
+    ['an unknown project', { ProjectName: 'other-project' }, 'ResourceNotFound', /Project/],
+    ['MaxResults 0', { ProjectName: PROJECT, MaxResults: 0 }, 'InvalidArgument', /MaxResults/],
+    ['MaxResults 101', { ProjectName: PROJECT, MaxResults: 101 }, 'InvalidArgument', /MaxResults/],
+    ['a TagSelector without =', { ProjectName: PROJECT, TagSelector: 'JobId' }, 'InvalidArgument', /TagSelector must be key=value/],
+    ['TaskTypes not JSON', { ProjectName: PROJECT, TaskTypes: 'MediaConvert' }, 'InvalidJSON', /TaskTypes/],
+    ['a made-up NextToken', { ProjectName: PROJECT, NextToken: 'not-a-token' }, 'InvalidArgument', /NextToken/],
+    ['Status Done', { ProjectName: PROJECT, Status: 'Done' }, 'InvalidArgument', /Status/],
+    ['Sort by size', { ProjectName: PROJECT, Sort: 'Size' }, 'InvalidArgument', /Sort/],
+  ];
+  for (const [what, parameters, code, message] of refused) {
+    test(`${what}: ${code}`, async () => {
+      await rejectsWith(caller('ListTasks', parameters), { code, statusCode: 400, message });
+    });
+  }
+});
+
+describe('DetectMediaMeta', () => {
+  test('a video: format, size, duration in seconds and its video stream with frame rates as fractions', async () => {
+    const meta = await call('DetectMediaMeta', { ProjectName: PROJECT, SourceURI: `oss://${BUCKET}/in/clip.mp4` });
+    assert.match(String(meta.RequestId), /^[0-9A-F-]{36}$/);
+    assert.deepEqual(
+      [meta.FormatName, meta.Size, meta.Duration, meta.VideoWidth, meta.VideoHeight, meta.StreamCount],
+      ['mov,mp4,m4a,3gp,3g2,mj2', video.length, 4, 320, 240, 1],
+    );
+    const [stream] = meta.VideoStreams as Record<string, unknown>[];
+    assert.deepEqual(
+      [stream!.Index, stream!.CodecName, stream!.Width, stream!.Height, stream!.FrameRate, stream!.AverageFrameRate, stream!.FrameCount, stream!.Duration, stream!.PixelFormat],
+      [0, 'h264', 320, 240, '25/1', '25/1', 100, 4, 'yuv420p'],
+    );
+    assert.equal(meta.AudioStreams, undefined);
+  });
+
+  test('a file that is not media is 400 InvalidFile.Media; a missing object is ResourceNotFound', async () => {
+    await rejectsWith(call('DetectMediaMeta', { ProjectName: PROJECT, SourceURI: `oss://${BUCKET}/in/junk.mp4` }), {
+      code: 'InvalidFile.Media',
+      statusCode: 400,
+      message: /not a media file.*oss:\/\/media-bkt\/in\/junk\.mp4/,
+    });
+    await rejectsWith(call('DetectMediaMeta', { ProjectName: PROJECT, SourceURI: `oss://${BUCKET}/in/missing.mp4` }), {
+      code: 'ResourceNotFound',
+      statusCode: 400,
+      message: /Object.*oss:\/\/media-bkt\/in\/missing\.mp4/,
+    });
+  });
+
+  test('SourceURI is required and must be an OSS URI', async () => {
+    await rejectsWith(call('DetectMediaMeta', { ProjectName: PROJECT }), { code: 'MissingSourceURI', statusCode: 400 });
+    await rejectsWith(call('DetectMediaMeta', { ProjectName: PROJECT, SourceURI: 'https://example.com/a.mp4' }), { code: 'InvalidArgument', statusCode: 400, message: /SourceURI/ });
+  });
+});

@@ -169,6 +169,33 @@ describe('local MNS topic push', () => {
     assert.deepEqual(mns.deliveries().map((d) => [d.messageId, d.duplicate]), [[messageId, false], [messageId, true]]);
   });
 
+  test('faults: dropFirst loses the first N messages published (a MessageId, no push), later ones arrive', async () => {
+    const mns = createLocalMns({ faults: { dropFirst: 1 } });
+    const sink = collector();
+    mns.subscribe('t', { name: 'record', ...jsonBackoff, deliver: sink.deliver });
+    const lostId = mns.publish('t', 'first');
+    mns.publish('t', 'second');
+    await mns.idle();
+    assert.match(lostId, /^[0-9A-F]{32}$/);
+    assert.deepEqual(sink.payloads.map((p) => JSON.parse(p.toString()).Message), ['second']);
+    assert.deepEqual(mns.lost().map((m) => [m.topic, m.messageId]), [['t', lostId]]);
+    assert.deepEqual(mns.deliveries().map((d) => d.outcome), ['delivered']);
+  });
+
+  test('faults: dropRate loses that share of the messages, whichever subscriptions the topic has', async () => {
+    const draws = [0.9, 0.1, 0.9];
+    const mns = createLocalMns({ faults: { dropRate: 0.5, random: () => draws.shift() ?? 1 } });
+    const first = collector();
+    const second = collector();
+    mns.subscribe('t', { name: 'a', ...jsonBackoff, deliver: first.deliver });
+    mns.subscribe('t', { name: 'b', notifyContentFormat: 'STREAM', notifyStrategy: 'BACKOFF_RETRY', deliver: second.deliver });
+    for (const body of ['one', 'two', 'three']) mns.publish('t', body);
+    await mns.idle();
+    assert.deepEqual(second.payloads.map((p) => p.toString()).sort(), ['one', 'three']);
+    assert.equal(first.payloads.length, 2);
+    assert.equal(mns.lost().length, 1);
+  });
+
   test('close abandons pending retries', async () => {
     const mns = createLocalMns();
     const endpoint = failing(Infinity);

@@ -16,12 +16,17 @@ export interface Invocation {
   functionName: string;
   kind: 'async' | 'sync';
   attempt: number;
+  /** The timer trigger that caused it, if one did. */
+  timerTrigger?: string;
   startedAt: number;
   endedAt?: number;
   ok?: boolean;
   result?: unknown;
   error?: { name: string; message: string };
 }
+
+/** How an asynchronous invocation ended, after FC's retries. */
+export type AsyncOutcome = { ok: true; result: unknown } | { ok: false; error: Error };
 
 export interface FailureRecord {
   functionName: string;
@@ -65,7 +70,7 @@ parentPort.on('message', async ({ id, event, context }) => {
 /**
  * Runs one function the way FC does: its bundle in an instance of its own (a worker thread with the function's
  * environment), `handler(Buffer, context)` with an FC-like context, synchronous calls for MNS pushes, and
- * asynchronous calls for OSS events with FC's retries and onFailure destination.
+ * asynchronous calls for OSS events and timers with FC's retries and onFailure destination.
  */
 export class LocalFunction {
   readonly name: string;
@@ -73,8 +78,12 @@ export class LocalFunction {
   readonly failures: FailureRecord[] = [];
   private worker: Worker;
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Invocations not caused by a timer, running or waiting for a retry. */
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Timer invocations under way, retries included: they are waited for as a snapshot, never until none is left. */
+  private readonly timerRuns = new Set<Promise<AsyncOutcome>>();
+  private closed = false;
 
   constructor(private readonly options: InvokerOptions) {
     this.name = options.spec.functionName;
@@ -119,10 +128,14 @@ export class LocalFunction {
   }
 
   /** A synchronous invocation (what an MNS topic trigger does); rejects when the handler throws or times out. */
-  invoke(event: Buffer, kind: Invocation['kind'] = 'sync', attempt = 1, requestId: string = randomUUID()): Promise<unknown> {
-    const invocation: Invocation = { requestId, functionName: this.name, kind, attempt, startedAt: Date.now() };
+  invoke(event: Buffer, kind: Invocation['kind'] = 'sync', details: { attempt?: number; requestId?: string; timerTrigger?: string } = {}): Promise<unknown> {
+    const { attempt = 1, requestId = randomUUID(), timerTrigger } = details;
+    if (this.closed) return Promise.reject(closedError());
+    const invocation: Invocation = { requestId, functionName: this.name, kind, attempt, ...(timerTrigger ? { timerTrigger } : {}), startedAt: Date.now() };
     this.invocations.push(invocation);
-    this.track(+1);
+    // Timer invocations are waited for apart (timerRunsSettled): they overlap without end when timers fire often.
+    const counted = timerTrigger === undefined;
+    if (counted) this.track(+1);
     const context = {
       requestId,
       region: this.options.spec.region,
@@ -152,50 +165,66 @@ export class LocalFunction {
       (value) => {
         Object.assign(invocation, { endedAt: Date.now(), ok: true, result: value });
         this.options.onInvocation?.(invocation);
-        this.track(-1);
+        if (counted) this.track(-1);
         return value;
       },
       (error: Error) => {
         Object.assign(invocation, { endedAt: Date.now(), ok: false, error: { name: error.name, message: error.message } });
         this.options.onInvocation?.(invocation);
-        this.track(-1);
+        if (counted) this.track(-1);
         throw error;
       },
     );
   }
 
   /**
-   * An asynchronous invocation (what an OSS trigger does): retried on error up to maxAsyncRetryAttempts with
-   * growing intervals, then handed to the onFailure destination. Resolves when it has finished either way.
+   * An asynchronous invocation (what OSS and timer triggers do): retried on error up to maxAsyncRetryAttempts with
+   * growing intervals, then handed to the onFailure destination. Resolves (never rejects) when it has finished
+   * either way.
    */
-  invokeAsync(event: Buffer): void {
+  invokeAsync(event: Buffer, origin: { timerTrigger?: string } = {}): Promise<AsyncOutcome> {
     const requestId = randomUUID();
-    this.track(+1);
-    const run = async () => {
+    const run = async (): Promise<AsyncOutcome> => {
       const attempts = this.options.spec.maxAsyncRetryAttempts + 1;
       let lastError: Error = new Error('not invoked');
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-          await this.invoke(event, 'async', attempt, requestId);
-          return;
+          return { ok: true, result: await this.invoke(event, 'async', { attempt, requestId, ...origin }) };
         } catch (error) {
           lastError = error as Error;
+          if (this.closed) return { ok: false, error: lastError };
           // FC retries async invocations after roughly 1 s, then with growing intervals.
           if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1) * this.options.delayScale);
         }
       }
       await this.recordFailure(requestId, attempts, lastError, event);
+      return { ok: false, error: lastError };
     };
-    void run().finally(() => this.track(-1));
+    if (origin.timerTrigger) {
+      const outcome = run();
+      this.timerRuns.add(outcome);
+      void outcome.finally(() => this.timerRuns.delete(outcome));
+      return outcome;
+    }
+    this.track(+1);
+    return run().finally(() => this.track(-1));
   }
 
-  /** Resolves when no invocation of this function is running or waiting for a retry. */
+  /** Resolves when no invocation of this function is running or waiting for a retry, timer invocations aside. */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves when the timer invocations running now (retries included) have finished; later ones are not waited for. */
+  async timerRunsSettled(): Promise<void> {
+    await Promise.all([...this.timerRuns]);
+  }
+
+  /** Ends the instance: running invocations fail, none is retried or starts any more. */
   async close(): Promise<void> {
+    this.closed = true;
+    this.failPending(closedError());
     await this.worker.terminate();
   }
 
@@ -220,5 +249,7 @@ export class LocalFunction {
     if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
+
+const closedError = () => Object.assign(new Error('the local stack is closed'), { name: 'StackClosed' });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -178,7 +178,7 @@ export function optionalString(parameters: RequestParameters, name: string): str
 }
 
 /** A structure parameter: a JSON string in query or form parameters, or already an object in a JSON body. */
-function jsonParameter(parameters: RequestParameters, name: string, required: boolean): unknown {
+export function jsonParameter(parameters: RequestParameters, name: string, required: boolean): unknown {
   const value = parameters[name];
   if (value === undefined || value === '') {
     if (required) throw missingParameter(name);

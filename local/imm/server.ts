@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ImmApiError, invalidArgument, missingParameter, resourceNotFound } from './errors';
-import { parseMediaConvertRequest, requiredString, type MediaConvertJob, type RequestParameters } from './media-convert-request';
+import { ImmApiError, INTERNAL_ERROR_MESSAGE, invalidArgument, missingParameter, resourceNotFound } from './errors';
+import { jsonParameter, parseMediaConvertRequest, requiredString, type MediaConvertJob, type RequestParameters } from './media-convert-request';
+import { detectMediaMeta } from './media-meta';
+import { createOssObjects } from './oss-objects';
+import { parseOssUri } from './oss-uri';
 import { verifyAcs3Signature, type AccessKeyCredential } from './signature';
+import { booleanParameter, listTasks, parseListTasksRequest, taskInfoBody } from './task-queries';
 import { createTaskRunner, type OssAccess, type TaskInfo } from './tasks';
 
 export { completionNotice, type TaskInfo } from './tasks';
@@ -33,8 +37,12 @@ export interface LocalImmOptions {
     throttleRate?: number;
     /** Share of API calls answered 500 `InternalError` or 503 `ServiceUnavailable`. */
     serverErrorRate?: number;
-    /** Share of tasks that end Failed with `InternalError`. */
+    /** Share of tasks that end Failed with `failTaskCode`. */
     failTaskRate?: number;
+    /** The first N tasks run end Failed with `failTaskCode` (deterministic, e.g. "the first attempt fails"). */
+    failFirstTasks?: number;
+    /** Code of injected task failures: `InternalError` (default, transient) or e.g. `InvalidFile.Media` (permanent). */
+    failTaskCode?: string;
     random?: () => number;
   };
 }
@@ -63,7 +71,8 @@ interface CallContext {
  * A local stand-in for Alibaba Cloud IMM (API 2020-09-30) speaking the OpenAPI wire format the official SDK
  * and @alicloud/openapi-core use: RPC style, `POST /`, action and version in `x-acs-action` / `x-acs-version`
  * (or `Action` / `Version` query parameters), parameters in the query string (or a form / JSON body),
- * ACS3-HMAC-SHA256 signatures. Actions: CreateMediaConvertTask (animations only) and GetTask.
+ * ACS3-HMAC-SHA256 signatures. Actions: CreateMediaConvertTask (animations only), GetTask, ListTasks and
+ * DetectMediaMeta.
  */
 export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm> {
   await mkdir(options.workDir, { recursive: true });
@@ -77,9 +86,14 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     publish: options.publish,
     workDir: options.workDir,
     concurrency: options.concurrency ?? 1,
-    failTaskRate: options.faults?.failTaskRate ?? 0,
+    failTasks: {
+      rate: options.faults?.failTaskRate ?? 0,
+      firstTasks: options.faults?.failFirstTasks ?? 0,
+      code: options.faults?.failTaskCode ?? 'InternalError',
+    },
     random,
   });
+  const objects = createOssObjects(options.oss, options.region);
   const hostId = `imm.${options.region}.aliyuncs.com`;
 
   function requireProject(parameters: RequestParameters): string {
@@ -88,7 +102,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     return projectName;
   }
 
-  const actions: Record<string, (call: CallContext) => object> = {
+  const actions: Record<string, (call: CallContext) => object | Promise<object>> = {
     CreateMediaConvertTask({ requestId, parameters }) {
       requireProject(parameters);
       const task = runner.submit(parseMediaConvertRequest(parameters), requestId);
@@ -99,22 +113,32 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
       const taskId = requiredString(parameters, 'TaskId');
       const taskType = requiredString(parameters, 'TaskType');
       if (taskType !== 'MediaConvert') throw invalidArgument(`TaskType ${taskType} is not supported by the local IMM; use MediaConvert.`);
+      const withDefinition = booleanParameter(parameters, 'RequestDefinition') ?? false;
       const task = runner.get(taskId);
       if (!task || task.projectName !== projectName) throw resourceNotFound('Task', `TaskId: ${taskId}`);
+      return { RequestId: requestId, ProjectName: task.projectName, EventId: task.eventId, ...taskInfoBody(task, withDefinition) };
+    },
+    ListTasks({ requestId, parameters }) {
+      requireProject(parameters);
+      const query = parseListTasksRequest(parameters);
+      const page = listTasks(runner.list(), query);
       return {
         RequestId: requestId,
-        ProjectName: task.projectName,
-        TaskId: task.taskId,
-        TaskType: 'MediaConvert',
-        Status: task.status,
-        Code: task.code,
-        Message: task.message,
-        StartTime: task.startTime,
-        ...(task.endTime ? { EndTime: task.endTime } : {}),
-        ...(task.userData !== undefined ? { UserData: task.userData } : {}),
-        Progress: task.progress,
-        ...(task.tags ? { Tags: task.tags } : {}),
+        ProjectName: query.projectName,
+        NextToken: page.nextToken,
+        // The SDK types it as a string: "the length of the returned result list".
+        MaxResults: String(page.tasks.length),
+        Tasks: page.tasks.map((task) => taskInfoBody(task, query.requestDefinition)),
       };
+    },
+    async DetectMediaMeta({ requestId, parameters }) {
+      requireProject(parameters);
+      const sourceUri = requiredString(parameters, 'SourceURI');
+      const source = parseOssUri(sourceUri);
+      if (!source) throw invalidArgument(`SourceURI must be an OSS URI oss://bucket/key, got ${sourceUri}`);
+      // A role chain for cross-account access: must be JSON, changes nothing locally.
+      jsonParameter(parameters, 'CredentialConfig', false);
+      return { RequestId: requestId, ...(await detectMediaMeta(objects, source, options.workDir)) };
     },
   };
 
@@ -141,7 +165,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     }
     if (options.faults?.serverErrorRate && random() < options.faults.serverErrorRate) {
       throw random() < 0.5
-        ? new ImmApiError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.')
+        ? new ImmApiError(500, 'InternalError', INTERNAL_ERROR_MESSAGE)
         : new ImmApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
     }
     return handler({ requestId, parameters: { ...parseBodyParameters(request, body), ...query } });

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import OSS from 'ali-oss';
 import { concatVideos, MediaError, renderAnimation } from '../media';
+import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
 import type { MediaConvertJob } from './media-convert-request';
+import { createOssObjects, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
+
+export type { OssAccess } from './oss-objects';
 
 export type TaskStatus = 'Running' | 'Succeeded' | 'Failed';
 
@@ -33,17 +36,13 @@ export interface TaskInfo {
   userData?: string;
   tags?: Record<string, string | number | boolean>;
   topicName?: string;
+  /** The CreateMediaConvertTask parameters, structures parsed (GetTask / ListTasks `TaskRequestDefinition`). */
+  requestDefinition: Record<string, unknown>;
   requestedSources: unknown[];
   requestedTargets: unknown[];
   outputs: RenderedAnimation[];
   /** The completion notice could not be published: why. */
   notificationError?: string;
-}
-
-export interface OssAccess {
-  endpoint: string;
-  accessKeyId: string;
-  accessKeySecret: string;
 }
 
 export interface TaskRunnerOptions {
@@ -53,7 +52,8 @@ export interface TaskRunnerOptions {
   publish: (topicName: string, messageBody: string) => Promise<void>;
   workDir: string;
   concurrency: number;
-  failTaskRate: number;
+  /** Injected task failures: a share of the tasks, and/or the first N tasks run, end Failed with `code`. */
+  failTasks: { rate: number; firstTasks: number; code: string };
   random: () => number;
 }
 
@@ -73,30 +73,15 @@ const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp' } as const;
 export function createTaskRunner(options: TaskRunnerOptions) {
   const tasks = new Map<string, TaskInfo>();
   const queue: { task: TaskInfo; job: MediaConvertJob }[] = [];
-  const ossClients = new Map<string, OSS>();
+  const objects = createOssObjects(options.oss, options.region);
   let running = 0;
+  let tasksRun = 0;
   let closed = false;
   let idleWaiters: (() => void)[] = [];
 
-  function ossClient(bucket: string): OSS {
-    let client = ossClients.get(bucket);
-    if (!client) {
-      client = new OSS({
-        endpoint: options.oss.endpoint,
-        accessKeyId: options.oss.accessKeyId,
-        accessKeySecret: options.oss.accessKeySecret,
-        bucket,
-        region: `oss-${options.region}`,
-        secure: options.oss.endpoint.startsWith('https:'),
-      });
-      ossClients.set(bucket, client);
-    }
-    return client;
-  }
-
   async function download(location: OssLocation, file: string): Promise<void> {
     try {
-      await ossClient(location.bucket).get(location.key, file);
+      await objects.download(location, file);
     } catch (error) {
       throw ossFailure(error, location);
     }
@@ -104,16 +89,23 @@ export function createTaskRunner(options: TaskRunnerOptions) {
 
   async function upload(location: OssLocation, file: string, format: keyof typeof CONTENT_TYPES): Promise<void> {
     try {
-      await ossClient(location.bucket).put(location.key, file, { mime: CONTENT_TYPES[format] });
+      await objects.upload(location, file, CONTENT_TYPES[format]);
     } catch (error) {
       throw ossFailure(error, location);
     }
   }
 
+  /** Tasks run in submission order, so "the first N run" are the first N submitted. */
+  function injectedFailure(): TaskFailure | undefined {
+    const { rate, firstTasks, code } = options.failTasks;
+    tasksRun++;
+    if (tasksRun > firstTasks && !(rate && options.random() < rate)) return undefined;
+    return new TaskFailure(code, `${INJECTED_FAILURE_MESSAGES[code] ?? `The task failed with ${code}.`} (local fault injection)`);
+  }
+
   async function convert(task: TaskInfo, job: MediaConvertJob, dir: string): Promise<void> {
-    if (options.failTaskRate && options.random() < options.failTaskRate) {
-      throw new TaskFailure('InternalError', 'The task failed because of an injected fault (faults.failTaskRate).');
-    }
+    const failure = injectedFailure();
+    if (failure) throw failure;
     const sourceFiles: string[] = [];
     for (const [index, source] of job.sources.entries()) {
       const file = join(dir, `source-${index}`);
@@ -198,6 +190,14 @@ export function createTaskRunner(options: TaskRunnerOptions) {
         ...(job.userData !== undefined ? { userData: job.userData } : {}),
         ...(job.tags ? { tags: job.tags } : {}),
         ...(job.topicName ? { topicName: job.topicName } : {}),
+        requestDefinition: {
+          ProjectName: job.projectName,
+          Sources: job.requestedSources,
+          Targets: job.requestedTargets,
+          ...(job.topicName ? { Notification: { MNS: { TopicName: job.topicName } } } : {}),
+          ...(job.userData !== undefined ? { UserData: job.userData } : {}),
+          ...(job.tags ? { Tags: job.tags } : {}),
+        },
         requestedSources: job.requestedSources,
         requestedTargets: job.requestedTargets,
         outputs: [],
@@ -239,7 +239,6 @@ export function completionNotice(task: TaskInfo, region: string, accountId: stri
     Message: task.message,
     Sources: task.requestedSources,
     Targets: task.requestedTargets,
-    ...(task.tags ? { Tags: task.tags } : {}),
   };
   return JSON.stringify({
     id: randomUUID(),
@@ -252,19 +251,29 @@ export function completionNotice(task: TaskInfo, region: string, accountId: stri
   });
 }
 
+/** IMM-like messages for the codes tests inject most (a transient and a permanent failure). */
+const INJECTED_FAILURE_MESSAGES: Record<string, string> = {
+  InternalError: INTERNAL_ERROR_MESSAGE,
+  'InvalidFile.Media': INVALID_MEDIA_MESSAGE,
+};
+
 function ossFailure(error: unknown, location: OssLocation): TaskFailure {
-  const code = (error as { code?: unknown }).code;
   const uri = formatOssUri(location);
-  if (code === 'NoSuchKey' || code === 'NoSuchBucket') return new TaskFailure('ResourceNotFound', `The specified resource Object is not found: ${uri} (${code}).`);
-  if (code === 'AccessDenied') return new TaskFailure('PermissionDenied', `Access to ${uri} is denied.`);
-  return new TaskFailure('InternalError', `OSS request for ${uri} failed: ${error instanceof Error ? error.message : String(error)}`);
+  switch (ossRefusal(error)) {
+    case 'not-found':
+      return new TaskFailure('ResourceNotFound', `The specified resource Object is not found: ${uri} (${(error as { code: string }).code}).`);
+    case 'denied':
+      return new TaskFailure('PermissionDenied', `Access to ${uri} is denied.`);
+    case 'other':
+      return new TaskFailure('InternalError', `OSS request for ${uri} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function toTaskFailure(error: unknown): TaskFailure {
   if (error instanceof TaskFailure) return error;
   if (error instanceof MediaError) {
     return error.code === 'UndecodableMedia'
-      ? new TaskFailure('InvalidFile.Media', `The source is not a video that can be decoded: ${error.message}`)
+      ? new TaskFailure('InvalidFile.Media', `${INVALID_MEDIA_MESSAGE} ${error.message}`)
       : new TaskFailure('InternalError', error.message);
   }
   return new TaskFailure('InternalError', error instanceof Error ? error.message : String(error));

@@ -135,9 +135,11 @@ export async function renderAnimation(input: string, output: string, spec: Anima
     ...(geometry.fitting === 'pad' ? [`pad=${geometry.width}:${geometry.height}:(ow-iw)/2:(oh-ih)/2:black`] : []),
     'setsar=1',
   ];
+  // One palette from every pixel of every frame: palettegen's stats_mode=diff leaves out the colours only the last
+  // frame has, which then comes out in the previous frame's colours.
   const graph =
     spec.format === 'gif'
-      ? `[0:v]${filters.join(',')},split[frames][forPalette];[forPalette]palettegen=stats_mode=diff[palette];[frames][palette]paletteuse[out]`
+      ? `[0:v]${filters.join(',')},split[frames][forPalette];[forPalette]palettegen[palette];[frames][palette]paletteuse[out]`
       : `[0:v]${filters.join(',')}[out]`;
   const encoding =
     spec.format === 'gif'

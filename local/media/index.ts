@@ -1,6 +1,6 @@
 export { ffmpegPath, ffprobePath } from './ffmpeg';
 export { MediaError, type MediaErrorCode } from './errors';
-export { probeVideo, type VideoInfo } from './probe';
+export { probeMedia, probeVideo, type MediaProbe, type VideoInfo } from './probe';
 export {
   planAnimation,
   planGeometry,
@@ -12,5 +12,5 @@ export {
   type Geometry,
   type ScaleType,
 } from './animation';
-export { generateSampleVideo, type SampleVideoOptions } from './sample';
+export { generateSampleVideo, readClockFrames, type SampleVideoOptions } from './sample';
 export { concatVideos, type ClipPart } from './concat';

@@ -62,3 +62,23 @@ function parseRate(rate: string | undefined): number | undefined {
   const value = Number(numerator) / Number(denominator);
   return Number.isFinite(value) && value > 0 ? value : undefined;
 }
+
+/** What `ffprobe -show_format -show_streams -of json` reports (only the fields read are typed). */
+export interface MediaProbe {
+  format: Record<string, unknown> & { tags?: Record<string, string> };
+  streams: (Record<string, unknown> & { codec_type?: string; tags?: Record<string, string>; side_data_list?: { rotation?: number }[] })[];
+}
+
+/** Every stream and the container of a media file; MediaError `UndecodableMedia` when ffprobe cannot read it or finds no stream. */
+export async function probeMedia(file: string): Promise<MediaProbe> {
+  let stdout: string;
+  try {
+    ({ stdout } = await runProcess(ffprobePath(), ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', file]));
+  } catch (error) {
+    if (error instanceof ProcessFailedError) throw new MediaError('UndecodableMedia', `cannot read media: ${error.message}`);
+    throw error;
+  }
+  const probe = JSON.parse(stdout) as Partial<MediaProbe>;
+  if (!probe.format || !probe.streams?.length) throw new MediaError('UndecodableMedia', 'the file has no media stream');
+  return { format: probe.format, streams: probe.streams };
+}

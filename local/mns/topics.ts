@@ -14,6 +14,10 @@ export interface LocalMnsOptions {
     duplicateRate?: number;
     /** Wait before the first push of every message. */
     delayMs?: number;
+    /** Share of published messages that are lost: accepted (a MessageId is returned) but never pushed. */
+    dropRate?: number;
+    /** The first N published messages are lost (deterministic). */
+    dropFirst?: number;
     random?: () => number;
   };
 }
@@ -61,6 +65,13 @@ export interface DroppedMessage {
   lastError: string;
 }
 
+/** A message lost by fault injection. */
+export interface LostMessage {
+  topic: string;
+  messageId: string;
+  at: number;
+}
+
 export interface LocalMns {
   createTopic(topic: string, options?: TopicOptions): void;
   /** Creates the topic when it does not exist yet. */
@@ -71,6 +82,8 @@ export interface LocalMns {
   idle(): Promise<void>;
   deliveries(): DeliveryRecord[];
   dropped(): DroppedMessage[];
+  /** Messages lost by the dropRate / dropFirst faults. */
+  lost(): LostMessage[];
   /** Abandons pending retries. */
   close(): void;
 }
@@ -104,6 +117,8 @@ export function createLocalMns(options: LocalMnsOptions = {}): LocalMns {
   const topics = new Map<string, Topic>();
   const deliveryLog: DeliveryRecord[] = [];
   const droppedLog: DroppedMessage[] = [];
+  const lostLog: LostMessage[] = [];
+  let publishedCount = 0;
   const sleeping = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   let idleWaiters: (() => void)[] = [];
   let running = 0;
@@ -222,6 +237,12 @@ export function createLocalMns(options: LocalMnsOptions = {}): LocalMns {
         publishTime: Date.now(),
         attributes: publishOptions.attributes ?? {},
       };
+      publishedCount++;
+      const { dropFirst = 0, dropRate = 0 } = options.faults ?? {};
+      if (publishedCount <= dropFirst || (dropRate && random() < dropRate)) {
+        lostLog.push({ topic, messageId: message.messageId, at: Date.now() });
+        return message.messageId;
+      }
       for (const subscription of target.subscriptions.values()) {
         if (subscription.filterTag !== undefined && subscription.filterTag !== publishOptions.messageTag) continue;
         track(push(message, subscription));
@@ -235,6 +256,7 @@ export function createLocalMns(options: LocalMnsOptions = {}): LocalMns {
 
     deliveries: () => [...deliveryLog],
     dropped: () => [...droppedLog],
+    lost: () => [...lostLog],
 
     close() {
       closed = true;
