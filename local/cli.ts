@@ -2,7 +2,7 @@ import type OSS from 'ali-oss';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { generateSampleVideo } from './media';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';

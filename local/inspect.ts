@@ -1,6 +1,6 @@
 import type OSS from 'ali-oss';
 import sharp from 'sharp';
-import { JobRecordSchema, type JobRecord } from '../shared/jobs/record';
+import { JobRecordSchema, type JobRecord } from '../shared/jobs/job';
 
 /** What a person checks on an animation: format, size, frames, frame delays, looping. */
 export interface AnimationFacts {

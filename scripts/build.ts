@@ -1,24 +1,39 @@
 import { build } from 'esbuild';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/config';
-import { parseRuleSet, RulesConfigError } from '../shared/rules/validate';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { engineRuleProblems } from '../shared/engines/limits';
+import type { Rule } from '../shared/rules/schema';
+import { parseRuleSet, ruleSetWarnings, RulesConfigError } from '../shared/rules/validate';
 import { loadSpec, SpecError, type ServiceSpec } from './spec';
 
 const ROOT = path.resolve(__dirname, '..');
-export const FUNCTION_NAMES = ['submit', 'record'] as const;
+export const FUNCTION_NAMES = ['submit', 'record', 'reconcile'] as const;
 
 /** Validates the rules in s.yaml against the schema and the submit function's OSS triggers; throws RulesConfigError. */
-export function validateSpecRules(spec: ServiceSpec): void {
+export function validateSpecRules(spec: ServiceSpec): Rule[] {
   const submit = spec.functions.find((f) => f.resource === 'submit');
   if (!submit) throw new SpecError('s.yaml has no fc3 resource named "submit"');
   if (submit.ossTriggers.length === 0) throw new SpecError('s.yaml resources.submit has no OSS trigger: no upload would ever be processed');
-  parseRuleSet(spec.rules, { recordsPrefix: submit.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX, triggers: submit.ossTriggers }, 's.yaml vars.rules');
+  const context = { recordsPrefix: submit.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX, triggers: submit.ossTriggers, engineProblems: engineRuleProblems };
+  const rules = parseRuleSet(spec.rules, context, 's.yaml vars.rules');
+  const framed = rules.filter((rule) => rule.outputs.some((o) => o.frames !== undefined));
+  if (framed.length > 0 && !submit.env['IMM_PROJECT']) {
+    throw new SpecError(
+      `rules ${framed.map((r) => `"${r.name}"`).join(', ')} use frames: the submit function learns each video's duration with IMM DetectMediaMeta, ` +
+        'so resources.submit.props.environmentVariables.IMM_PROJECT must name the IMM project (with engine oss: the project attached to the bucket)',
+    );
+  }
+  return rules;
 }
 
 /** Bundles each function into dist/<name>/index.js (CommonJS, Node 20, minified) with the validated rules embedded. */
-export async function buildFunctions(spec: ServiceSpec, outDir = path.join(ROOT, 'dist')): Promise<{ name: string; file: string; bytes: number }[]> {
-  validateSpecRules(spec);
+export async function buildFunctions(
+  spec: ServiceSpec,
+  outDir = path.join(ROOT, 'dist'),
+  warn: (message: string) => void = (message) => console.warn(`warning: ${message}`),
+): Promise<{ name: string; file: string; bytes: number }[]> {
+  for (const warning of ruleSetWarnings(validateSpecRules(spec))) warn(warning);
   const results = [];
   for (const name of FUNCTION_NAMES) {
     const file = path.join(outDir, name, 'index.js');

@@ -9,7 +9,8 @@ import { startTestStack, type TestStack } from './helpers/stack';
 /**
  * The whole pipeline on the local stack, checked as a user would: upload with ali-oss, then look at the record,
  * the animations (with sharp), their tags, and the task IMM received. Default rules from s.yaml: "preview" turns
- * videos/ uploads into animations/<dir>/<name>.gif (320x180 fit, every 0.2 s, 5 fps) and .webp (640x360, every 0.1 s, 10 fps).
+ * videos/ uploads into whole-video previews animations/<dir>/<name>.<ext>.gif (320x180 fit, 24 frames at 6 fps)
+ * and .webp (640x360 fit, 48 frames at 8 fps).
  */
 describe('end to end on the local stack (default rules, JSON notices)', () => {
   let stack: TestStack;
@@ -29,37 +30,41 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     assert.deepEqual(
       record.outputs.map((o) => [o.key, o.format, o.tagged]),
       [
-        ['animations/videos/holiday/beach.gif', 'gif', true],
-        ['animations/videos/holiday/beach.webp', 'webp', true],
+        ['animations/videos/holiday/beach.mp4.gif', 'gif', true],
+        ['animations/videos/holiday/beach.mp4.webp', 'webp', true],
       ],
     );
 
-    const gif = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.gif')).content as Buffer);
+    const gif = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.mp4.gif')).content as Buffer);
     assert.equal(gif.format, 'gif');
     assert.deepEqual([gif.width, gif.height], [320, 180]);
-    assert.ok(Math.abs(gif.frames - 20) <= 1, `4 s sampled every 0.2 s gives ~20 frames, got ${gif.frames}`);
-    assert.ok(gif.delaysMs.every((d) => d === 200), `5 fps is 200 ms a frame, got ${gif.delaysMs.slice(0, 5).join(',')}`);
+    assert.equal(gif.frames, 24, 'the documented budget: 24 frames over the whole video');
+    assert.ok(gif.delaysMs.every((d) => d >= 160 && d <= 170), `6 fps is ~167 ms a frame (GIF counts hundredths), got ${gif.delaysMs.slice(0, 5).join(',')}`);
     assert.equal(gif.loop, 0, 'loops forever');
 
-    const webp = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.webp')).content as Buffer);
+    const webp = await inspectAnimation((await stack.client.get('animations/videos/holiday/beach.mp4.webp')).content as Buffer);
     assert.equal(webp.format, 'webp');
     assert.deepEqual([webp.width, webp.height], [640, 360]);
-    assert.ok(Math.abs(webp.frames - 40) <= 1, `4 s sampled every 0.1 s gives ~40 frames, got ${webp.frames}`);
-    assert.ok(webp.delaysMs.every((d) => d === 100), `10 fps is 100 ms a frame`);
+    assert.equal(webp.frames, 48, 'the documented budget: 48 frames');
+    assert.ok(webp.delaysMs.every((d) => d === 125), `8 fps is 125 ms a frame`);
     assert.equal(record.outputs[1]?.bytes, webp.bytes);
+    assert.deepEqual(record.outputs.map((o) => o.plannedFrames), [24, 48], 'frames known when the task was submitted');
+    assert.ok(record.media && Math.abs(record.media.duration - 4) < 0.1, `DetectMediaMeta's duration is kept: ${JSON.stringify(record.media)}`);
+    assert.deepEqual([record.media.width, record.media.height, record.media.frameRate], [640, 360, 25]);
 
-    const tags = (await stack.client.getObjectTagging('animations/videos/holiday/beach.gif')).tag;
-    assert.deepEqual(tags, { source: key, rule: 'preview', job: record.jobId, task: record.taskId, format: 'gif', app: 'video-animation' });
+    const tags = (await stack.client.getObjectTagging('animations/videos/holiday/beach.mp4.gif')).tag;
+    assert.deepEqual(tags, { source: key, rule: 'preview', job: record.jobId, task: record.outputs[0]!.taskId, format: 'gif', app: 'video-animation' });
 
-    const task = stack.imm.tasks().find((t) => t.taskId === record.taskId);
+    const task = stack.imm.tasks().find((t) => t.taskId === record.outputs[0]!.taskId);
     assert.ok(task, 'IMM received the task');
-    assert.deepEqual(task.requestedSources, [{ URI: `oss://${stack.bucket}/${key}`, StartTime: 0, Duration: 10 }]);
+    const duration = record.media.duration;
+    assert.deepEqual(task.requestedSources, [{ URI: `oss://${stack.bucket}/${key}`, Duration: duration }]);
     assert.deepEqual(task.requestedTargets, [
       {
         Image: {
           Animations: [
-            { Format: 'gif', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.gif`, Width: 320, Height: 180, ScaleType: 'fit', Interval: 0.2, FrameRate: 5, Number: 50 },
-            { Format: 'webp', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.webp`, Width: 640, Height: 360, ScaleType: 'fit', Interval: 0.1, FrameRate: 10, Number: 100 },
+            { Format: 'gif', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.mp4.gif`, Width: 320, Height: 180, ScaleType: 'fit', Interval: duration / 24, FrameRate: 6, Number: 24 },
+            { Format: 'webp', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.mp4.webp`, Width: 640, Height: 360, ScaleType: 'fit', Interval: duration / 48, FrameRate: 8, Number: 48 },
           ],
         },
       },
@@ -74,7 +79,7 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     await stack.idle();
     const record = await stack.recordFor(key);
     assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
-    assert.deepEqual(record.outputs.map((o) => o.key), ['animations/videos/假期 2024/a+b 100% 海滩.gif', 'animations/videos/假期 2024/a+b 100% 海滩.webp']);
+    assert.deepEqual(record.outputs.map((o) => o.key), ['animations/videos/假期 2024/a+b 100% 海滩.MOV.gif', 'animations/videos/假期 2024/a+b 100% 海滩.MOV.webp']);
     const tags = (await stack.client.getObjectTagging(record.outputs[0]!.key)).tag;
     assert.match(tags['source'] ?? '', /^videos\/_ 2024\/a\+b 100_ _\.MOV-[0-9a-f]{12}$/);
     assert.ok((await stack.client.head(record.outputs[1]!.key)).res.status === 200);
@@ -88,10 +93,10 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     const record = await stack.recordFor(key);
     assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
     const gif = await inspectAnimation((await stack.client.get(record.outputs[0]!.key)).content as Buffer);
-    assert.ok(Math.abs(gif.frames - 50) <= 1, `10 s window every 0.2 s, capped at maxFrames 50: got ${gif.frames}`);
+    assert.equal(gif.frames, 24, 'the same 24 frames whatever the length');
   });
 
-  it('records an undecodable video as a failed job and tags nothing', async () => {
+  it('fails an unreadable file with IMM\'s code before any task is started, and tags nothing', async () => {
     const key = 'videos/broken.mp4';
     const junk = path.join(stack.dir, 'junk.mp4');
     await writeFile(junk, randomBytes(64 * 1024));
@@ -99,7 +104,9 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     await stack.idle();
     const record = await stack.recordFor(key);
     assert.equal(record?.status, 'failed');
-    assert.ok(record.error?.code, 'the failure code is recorded');
+    assert.equal(record.error?.code, 'InvalidFile.Media');
+    assert.ok(record.error?.message);
+    assert.equal(stack.imm.tasks().filter((t) => JSON.stringify(t.requestedSources).includes('broken.mp4')).length, 0, 'no conversion billed');
     assert.ok(record.outputs.every((o) => o.tagged !== true));
   });
 

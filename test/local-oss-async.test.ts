@@ -12,9 +12,9 @@ import { createAsyncProcessHandler } from '../local/oss-async/handler';
 import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../local/oss/server';
 import { createBucketClient, type BucketApi } from '../shared/clients/oss';
 import type { Retrier } from '../shared/engines/engine';
-import { ossAsyncEngine } from '../shared/engines/oss-async';
-import { planJob } from '../shared/plan';
-import { withRetries } from '../shared/retry';
+import { ossAsyncEngine } from '../shared/engines/oss';
+import { planJob, samplePlan } from '../shared/jobs/plan';
+import { withRetries } from '../shared/platform/retry';
 import { parseRuleSet } from '../shared/rules/validate';
 
 const REGION = 'cn-hangzhou';
@@ -113,7 +113,7 @@ describe('ossAsyncEngine against local OSS, IMM and MNS', () => {
     const plan = planJob({ bucket: BUCKET, key: SOURCE_KEY, eTag: head!.eTag, size: head!.size }, rule!);
     notices.length = 0;
 
-    const { outputTaskIds } = await ossAsyncEngine(bucket, { topicName: TOPIC }, retry).submit(plan);
+    const outputTaskIds = (await ossAsyncEngine(bucket, { topicName: TOPIC }, retry).submit(samplePlan(plan), 1)).map((t) => t.taskId);
     await settle();
 
     assert.equal(outputTaskIds.length, 2);

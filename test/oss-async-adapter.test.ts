@@ -12,10 +12,11 @@ import { createAsyncProcessHandler } from '../local/oss-async/handler';
 import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../local/oss/server';
 import { createBucketClient, type BucketApi } from '../shared/clients/oss';
 import type { Retrier } from '../shared/engines/engine';
-import { ImmNotAttachedError, isImmNotAttached, ossAsyncEngine, PartialSubmitError } from '../shared/engines/oss-async';
-import { describeServiceError } from '../shared/errors';
-import { planJob } from '../shared/plan';
-import { withRetries } from '../shared/retry';
+import { ImmNotAttachedError, isImmNotAttached, ossAsyncEngine } from '../shared/engines/oss';
+import { PartialSubmitError } from '../shared/engines/engine';
+import { describeServiceError } from '../shared/platform/errors';
+import { planJob, samplePlan } from '../shared/jobs/plan';
+import { withRetries } from '../shared/platform/retry';
 import { parseRuleSet } from '../shared/rules/validate';
 
 const REGION = 'cn-hangzhou';
@@ -176,7 +177,7 @@ describe('ossAsyncEngine', () => {
   test('without an attached IMM project: a permanent error that says how to attach one, sent once', async () => {
     const engine = ossAsyncEngine(await bucketClient(NOT_ATTACHED), { topicName: 'animations' }, retry);
     const before = routed.length;
-    await assert.rejects(engine.submit(planFor(NOT_ATTACHED)), (error: unknown) => {
+    await assert.rejects(engine.submit(samplePlan(planFor(NOT_ATTACHED)), 1), (error: unknown) => {
       assert.ok(error instanceof ImmNotAttachedError);
       assert.equal(
         error.message,
@@ -195,7 +196,7 @@ describe('ossAsyncEngine', () => {
     const engine = ossAsyncEngine(await bucketClient(ATTACHED), { topicName: 'animations' }, retry);
     const known = new Set(imm.tasks().map((t) => t.taskId));
     const sent = wire.length;
-    const { outputTaskIds } = await engine.submit(planFor(ATTACHED));
+    const outputTaskIds = (await engine.submit(samplePlan(planFor(ATTACHED)), 1)).map((t) => t.taskId);
     assert.deepEqual(
       wire.slice(sent).map((r) => r.body),
       [
@@ -220,7 +221,7 @@ describe('ossAsyncEngine', () => {
     const engine = ossAsyncEngine(await bucketClient(ATTACHED), { topicName: 'animations' }, failSecond);
     const known = new Set(imm.tasks().map((t) => t.taskId));
     const sent = wire.length;
-    const error = await engine.submit(planFor(ATTACHED)).then(
+    const error = await engine.submit(samplePlan(planFor(ATTACHED)), 1).then(
       () => assert.fail('expected the second output to fail'),
       (e: unknown) => e,
     );
@@ -229,11 +230,10 @@ describe('ossAsyncEngine', () => {
     const started = imm.tasks().filter((t) => !known.has(t.taskId));
     assert.equal(started.length, 1);
     assert.ok(error instanceof PartialSubmitError);
-    assert.deepEqual(error.startedTaskIds, [started[0]!.taskId]);
-    assert.equal(error.failedOutput, 1);
+    assert.deepEqual(error.started, [{ taskId: started[0]!.taskId, outputs: ['previews/猫 clip.gif'] }]);
     assert.equal(
       error.message,
-      `outputs[1] could not be submitted (ServiceUnavailable: Service is temporarily unavailable, please try again later.); tasks already started for the earlier outputs: ${started[0]!.taskId}`,
+      `ServiceUnavailable: Service is temporarily unavailable, please try again later. (tasks already started: ${started[0]!.taskId})`,
     );
     assert.equal(describeServiceError('oss', error).transient, true);
     // The first output's POST, then three attempts at the second.

@@ -46,12 +46,14 @@ describe('loadSpec(s.yaml)', async () => {
   const spec = await loadSpec(S_YAML);
   const submit = byResource(spec.functions, 'submit');
   const record = byResource(spec.functions, 'record');
+  const reconcile = byResource(spec.functions, 'reconcile');
 
-  test('two fc3 functions, submit and record', () => {
-    assert.deepEqual(spec.functions.map((f) => f.resource).sort(), ['record', 'submit']);
+  test('three fc3 functions: submit, record and reconcile', () => {
+    assert.deepEqual(spec.functions.map((f) => f.resource).sort(), ['reconcile', 'record', 'submit']);
     assert.equal(submit.functionName, 'video-animation-submit');
     assert.equal(record.functionName, 'video-animation-record');
-    for (const f of [submit, record]) {
+    assert.equal(reconcile.functionName, 'video-animation-reconcile');
+    for (const f of [submit, record, reconcile]) {
       assert.equal(f.handler, 'index.handler');
       assert.equal(f.region, 'cn-hangzhou');
       assert.equal(f.codeDir, path.join(ROOT, 'dist', f.resource));
@@ -64,10 +66,17 @@ describe('loadSpec(s.yaml)', async () => {
     assert.equal(submit.memoryMB, 256);
   });
 
-  test('environment: IMM project, topic and records prefix as strings', () => {
-    const expected = { IMM_PROJECT: 'video-animation', MNS_TOPIC: 'video-animation-done', RECORDS_PREFIX: '.video-animation/' };
+  test('environment: IMM project, topic, records prefix and task attempts as strings; reconcile knows its bucket', () => {
+    const expected = { IMM_PROJECT: 'video-animation', MNS_TOPIC: 'video-animation-done', RECORDS_PREFIX: '.video-animation/', MAX_TASK_ATTEMPTS: '3' };
     assert.deepEqual(submit.env, expected);
     assert.deepEqual(record.env, expected);
+    assert.deepEqual(reconcile.env, { ...expected, BUCKET: 'my-video-bucket', RECONCILE_AFTER_SECONDS: '900' });
+  });
+
+  test('reconcile runs on a timer every 10 minutes, never retried (the next run is the retry)', () => {
+    assert.deepEqual(reconcile.timerTriggers, [{ name: 'reconcile-every-10-minutes', cronExpression: '@every 10m', enable: true }]);
+    assert.equal(reconcile.maxAsyncRetryAttempts, 0);
+    assert.deepEqual([reconcile.ossTriggers, reconcile.mnsTriggers], [[], []]);
   });
 
   test('submit has the OSS upload trigger with all three upload events on videos/', () => {
@@ -123,7 +132,7 @@ describe('fc3 props schema', async () => {
 
   test('every resource in s.yaml passes the fc3 JSON schema', async () => {
     const resources = await resolvedProps(S_YAML);
-    assert.deepEqual(resources.map((r) => r.resource).sort(), ['record', 'submit']);
+    assert.deepEqual(resources.map((r) => r.resource).sort(), ['reconcile', 'record', 'submit']);
     for (const { resource, component, props } of resources) {
       assert.equal(component, 'fc3');
       assert.ok(validate(props), `${resource}: ${JSON.stringify(validate.errors, null, 1)}`);
@@ -149,6 +158,15 @@ describe('fc3 props schema', async () => {
 });
 
 describe('validateSpecRules on fixtures', () => {
+  test('frames without IMM_PROJECT: the build says the duration comes from DetectMediaMeta on that project', async () => {
+    const spec = await loadSpec(fixture('frames-without-project.yaml'));
+    assert.throws(() => validateSpecRules(spec), (error: unknown) => {
+      assert.ok(error instanceof SpecError);
+      assert.match(error.message, /rules "summary" use frames: .*IMM DetectMediaMeta.*IMM_PROJECT must name the IMM project \(with engine oss: the project attached to the bucket\)/);
+      return true;
+    });
+  });
+
   test('a rule prefix outside the trigger prefix: the rule "would never fire"', async () => {
     const spec = await loadSpec(fixture('outside-trigger.yaml'));
     assert.throws(

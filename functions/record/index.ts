@@ -1,8 +1,8 @@
-import { recordTaskNotice } from '../../shared/complete';
+import { recordTaskNotice } from '../../shared/app/record';
 import { decodeTaskNotice } from '../../shared/events/decode';
-import { fcHandler } from '../../shared/handler';
+import { fcHandler } from '../../shared/platform/handler';
 
-/** MNS topic trigger: IMM's completion notice -> job record updated, outputs tagged. */
+/** MNS topic trigger: IMM's completion notice -> task result recorded, outputs tagged, job view refreshed. */
 export const handler = fcHandler({
   name: 'record',
   payload: 'notice',

@@ -1,6 +1,6 @@
+import { submitUploads } from '../../shared/app/submit';
 import { decodeOssTriggerEvent } from '../../shared/events/decode';
-import { fcHandler } from '../../shared/handler';
-import { submitUploads } from '../../shared/submit';
+import { fcHandler } from '../../shared/platform/handler';
 
 /** OSS trigger: one conversion job per (uploaded video, matching rule). */
 export const handler = fcHandler({

@@ -1,47 +1,27 @@
-import type { BucketApi } from './clients/oss';
-import type { AppConfig } from './config';
-import type { ConversionEngine } from './engines/engine';
-import { PartialSubmitError } from './engines/oss-async';
-import { describeServiceError, TransientFailure } from './errors';
-import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from './events/oss';
-import type { JobAttempt, JobRecord } from './jobs/record';
-import type { JobStore } from './jobs/store';
-import type { Logger } from './log';
-import { planJob, type JobPlan, type SourceObject } from './plan';
-import { matchRules } from './rules/match';
-import type { Rule } from './rules/schema';
-
-export interface SubmitDeps {
-  config: AppConfig;
-  log: Logger;
-  requestId: string;
-  now: () => number;
-  /** How long an attempt owns a pending job before a retry may take over. */
-  leaseMs: number;
-  /** Epoch ms by which the invocation must be done with its work (the function's time budget). */
-  deadline: number;
-  sleep(ms: number): Promise<void>;
-  bucket(name: string): Promise<BucketApi>;
-  store(bucket: BucketApi): JobStore;
-  engine(rule: Rule, bucket: BucketApi): Promise<ConversionEngine>;
-  retry: <T>(service: 'imm' | 'oss', operation: () => Promise<T>) => Promise<T>;
-}
+import type { BucketApi } from '../clients/oss';
+import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from '../events/oss';
+import { newJobRecord, planJob, type JobPlan, type SourceObject } from '../jobs/plan';
+import { TransientFailure } from '../platform/errors';
+import { matchRules } from '../rules/match';
+import type { Rule } from '../rules/schema';
+import { advanceJob } from './advance';
+import { bucketContext, type AppDeps, type BucketContext } from './context';
 
 export type SubmitOutcome =
   | { status: 'skipped'; key: string; reason: string }
-  | { status: 'submitted' | 'duplicate' | 'failed'; key: string; rule: string; jobId: string; taskIds?: string[]; reason?: string };
+  | { status: 'submitted' | 'deferred' | 'duplicate' | 'failed'; key: string; rule: string; jobId: string; taskIds?: string[]; reason?: string };
 
 /**
  * Handles one OSS trigger payload: every created object that matches rules gets one job per rule. Transient
  * failures are collected and thrown at the end, after the other uploads had their turn, so FC retries the event;
  * job records make that retry safe.
  */
-export async function submitUploads(event: OssTriggerEvent, deps: SubmitDeps): Promise<SubmitOutcome[]> {
+export async function submitUploads(event: OssTriggerEvent, deps: AppDeps): Promise<SubmitOutcome[]> {
   const outcomes: SubmitOutcome[] = [];
   const transient: Error[] = [];
-  for (const record of event.events) {
+  for (const entry of event.events) {
     try {
-      outcomes.push(...(await submitUpload(record, deps)));
+      outcomes.push(...(await submitUpload(entry, deps)));
     } catch (error) {
       if (!(error instanceof TransientFailure)) throw error;
       transient.push(error);
@@ -52,17 +32,18 @@ export async function submitUploads(event: OssTriggerEvent, deps: SubmitDeps): P
   return outcomes;
 }
 
-async function submitUpload(record: OssEventRecord, deps: SubmitDeps): Promise<SubmitOutcome[]> {
-  const eventKey = record.oss.object.key;
+async function submitUpload(entry: OssEventRecord, deps: AppDeps): Promise<SubmitOutcome[]> {
+  const eventKey = entry.oss.object.key;
   const skip = (reason: string): SubmitOutcome[] => [{ status: 'skipped', key: eventKey, reason }];
-  if (!record.eventName.startsWith('ObjectCreated:')) return skip(`event ${record.eventName} is not an object creation`);
+  if (!entry.eventName.startsWith('ObjectCreated:')) return skip(`event ${entry.eventName} is not an object creation`);
 
   const { recordsPrefix, rules } = deps.config;
   const candidates = candidateKeys(eventKey).filter((key) => !key.startsWith(recordsPrefix));
   if (candidates.length === 0) return skip(`a job record (under ${recordsPrefix}) never starts a task`);
   if (!candidates.some((key) => matchRules(rules, key).length > 0)) return skip('matches no rule');
 
-  const bucket = await deps.bucket(record.oss.bucket.name);
+  const ctx = await bucketContext(deps, entry.oss.bucket.name);
+  const bucket = ctx.bucket;
   const found = await findObject(bucket, candidates, deps);
   if (!found) return skip('the object no longer exists');
   const { key, info } = found;
@@ -71,8 +52,8 @@ async function submitUpload(record: OssEventRecord, deps: SubmitDeps): Promise<S
   const source: SourceObject = {
     bucket: bucket.bucket,
     key,
-    eTag: (record.oss.object.eTag ?? info.eTag).toUpperCase(),
-    size: record.oss.object.size ?? info.size,
+    eTag: (entry.oss.object.eTag ?? info.eTag).toUpperCase(),
+    size: entry.oss.object.size ?? info.size,
   };
   const outcomes: SubmitOutcome[] = [];
   for (const rule of matchRules(rules, key)) {
@@ -81,12 +62,12 @@ async function submitUpload(record: OssEventRecord, deps: SubmitDeps): Promise<S
       outcomes.push({ status: 'skipped', key, reason: `rule "${rule.name}": ${sizeProblem}` });
       continue;
     }
-    outcomes.push(await submitJob(planJob(source, rule), bucket, deps));
+    outcomes.push(await submitJob(ctx, planJob(source, rule)));
   }
   return outcomes;
 }
 
-async function findObject(bucket: BucketApi, candidates: string[], deps: SubmitDeps) {
+async function findObject(bucket: BucketApi, candidates: string[], deps: AppDeps) {
   for (const key of candidates) {
     const info = await deps.retry('oss', () => bucket.head(key));
     if (info) return { key, info };
@@ -100,150 +81,33 @@ function sizeLimitProblem(rule: Rule, size: number): string | undefined {
   return undefined;
 }
 
-/** pending (create-only, leased) -> submitted | failed; a duplicate event finds the record and stops. */
-async function submitJob(plan: JobPlan, bucket: BucketApi, deps: SubmitDeps): Promise<SubmitOutcome> {
-  const store = deps.store(bucket);
-  const base = { key: plan.source.key, rule: plan.rule.name, jobId: plan.jobId };
-  const log = deps.log.child(base);
-
-  let job = newJobRecord(plan, attempt(1, deps));
-  if ((await deps.retry('oss', () => store.create(job))) === 'exists') {
-    const taken = await takeOver(plan, store, deps);
-    if ('duplicate' in taken) return { status: 'duplicate', ...base, reason: taken.duplicate };
-    log.warn('taking over a pending job whose attempt expired', { attempt: taken.job.attempts.at(-1)?.number });
-    job = taken.job;
-  }
-
-  // Outputs that already have a task (an earlier attempt got part way with the OSS engine) are not submitted again.
-  const taskIds = new Map(job.outputs.flatMap((o) => (o.taskId ? [[o.key, o.taskId] as const] : [])));
-  const remaining: JobPlan = { ...plan, outputs: plan.outputs.filter((o) => !taskIds.has(o.resolvedKey)) };
-  let failure: unknown;
-  try {
-    const engine = await deps.engine(plan.rule, bucket);
-    const { outputTaskIds } = await engine.submit(remaining);
-    remaining.outputs.forEach((o, i) => taskIds.set(o.resolvedKey, outputTaskIds[i]!));
-  } catch (error) {
-    failure = error;
-    if (error instanceof PartialSubmitError) error.startedTaskIds.forEach((id, i) => taskIds.set(remaining.outputs[i]!.resolvedKey, id));
-  }
-  const at = iso(deps.now());
-  job = {
-    ...job,
-    taskId: job.taskId ?? taskIds.get(job.outputs[0]?.key ?? '') ?? null,
-    outputs: job.outputs.map((output) => (taskIds.has(output.key) ? { ...output, taskId: taskIds.get(output.key) } : output)),
-    updatedAt: at,
-  };
-  const distinctTasks = [...new Set(taskIds.values())];
-
-  if (failure === undefined) {
-    job = { ...job, status: 'submitted', attempts: finishAttempt(job.attempts, { outcome: 'submitted' }), submittedAt: at };
-    await deps.retry('oss', () => store.save(job));
-    await indexTasks(store, distinctTasks, plan, deps);
-    return { status: 'submitted', ...base, taskIds: distinctTasks };
-  }
-
-  const info = describeServiceError(plan.rule.engine === 'imm' ? 'imm' : 'oss', failure);
-  if (info.transient) {
-    // Keep the tasks already started and release the lease, so FC's retry takes over at once and submits the rest.
-    job = { ...job, attempts: finishAttempt(job.attempts, { outcome: 'retrying', error: info, leaseExpiresAt: at }) };
-    await store.save(job).catch((saveError: unknown) => log.error('could not save the attempt', { error: saveError }));
-    await indexTasks(store, distinctTasks, plan, deps);
-    throw new TransientFailure(`job ${plan.jobId}: ${info.code}: ${info.message}`, info);
-  }
-  job = {
-    ...job,
-    status: 'failed',
-    error: { code: info.code, message: info.message },
-    attempts: finishAttempt(job.attempts, { outcome: 'failed', error: info }),
-    finishedAt: at,
-  };
-  await deps.retry('oss', () => store.save(job));
-  log.error('task submission refused; job failed', { code: info.code, reason: info.message });
-  return { status: 'failed', ...base, reason: `${info.code}: ${info.message}` };
-}
-
-async function indexTasks(store: JobStore, taskIds: string[], plan: JobPlan, deps: SubmitDeps) {
-  for (const taskId of taskIds) await deps.retry('oss', () => store.indexTask(taskId, { jobId: plan.jobId, bucket: plan.source.bucket }));
-}
-
-/** How often a duplicate checks on the attempt that owns the job. */
+/** How often a duplicate event checks on the attempt that holds the job. */
 const IN_PROGRESS_POLL_MS = 1_000;
 
 /**
- * The job exists already. Done or submitted: a duplicate. Pending under a live lease: another invocation is on it,
- * so wait for it within this invocation's budget (then throw so FC retries later). Pending with an expired lease:
- * its attempt crashed; claim the next attempt number (create-only, one winner) and carry on with it. A claim older
- * than a lease whose winner never saved the record was abandoned too: the number after it is claimed instead.
+ * One job per (object version, rule): registered in the open-jobs index, created create-only, then driven on. A
+ * duplicate event finds the job: done or submitted, it stops; held by a live attempt, it waits within its budget
+ * (then throws so FC delivers it again, in case that attempt dies); abandoned, it takes over.
  */
-async function takeOver(plan: JobPlan, store: JobStore, deps: SubmitDeps): Promise<{ duplicate: string } | { job: JobRecord }> {
-  const waitOrGiveUp = async (ms: number, why: string) => {
-    if (deps.now() + ms >= deps.deadline) throw new TransientFailure(`job ${plan.jobId} ${why}; retry later`);
-    await deps.sleep(ms);
-  };
+async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutcome> {
+  const { deps, life } = ctx;
+  const base = { key: plan.source.key, rule: plan.rule.name, jobId: plan.jobId };
+  // The index entry goes first: a job never exists without it, so reconcile sees every job that might stall.
+  await life.retry(() => life.store.markOpen(plan.jobId));
+  const created = (await life.retry(() => life.store.createJob(newJobRecord(plan, life.clock.now())))) === 'created';
   for (;;) {
-    const existing = await deps.retry('oss', () => store.get(plan.jobId));
-    if (!existing) throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
-    if (existing.status !== 'pending') return { duplicate: `job is already ${existing.status}` };
-    const current = existing.attempts.at(-1);
-    const leaseEnds = current ? Date.parse(current.leaseExpiresAt) : 0;
-    if (leaseEnds > deps.now()) {
-      await waitOrGiveUp(Math.min(IN_PROGRESS_POLL_MS, leaseEnds - deps.now() + 10), `is being submitted by attempt ${current?.number} (lease until ${current?.leaseExpiresAt})`);
+    const outcome = await advanceJob(ctx, plan.jobId, 'event');
+    if (outcome.status === 'missing') throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
+    if (outcome.status === 'busy') {
+      const waitMs = Math.min(IN_PROGRESS_POLL_MS, Math.max(10, outcome.until - life.clock.now() + 10));
+      if (life.clock.now() + waitMs >= deps.deadline) throw new TransientFailure(`job ${plan.jobId} is held by another invocation until ${new Date(outcome.until).toISOString()}; retry later`);
+      await deps.sleep(waitMs);
       continue;
     }
-    let number = (current?.number ?? 0) + 1;
-    for (;;) {
-      if (await deps.retry('oss', () => store.claimAttempt(plan.jobId, number))) {
-        const job: JobRecord = { ...existing, attempts: [...existing.attempts, attempt(number, deps)], updatedAt: iso(deps.now()) };
-        await deps.retry('oss', () => store.save(job));
-        return { job };
-      }
-      const claimedAt = await deps.retry('oss', () => store.claimedAt(plan.jobId, number));
-      if (claimedAt === undefined || deps.now() - claimedAt <= deps.leaseMs) break;
-      number++;
-    }
-    await waitOrGiveUp(IN_PROGRESS_POLL_MS, `attempt ${number} was claimed by another invocation`);
+    const reason = outcome.error ? `${outcome.error.code}: ${outcome.error.message}` : undefined;
+    if (!created && !outcome.acted) return { status: 'duplicate', ...base, reason: `job is already ${outcome.status}` };
+    const taskIds = [...new Set(outcome.job.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])))];
+    if (outcome.status === 'failed') return { status: 'failed', ...base, ...(reason ? { reason } : {}) };
+    return { status: outcome.status === 'pending' ? 'deferred' : 'submitted', ...base, taskIds, ...(reason ? { reason } : {}) };
   }
 }
-
-function newJobRecord(plan: JobPlan, first: JobAttempt): JobRecord {
-  return {
-    schemaVersion: 1,
-    jobId: plan.jobId,
-    bucket: plan.source.bucket,
-    key: plan.source.key,
-    eTag: plan.source.eTag,
-    size: plan.source.size,
-    rule: plan.rule.name,
-    engine: plan.rule.engine,
-    status: 'pending',
-    taskId: null,
-    outputs: plan.outputs.map((o) => ({ key: o.resolvedKey, format: o.format, maxFrames: o.maxFrames })),
-    attempts: [first],
-    createdAt: first.startedAt,
-    updatedAt: first.startedAt,
-    error: null,
-  };
-}
-
-function attempt(number: number, deps: SubmitDeps): JobAttempt {
-  const now = deps.now();
-  return { number, startedAt: iso(now), requestId: deps.requestId, leaseExpiresAt: iso(now + deps.leaseMs) };
-}
-
-function finishAttempt(
-  attempts: JobAttempt[],
-  result: { outcome: NonNullable<JobAttempt['outcome']>; error?: { code: string; message: string }; leaseExpiresAt?: string },
-): JobAttempt[] {
-  return attempts.map((a, i) =>
-    i === attempts.length - 1
-      ? {
-          ...a,
-          outcome: result.outcome,
-          ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
-          ...(result.leaseExpiresAt ? { leaseExpiresAt: result.leaseExpiresAt } : {}),
-        }
-      : a,
-  );
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();

@@ -31,17 +31,6 @@ export interface CreateMediaConvertTaskResponse {
   EventId?: string;
 }
 
-export interface GetTaskResponse {
-  RequestId: string;
-  TaskId: string;
-  Status: string;
-  Code?: string;
-  Message?: string;
-  StartTime?: string;
-  EndTime?: string;
-  UserData?: string;
-  Progress?: number;
-}
 
 /** The query parameters the official IMM SDK sends: scalars as strings, structures as JSON strings. */
 export function toWireQuery(request: object): Record<string, string> {
@@ -53,10 +42,53 @@ export function toWireQuery(request: object): Record<string, string> {
   return query;
 }
 
+/** One task as GetTask and ListTasks report it (the fields the app reads). */
+export interface ImmTaskInfo {
+  TaskId: string;
+  TaskType?: string;
+  Status: string;
+  Code?: string;
+  Message?: string;
+  StartTime?: string;
+  EndTime?: string;
+  UserData?: string;
+  Tags?: Record<string, unknown>;
+  Progress?: number;
+}
+
+export type GetTaskResponse = ImmTaskInfo & { RequestId: string };
+
+export interface ListTasksRequest {
+  ProjectName: string;
+  TaskTypes?: string[];
+  /** `Key=Value`: only tasks created with that tag. */
+  TagSelector?: string;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface ListTasksResponse {
+  RequestId: string;
+  NextToken?: string;
+  Tasks?: ImmTaskInfo[];
+}
+
+export interface DetectMediaMetaResponse {
+  RequestId: string;
+  /** Seconds. */
+  Duration?: number;
+  VideoWidth?: number;
+  VideoHeight?: number;
+  /** Frame rates are fractions as text, e.g. "25/1". */
+  VideoStreams?: { FrameRate?: string; AverageFrameRate?: string; FrameCount?: number }[];
+}
+
 /** What the functions need of IMM; one adapter over the OpenAPI transport. */
 export interface ImmApi {
+  detectMediaMeta(projectName: string, sourceUri: string): Promise<DetectMediaMetaResponse>;
   createMediaConvertTask(request: CreateMediaConvertTaskRequest): Promise<CreateMediaConvertTaskResponse>;
   getTask(projectName: string, taskId: string): Promise<GetTaskResponse>;
+  listTasks(request: ListTasksRequest): Promise<ListTasksResponse>;
 }
 
 export interface ImmClientOptions {
@@ -110,5 +142,7 @@ export async function createImmClient(options: ImmClientOptions): Promise<ImmApi
   return {
     createMediaConvertTask: (request) => call<CreateMediaConvertTaskResponse>('CreateMediaConvertTask', request),
     getTask: (projectName, taskId) => call<GetTaskResponse>('GetTask', { ProjectName: projectName, TaskId: taskId, TaskType: 'MediaConvert' }),
+    listTasks: (request) => call<ListTasksResponse>('ListTasks', request),
+    detectMediaMeta: (projectName, sourceUri) => call<DetectMediaMetaResponse>('DetectMediaMeta', { ProjectName: projectName, SourceURI: sourceUri }),
   };
 }

@@ -16,7 +16,9 @@ export interface BucketApi {
   /** Writes text; with createOnly, answers 'exists' instead of overwriting (x-oss-forbid-overwrite). */
   putText(key: string, body: string, options?: { createOnly?: boolean; contentType?: string }): Promise<'written' | 'exists'>;
   putTags(key: string, tags: Record<string, string>): Promise<void>;
-  getTags(key: string): Promise<Record<string, string>>;
+  delete(key: string): Promise<void>;
+  /** One page of keys under a prefix, in key order (ListObjectsV2). */
+  list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
   /** POST /<key>?x-oss-async-process; ali-oss has no public method for it. */
   asyncProcess(key: string, process: string): Promise<{ TaskId: string; RequestId?: string; EventId?: string }>;
 }
@@ -33,7 +35,6 @@ export interface OssClientOptions {
 /** ali-oss's public typings lack the tagging methods and the request internals the async-process call needs. */
 interface AliOssClient extends OSS {
   putObjectTagging(name: string, tag: Record<string, string>): Promise<unknown>;
-  getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
   _objectRequestParams(method: string, name: string, options: object): Record<string, unknown>;
   request(params: Record<string, unknown>): Promise<{ data: Buffer; status: number; res: { headers: Record<string, string> } }>;
 }
@@ -92,8 +93,15 @@ export async function createBucketClient(options: OssClientOptions): Promise<Buc
     async putTags(key, tags) {
       await client.putObjectTagging(key, tags);
     },
-    async getTags(key) {
-      return (await client.getObjectTagging(key)).tag;
+    async delete(key) {
+      await client.delete(key);
+    },
+    async list(prefix, listOptions) {
+      const page = await client.listV2(
+        { prefix, 'max-keys': String(listOptions.maxKeys), ...(listOptions.startAfter ? { 'start-after': listOptions.startAfter } : {}) },
+        {},
+      );
+      return { keys: (page.objects ?? []).map((o) => o.name), truncated: page.isTruncated };
     },
     async asyncProcess(key, process) {
       // ali-oss (6.x) exposes no method for x-oss-async-process; this is the one internal request path it offers.

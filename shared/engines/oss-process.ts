@@ -1,22 +1,25 @@
-import type { JobPlan, PlannedOutput } from '../plan';
+import type { JobPlan, SampledOutput } from '../jobs/plan';
 import type { Output, Rule } from '../rules/schema';
 
 /**
  * The `x-oss-async-process` value converting the job's source into one output (OSS guide "Convert a video to an
  * animated image"): `video/animation,<params>|sys/saveas,b_<bucket>,o_<key>/notify,topic_<topic>`, names and values
- * URL-safe Base64 without padding. Only the parameters the output sets are sent, plus `num`, the frame cap.
- * Throws when the output holds something OSS cannot express (see ossEngineProblems, which validation runs first).
+ * URL-safe Base64 without padding. Only the parameters the output's sampling sets are sent, plus `num`, the frame
+ * cap. OSS has no duration parameter: a window's end is reached by `num` frames every `inter` (a `frames` output:
+ * inter = window / frames, rounded to whole milliseconds). Throws when the output holds something OSS cannot
+ * express (see ossEngineProblems, which validation runs first).
  */
-export function ossProcessString(plan: JobPlan, output: PlannedOutput, settings: { topicName: string }): string {
+export function ossProcessString(plan: JobPlan, output: SampledOutput, settings: { topicName: string }): string {
   const problems = outputProblems(output);
   if (problems.length > 0) {
     throw new Error(`output ${output.resolvedKey} cannot be sent to OSS: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
   }
+  const { sampling } = output;
   const params = [`f_${output.format}`];
-  if (output.start !== undefined) params.push(`ss_${Math.round(output.start * 1000)}`);
-  params.push(`num_${frameCap(output)}`);
-  if (output.interval !== undefined) params.push(`inter_${Math.round(output.interval * 1000)}`);
-  if (output.frameRate !== undefined) params.push(`fps_${output.frameRate}`);
+  if (sampling.start !== undefined) params.push(`ss_${Math.round(sampling.start * 1000)}`);
+  params.push(`num_${sampling.number}`);
+  if (sampling.interval !== undefined) params.push(`inter_${Math.max(1, Math.round(sampling.interval * 1000))}`);
+  if (sampling.frameRate !== undefined) params.push(`fps_${sampling.frameRate}`);
   if (output.width !== undefined) params.push(sizeParam('w', output.width));
   if (output.height !== undefined) params.push(sizeParam('h', output.height));
   if (output.scaleType !== undefined) params.push(`scaletype_${output.scaleType}`);
@@ -38,10 +41,10 @@ export function ossEngineProblems(rule: Rule): string[] {
 
 function outputProblems(output: Output): { field: keyof Output; message: string }[] {
   const problems: { field: keyof Output; message: string }[] = [];
-  if (output.duration !== undefined && output.interval === undefined) {
+  if (output.duration !== undefined && output.interval === undefined && output.frames === undefined) {
     problems.push({
       field: 'duration',
-      message: 'needs interval with engine oss (OSS has no duration parameter; the window is sent as num = duration / interval frames)',
+      message: 'needs interval or frames with engine oss (OSS has no duration parameter; the window is sent as num frames every inter)',
     });
   }
   for (const field of ['start', 'interval'] as const) {
@@ -62,19 +65,6 @@ function outputProblems(output: Output): { field: keyof Output; message: string 
     }
   }
   return problems;
-}
-
-/**
- * `num`: the output's maxFrames, or fewer when it sets a duration. OSS has no duration parameter; frames are sampled
- * every `inter` from `ss`, so sampling `duration` seconds from `start` is ceil(duration / interval) frames.
- * (When interval is below the source's frame interval OSS samples every source frame instead, and those frames
- * cover less than `duration`.)
- */
-function frameCap(output: Output): number {
-  if (output.duration === undefined || output.interval === undefined) return output.maxFrames;
-  const intervalMs = Math.round(output.interval * 1000);
-  // The small bias keeps float noise (1.1 s / 100 ms = 11.000000000000002) from adding a frame.
-  return Math.min(output.maxFrames, Math.ceil((output.duration * 1000) / intervalMs - 1e-9));
 }
 
 /** Pixels as w/h, a ratio of the source as pw/ph in percent. */

@@ -1,6 +1,6 @@
 import type { BucketApi } from '../clients/oss';
-import { describeServiceError } from '../errors';
-import type { ConversionEngine, Retrier } from './engine';
+import { describeServiceError } from '../platform/errors';
+import { PartialSubmitError, type ConversionEngine, type Retrier, type StartedTask } from './engine';
 import { ossProcessString } from './oss-process';
 
 /** OSS's answer when the bucket has no IMM project attached: Code `Imm Client`, message `ResourceNotFound ... Attachment`. */
@@ -35,50 +35,25 @@ export class ImmNotAttachedError extends Error {
 }
 
 /**
- * A later output's POST failed after earlier ones had started tasks; those keep running (and are billed), so their
- * ids travel with the error. Status and code are the failure's own, so describeServiceError sorts it like its cause.
- */
-export class PartialSubmitError extends Error {
-  override name = 'PartialSubmitError';
-  readonly status?: number;
-  readonly code: string;
-
-  constructor(
-    /** Task ids of outputs[0 .. failedOutput - 1], in output order. */
-    readonly startedTaskIds: string[],
-    readonly failedOutput: number,
-    cause: unknown,
-  ) {
-    const info = describeServiceError('oss', cause);
-    super(
-      `outputs[${failedOutput}] could not be submitted (${info.code}: ${info.message}); ` +
-        `tasks already started for the earlier outputs: ${startedTaskIds.join(', ')}`,
-      { cause },
-    );
-    if (info.status !== undefined) this.status = info.status;
-    this.code = info.code;
-  }
-}
-
-/**
  * OSS asynchronous processing (`POST /<key>?x-oss-async-process`, `video/animation`): one call, hence one IMM task,
- * per output, since the API takes a single output. Task ids are returned in output order.
+ * per output, since the API takes a single output. A processing string carries no tags, so this engine cannot find
+ * its tasks again (no findJobTasks): see the README on the remaining risk of a second task after a crash.
  */
 export function ossAsyncEngine(bucket: BucketApi, settings: { topicName: string }, retry: Retrier): ConversionEngine {
   return {
     async submit(plan) {
       // Built before the first POST so an output OSS cannot express fails the job before any task starts.
-      const processes = plan.outputs.map((output) => ossProcessString(plan, output, settings));
-      const outputTaskIds: string[] = [];
-      for (const [index, process] of processes.entries()) {
+      const processes = plan.outputs.map((output) => ({ key: output.resolvedKey, process: ossProcessString(plan, output, settings) }));
+      const started: StartedTask[] = [];
+      for (const { key, process } of processes) {
         try {
           const response = await retry('oss', () => submitOne(bucket, plan.source.key, process));
-          outputTaskIds.push(response.TaskId);
+          started.push({ taskId: response.TaskId, outputs: [key] });
         } catch (error) {
-          throw outputTaskIds.length === 0 ? error : new PartialSubmitError(outputTaskIds, index, error);
+          throw started.length === 0 ? error : new PartialSubmitError(started, 'oss', error);
         }
       }
-      return { outputTaskIds };
+      return started;
     },
   };
 }

@@ -1,21 +1,30 @@
-import * as z from '../zod';
+import * as z from '../platform/zod';
 import { decodeMnsDelivery, MalformedNoticeError, parseTaskNotice, type ImmTaskNotice } from './mns';
 import { OssTriggerEventSchema, type OssTriggerEvent } from './oss';
+import { TimerEventSchema, type TimerEvent } from './timer';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string; bytes: number };
 
-/** The OSS trigger payload as FC hands it (a Buffer of JSON), parsed and checked. */
-export function decodeOssTriggerEvent(payload: Buffer | string): Decoded<OssTriggerEvent> {
+/** A JSON payload as FC hands it (a Buffer), parsed and checked against `schema`. */
+function decodeJson<T>(payload: Buffer | string, schema: z.ZodMiniType<T>, what: string): Decoded<T> {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  const bytes = Buffer.byteLength(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}`, bytes: Buffer.byteLength(text) };
+    return { ok: false, reason: `not JSON: ${(error as Error).message}`, bytes };
   }
-  const parsed = OssTriggerEventSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `not an OSS trigger event: ${z.prettifyError(parsed.error)}`, bytes: Buffer.byteLength(text) };
-  return { ok: true, value: parsed.data };
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: `not ${what}: ${z.prettifyError(parsed.error)}`, bytes };
+}
+
+export function decodeOssTriggerEvent(payload: Buffer | string): Decoded<OssTriggerEvent> {
+  return decodeJson(payload, OssTriggerEventSchema, 'an OSS trigger event');
+}
+
+export function decodeTimerEvent(payload: Buffer | string): Decoded<TimerEvent> {
+  return decodeJson(payload, TimerEventSchema, 'a timer event');
 }
 
 /** The IMM task notice inside an MNS delivery (JSON envelope or STREAM, raw or Base64). */

@@ -1,4 +1,5 @@
-import * as z from '../zod';
+import { BadInput } from '../platform/errors';
+import * as z from '../platform/zod';
 
 /** The body FC passes for an mns_topic trigger with notifyContentFormat JSON. */
 export const MnsJsonEnvelopeSchema = z.looseObject({
@@ -38,7 +39,7 @@ export const ImmTaskNoticeSchema = z.looseObject({
 export type ImmTaskNotice = z.infer<typeof ImmTaskNoticeSchema>;
 
 /** Why a notice was not taken; the handler logs it and acknowledges (a redelivery would fail the same way). */
-export class MalformedNoticeError extends Error {
+export class MalformedNoticeError extends BadInput {
   override name = 'MalformedNoticeError';
 }
 

@@ -1,4 +1,4 @@
-import * as z from '../zod';
+import * as z from '../platform/zod';
 
 /** One record of the OSS trigger payload FC delivers (`{"events":[...]}`); unknown fields pass through. */
 export const OssEventRecordSchema = z.looseObject({

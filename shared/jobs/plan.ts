@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import * as z from './zod';
-import type { CreateMediaConvertTaskRequest, ImmAnimationTarget } from './clients/imm';
-import { resolveOutputKey } from './rules/naming';
-import type { Output, Rule } from './rules/schema';
+import { resolveOutputKey } from '../rules/naming';
+import type { Output, Rule } from '../rules/schema';
+import type { JobRecord } from './job';
+import { outputSampling, type MediaInfo, type Sampling } from './sampling';
 
 /** The uploaded object version a job converts. */
 export interface SourceObject {
@@ -24,8 +24,20 @@ export interface JobPlan {
   outputs: PlannedOutput[];
 }
 
-/** IMM returns UserData in its notice; it holds at most 2048 bytes. */
-export const MAX_USER_DATA_BYTES = 2048;
+export interface SampledOutput extends PlannedOutput {
+  sampling: Sampling;
+}
+
+/** A plan ready for an engine: every output's sampling worked out, with the media facts it needed. */
+export interface SampledPlan extends JobPlan {
+  outputs: SampledOutput[];
+  media?: MediaInfo;
+}
+
+/** Works out each output's sampling; throws WindowOutsideVideo when a frames window misses the video. */
+export function samplePlan(plan: JobPlan, media?: MediaInfo): SampledPlan {
+  return { ...plan, ...(media ? { media } : {}), outputs: plan.outputs.map((output) => ({ ...output, sampling: outputSampling(output, media) })) };
+}
 
 /** One job per object version and rule: the same upload event, however often delivered, maps to the same id. */
 export function jobIdFor(source: SourceObject, ruleName: string): string {
@@ -41,55 +53,29 @@ export function planJob(source: SourceObject, rule: Rule): JobPlan {
   };
 }
 
-/** What the record function needs to find the job; kept small and bounded whatever the key's length. */
-export const UserDataSchema = z.object({ app: z.literal('video-animation'), v: z.literal(1), jobId: z.string().check(z.regex(/^[0-9a-f]{32}$/)), bucket: z.string(), rule: z.string() });
-export type UserData = z.infer<typeof UserDataSchema>;
-
-export function userDataFor(plan: JobPlan): string {
-  const text = JSON.stringify({ app: 'video-animation', v: 1, jobId: plan.jobId, bucket: plan.source.bucket, rule: plan.rule.name } satisfies UserData);
-  if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new Error(`UserData is ${Buffer.byteLength(text)} bytes; IMM takes at most ${MAX_USER_DATA_BYTES}`);
-  return text;
+/** The plan of an existing job: its rule as configured now, its outputs as the record fixed them. */
+export function planOfJob(job: JobRecord, rule: Rule): JobPlan {
+  const source = { bucket: job.bucket, key: job.key, eTag: job.eTag, size: job.size };
+  return { ...planJob(source, rule), jobId: job.jobId };
 }
 
-/** The job a notice belongs to, or undefined when UserData is not ours. */
-export function parseUserData(text: string): UserData | undefined {
-  try {
-    const parsed = UserDataSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An IMM OSS URI; in target URIs IMM expands `{...}` templates, so literal braces in keys are doubled. */
-export function ossUri(bucket: string, key: string, escapeTemplate = false): string {
-  return `oss://${bucket}/${escapeTemplate ? key.replace(/[{}]/g, (brace) => brace + brace) : key}`;
-}
-
-function animationTarget(bucket: string, output: PlannedOutput): ImmAnimationTarget {
-  const target: ImmAnimationTarget = { Format: output.format, URI: ossUri(bucket, output.resolvedKey, true) };
-  if (output.width !== undefined) target.Width = output.width;
-  if (output.height !== undefined) target.Height = output.height;
-  if (output.scaleType !== undefined) target.ScaleType = output.scaleType;
-  if (output.interval !== undefined) target.Interval = output.interval;
-  if (output.frameRate !== undefined) target.FrameRate = output.frameRate;
-  target.Number = output.maxFrames;
-  return target;
-}
-
-/** The CreateMediaConvertTask request for a job: one source window, one animation per output, MNS notice. */
-export function immTaskRequest(plan: JobPlan, settings: { projectName: string; topicName: string }): CreateMediaConvertTaskRequest {
-  // Validation guarantees a rule's outputs share start and duration.
-  const window = plan.rule.outputs[0];
-  const source: CreateMediaConvertTaskRequest['Sources'][number] = { URI: ossUri(plan.source.bucket, plan.source.key) };
-  if (window?.start !== undefined) source.StartTime = window.start;
-  if (window?.duration !== undefined) source.Duration = window.duration;
+/** A new job's record: pending, no attempt yet (the first attempt is claimed right after, like any other). */
+export function newJobRecord(plan: JobPlan, now: number): JobRecord {
+  const at = new Date(now).toISOString();
   return {
-    ProjectName: settings.projectName,
-    Sources: [source],
-    Targets: [{ Image: { Animations: plan.outputs.map((output) => animationTarget(plan.source.bucket, output)) } }],
-    Notification: { MNS: { TopicName: settings.topicName } },
-    UserData: userDataFor(plan),
-    Tags: { JobId: plan.jobId, Rule: plan.rule.name },
+    schemaVersion: 2,
+    jobId: plan.jobId,
+    bucket: plan.source.bucket,
+    key: plan.source.key,
+    eTag: plan.source.eTag,
+    size: plan.source.size,
+    rule: plan.rule.name,
+    engine: plan.rule.engine,
+    status: 'pending',
+    outputs: plan.outputs.map((o) => ({ key: o.resolvedKey, format: o.format, maxFrames: o.maxFrames })),
+    attempts: [],
+    createdAt: at,
+    updatedAt: at,
+    error: null,
   };
 }

@@ -1,9 +1,12 @@
+import type { CloudCredentials } from '../clients/credentials';
+import { parseEndpoint, type EndpointOverride } from '../clients/endpoint';
+import { engineRuleProblems } from '../engines/limits';
+import { DEFAULT_POLICY, type LifecyclePolicy } from '../jobs/derive';
+import { embeddedRules } from '../rules/embedded';
+import type { Rule } from '../rules/schema';
+import { parseRuleSet } from '../rules/validate';
+import { ConfigError } from './errors';
 import * as z from './zod';
-import type { CloudCredentials } from './clients/credentials';
-import { parseEndpoint, type EndpointOverride } from './clients/endpoint';
-import { embeddedRules } from './rules/embedded';
-import type { Rule } from './rules/schema';
-import { parseRuleSet } from './rules/validate';
 
 /** Where records go unless RECORDS_PREFIX says otherwise: outside any sensible rule prefix. */
 export const DEFAULT_RECORDS_PREFIX = '.video-animation/';
@@ -26,8 +29,16 @@ const EnvSchema = z.object({
   IMM_ENDPOINT: optionalText,
   OSS_ENDPOINT: optionalText,
   RULES: optionalText,
-  /** How long a submit attempt owns a job before a retry may take it over; default: the function's timeout. */
+  /** How long an attempt owns a job before another invocation may take it over; default: the function's timeout. */
   JOB_LEASE_SECONDS: z.optional(z.coerce.number().check(z.positive(), z.maximum(86_400))),
+  /** Reconcile asks IMM about a job whose tasks have run this long without a notice. */
+  RECONCILE_AFTER_SECONDS: z._default(z.coerce.number().check(z.positive(), z.maximum(7 * 86_400)), 900),
+  /** Jobs one reconcile run looks at, at most (the rest wait for the next run). */
+  RECONCILE_MAX_JOBS: z._default(z.coerce.number().check(z.int(), z.positive(), z.maximum(10_000)), 100),
+  /** Tasks per output in all, counting retries after transient task failures. */
+  MAX_TASK_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10)), DEFAULT_POLICY.maxTaskAttempts),
+  /** The bucket reconcile looks after (the submit and record functions learn it from their events). */
+  BUCKET: optionalText,
   FC_REGION: optionalText,
   ALIBABA_CLOUD_REGION: optionalText,
 });
@@ -41,11 +52,12 @@ export interface AppConfig {
   ossEndpoint?: EndpointOverride;
   rules: Rule[];
   leaseSeconds?: number;
+  reconcileAfterSeconds: number;
+  reconcileMaxJobs: number;
+  policy: LifecyclePolicy;
+  bucket?: string;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 let cached: { signature: string; config: AppConfig } | undefined;
 
@@ -63,17 +75,24 @@ export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.
   if (rulesInput === undefined) throw new ConfigError('no rules: none were embedded at build time and RULES is not set');
   let rules: Rule[];
   try {
-    rules = parseRuleSet(rulesInput, { recordsPrefix: e.RECORDS_PREFIX }, e.RULES !== undefined ? 'RULES' : 'embedded rules');
+    rules = parseRuleSet(rulesInput, { recordsPrefix: e.RECORDS_PREFIX, engineProblems: engineRuleProblems }, e.RULES !== undefined ? 'RULES' : 'embedded rules');
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
   if (!e.IMM_PROJECT && rules.some((r) => r.engine === 'imm')) throw new ConfigError('IMM_PROJECT is required: a rule uses the imm engine');
+  if (!e.IMM_PROJECT && rules.some((r) => r.outputs.some((o) => o.frames !== undefined))) {
+    throw new ConfigError('IMM_PROJECT is required: a rule uses frames, and the video duration comes from IMM DetectMediaMeta (engine oss: the project attached to the bucket)');
+  }
 
   const config: AppConfig = {
     region,
     mnsTopic: e.MNS_TOPIC,
     recordsPrefix: e.RECORDS_PREFIX,
     rules,
+    reconcileAfterSeconds: e.RECONCILE_AFTER_SECONDS,
+    reconcileMaxJobs: e.RECONCILE_MAX_JOBS,
+    policy: { ...DEFAULT_POLICY, maxTaskAttempts: e.MAX_TASK_ATTEMPTS },
+    ...(e.BUCKET ? { bucket: e.BUCKET } : {}),
     ...(e.IMM_PROJECT ? { immProject: e.IMM_PROJECT } : {}),
     ...(e.JOB_LEASE_SECONDS !== undefined ? { leaseSeconds: e.JOB_LEASE_SECONDS } : {}),
     ...(e.IMM_ENDPOINT ? { immEndpoint: endpointOrThrow(e.IMM_ENDPOINT, 'IMM_ENDPOINT') } : {}),

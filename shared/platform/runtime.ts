@@ -1,14 +1,16 @@
-import { resolveCredentials, type CloudCredentials } from './clients/credentials';
-import { createImmClient, type ImmApi } from './clients/imm';
-import { createBucketClient, type BucketApi } from './clients/oss';
+import type { AppDeps } from '../app/context';
+import { resolveCredentials, type CloudCredentials } from '../clients/credentials';
+import { createImmClient, type ImmApi } from '../clients/imm';
+import { createBucketClient, type BucketApi } from '../clients/oss';
+import type { ConversionEngine } from '../engines/engine';
+import { immEngine, immMediaProbe, immTaskLookup } from '../engines/imm';
+import { ossAsyncEngine } from '../engines/oss';
+import { ossJobStore } from '../jobs/oss-store';
+import type { Rule } from '../rules/schema';
 import type { AppConfig, FcContext } from './config';
-import type { ConversionEngine } from './engines/engine';
-import { immEngine } from './engines/imm';
-import { ossAsyncEngine } from './engines/oss-async';
-import { ossJobStore } from './jobs/store';
+import { ConfigError } from './errors';
 import type { Logger } from './log';
 import { withRetries } from './retry';
-import type { Rule } from './rules/schema';
 
 /** FC's default timeout is 3 s; the functions are deployed with more, this is the fallback outside FC. */
 const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -19,7 +21,7 @@ const BUDGET_MARGIN_MS = 3_000;
  * Wires the real adapters for one invocation: credentials resolved once (FC's STS credentials rotate),
  * one OSS client per bucket, the IMM client only when a job needs it, and the retry policy bound to the time budget.
  */
-export function invocationRuntime(config: AppConfig, context: FcContext, log: Logger) {
+export function invocationRuntime(config: AppConfig, context: FcContext, log: Logger): AppDeps {
   const started = Date.now();
   const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
   const deadline = started + Math.max(timeoutMs - BUDGET_MARGIN_MS, timeoutMs / 2);
@@ -53,14 +55,14 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
 
   const engine = async (rule: Rule, bucket: BucketApi): Promise<ConversionEngine> => {
     if (rule.engine === 'oss') return ossAsyncEngine(bucket, { topicName: config.mnsTopic }, retry);
-    if (!config.immProject) throw new Error('IMM_PROJECT is not set');
+    if (!config.immProject) throw new ConfigError('IMM_PROJECT is not set');
     return immEngine(await immClient(), { projectName: config.immProject, topicName: config.mnsTopic }, retry);
   };
 
   return {
     config,
     log,
-    now: () => Date.now(),
+    clock: { now: () => Date.now() },
     leaseMs: config.leaseSeconds !== undefined ? config.leaseSeconds * 1000 : timeoutMs,
     deadline,
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
@@ -68,6 +70,8 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     bucket,
     store: (b: BucketApi) => ossJobStore(b, config.recordsPrefix),
     engine,
+    mediaProbe: async () => (config.immProject ? immMediaProbe(await immClient(), config.immProject, retry) : undefined),
+    taskLookup: async () => (config.immProject ? immTaskLookup(await immClient(), config.immProject, retry) : undefined),
     retry,
   };
 }

@@ -1,4 +1,4 @@
-import * as z from '../zod';
+import * as z from '../platform/zod';
 
 /** Video container formats IMM reads (IMM guide, "Supported audio and video formats"). */
 export const VIDEO_SUFFIXES = ['mp4', 'ts', 'mkv', 'mov', 'avi', 'flv', 'm3u8', 'webm', 'wmv', 'rm', 'rmvb', 'vob'] as const;
@@ -35,7 +35,9 @@ export const OutputSchema = z.strictObject({
   duration: z.optional(positiveSeconds(86_400)),
   /** Seconds between sampled frames. */
   interval: z.optional(positiveSeconds(3_600)),
-  /** Playback frames per second (IMM's default: 1/interval). */
+  /** Exactly this many frames, spread evenly over the sampled window (the whole video by default). */
+  frames: z.optional(z.int().check(z.minimum(1), z.maximum(1000))),
+  /** Playback frames per second (default: 1/interval; with frames, a loop of about 4 s). */
   frameRate: z.optional(positiveSeconds(60)),
   /** Cap on output frames; IMM bills per frame. */
   maxFrames: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), DEFAULT_MAX_FRAMES),

@@ -1,5 +1,5 @@
-import type * as z from '../zod';
-import { ossEngineProblems } from '../engines/oss-process';
+import { ConfigError } from '../platform/errors';
+import type * as z from '../platform/zod';
 import { prefixesOverlap } from './match';
 import { parseTemplate, templateStaticPrefix } from './naming';
 import { RulesSchema, type Rule } from './schema';
@@ -17,10 +17,12 @@ export interface RuleSetContext {
   recordsPrefix: string;
   /** The submit function's OSS triggers; known at build time, not at run time. */
   triggers?: OssTriggerFilter[];
+  /** What the rule's engine cannot express (engines own their limits; see engines/limits.ts). */
+  engineProblems?: (rule: Rule) => string[];
 }
 
 /** Every problem found in a rule set, each naming the rule and field. */
-export class RulesConfigError extends Error {
+export class RulesConfigError extends ConfigError {
   constructor(
     readonly source: string,
     readonly problems: string[],
@@ -76,10 +78,14 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
       problems.push(`${where} suffixes: with prefix "${rule.prefix}", "json" would match job records under "${context.recordsPrefix}" (recursion)`);
     }
 
-    // IMM runs a rule's outputs as one task over one window of the video; OSS takes one output per call.
-    problems.push(...(rule.engine === 'imm' ? checkSharedWindow(rule) : ossEngineProblems(rule)));
+    if (context.engineProblems) problems.push(...context.engineProblems(rule));
 
     rule.outputs.forEach((output, i) => {
+      if (output.frames !== undefined && output.interval !== undefined) {
+        problems.push(
+          `${where} outputs[${i}].frames and outputs[${i}].interval: set one, not both (frames spreads that many frames over the window; interval samples every so many seconds)`,
+        );
+      }
       const field = `${where} outputs[${i}].key`;
       let normalized: string;
       try {
@@ -121,23 +127,6 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
   return problems;
 }
 
-/** One IMM task samples one window of the source (Sources[0].StartTime/Duration), so a rule's outputs must agree on it. */
-function checkSharedWindow(rule: Rule): string[] {
-  const problems: string[] = [];
-  const [first, ...rest] = rule.outputs;
-  rest.forEach((output, i) => {
-    for (const field of ['start', 'duration'] as const) {
-      if (output[field] !== first?.[field]) {
-        problems.push(
-          `rule "${rule.name}" outputs[${i + 1}].${field}: ${output[field] ?? 'unset'} differs from outputs[0].${field} (${first?.[field] ?? 'unset'}); ` +
-            'one IMM task samples one window of the video, so split these outputs into two rules',
-        );
-      }
-    }
-  });
-  return problems;
-}
-
 function checkTriggerCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[] {
   const covering = triggers.filter((t) => rule.prefix.startsWith(t.prefix));
   if (covering.length === 0) {
@@ -149,6 +138,23 @@ function checkTriggerCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[
     return [`rule "${rule.name}" suffixes: ${uncovered.join(', ')} pass no OSS trigger suffix filter; such uploads would never fire`];
   }
   return [];
+}
+
+/**
+ * Rules that pass but may surprise: an output template that drops the source's extension while the rule takes
+ * several, so `clip.avi` and `clip.webm` resolve to one output key (the second job then fails: the key is owned).
+ */
+export function ruleSetWarnings(rules: readonly Rule[]): string[] {
+  return rules.flatMap((rule) =>
+    rule.outputs.flatMap((output, i) => {
+      if (rule.suffixes.length < 2 || /\{(basename|ext)\}/.test(output.key.replaceAll('{{', '').replaceAll('}}', ''))) return [];
+      return [
+        `rule "${rule.name}" outputs[${i}].key: "${output.key}" has neither {basename} nor {ext}, so sources differing only in extension ` +
+          `(clip.${rule.suffixes[0]}, clip.${rule.suffixes[1]}) share one output; the first claims it and the other fails. ` +
+          `Keep the extension, e.g. "${output.key.replace('{barename}', '{basename}')}".`,
+      ];
+    }),
+  );
 }
 
 /** A template's canonical form for collision checks: {rule} filled in and {barename}.{ext} written as {basename}. */

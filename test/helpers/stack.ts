@@ -5,7 +5,7 @@ import path from 'node:path';
 import { listJobRecords } from '../../local/inspect';
 import { generateSampleVideo } from '../../local/media';
 import { startStack, type Stack, type StackOptions } from '../../local/stack';
-import type { JobRecord } from '../../shared/jobs/record';
+import type { JobRecord } from '../../shared/jobs/job';
 
 export const RECORDS_PREFIX = '.video-animation/';
 

@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { matchRules, ruleMatches } from '../shared/rules/match';
-import { DEFAULT_MAX_FRAMES, VIDEO_SUFFIXES } from '../shared/rules/schema';
-import { parseRuleSet, RulesConfigError, type OssTriggerFilter, type RuleSetContext } from '../shared/rules/validate';
+import { matchRules, ruleMatches } from '../../shared/rules/match';
+import { DEFAULT_MAX_FRAMES, VIDEO_SUFFIXES } from '../../shared/rules/schema';
+import { engineRuleProblems } from '../../shared/engines/limits';
+import { parseRuleSet, ruleSetWarnings, RulesConfigError, type OssTriggerFilter, type RuleSetContext } from '../../shared/rules/validate';
 
 const RECORDS = '.video-animation/';
-const context: RuleSetContext = { recordsPrefix: RECORDS };
+const context: RuleSetContext = { recordsPrefix: RECORDS, engineProblems: engineRuleProblems };
 
 const ALL_EVENTS = ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject', 'oss:ObjectCreated:CompleteMultipartUpload'];
 
@@ -38,20 +39,20 @@ function problems(input: unknown, ctx: RuleSetContext = context): string[] {
 }
 
 function sYamlRules(): unknown {
-  const doc = parse(readFileSync(path.join(__dirname, '..', 's.yaml'), 'utf8')) as { vars: { rules: unknown } };
+  const doc = parse(readFileSync(path.join(__dirname, '..', '..', 's.yaml'), 'utf8')) as { vars: { rules: unknown } };
   return doc.vars.rules;
 }
 
 describe('parseRuleSet: accepted rules and defaults', () => {
   test('the default rules in s.yaml parse, also against the s.yaml trigger', () => {
-    const rules = parseRuleSet(sYamlRules(), { recordsPrefix: RECORDS, triggers: [trigger()] });
+    const rules = parseRuleSet(sYamlRules(), { ...context, triggers: [trigger()] });
     assert.equal(rules.length, 1);
     assert.equal(rules[0]?.name, 'preview');
     assert.deepEqual(
       rules[0]?.outputs.map((o) => [o.format, o.key, o.maxFrames]),
       [
-        ['gif', 'animations/{dirname}/{barename}', 50],
-        ['webp', 'animations/{dirname}/{barename}', 100],
+        ['gif', 'animations/{dirname}/{basename}', 50],
+        ['webp', 'animations/{dirname}/{basename}', 100],
       ],
     );
     assert.deepEqual(rules[0]?.tags, { app: 'video-animation' });
@@ -337,49 +338,49 @@ describe('parseRuleSet: records prefix', () => {
 
 describe('parseRuleSet: OSS trigger coverage', () => {
   test('a rule prefix outside every trigger prefix', () => {
-    assert.deepEqual(problems([rule({ prefix: 'movies/' })], { recordsPrefix: RECORDS, triggers: [trigger(), trigger({ name: 'clips', prefix: 'clips/' })] }), [
+    assert.deepEqual(problems([rule({ prefix: 'movies/' })], { ...context, triggers: [trigger(), trigger({ name: 'clips', prefix: 'clips/' })] }), [
       'rule "a" prefix: "movies/" is under no OSS trigger prefix ("videos/", "clips/"); the rule would never fire',
     ]);
   });
 
   test('a rule prefix broader than the trigger prefix', () => {
-    assert.deepEqual(problems([rule({ prefix: 'vid' })], { recordsPrefix: RECORDS, triggers: [trigger()] }), [
+    assert.deepEqual(problems([rule({ prefix: 'vid' })], { ...context, triggers: [trigger()] }), [
       'rule "a" prefix: "vid" is under no OSS trigger prefix ("videos/"); the rule would never fire',
     ]);
   });
 
   test('a rule prefix under the trigger prefix is covered', () => {
-    assert.doesNotThrow(() => parseRuleSet([rule({ prefix: 'videos/2024/' })], { recordsPrefix: RECORDS, triggers: [trigger()] }));
+    assert.doesNotThrow(() => parseRuleSet([rule({ prefix: 'videos/2024/' })], { ...context, triggers: [trigger()] }));
   });
 
   test('a suffix filter ".mp4" does not cover mov', () => {
-    assert.deepEqual(problems([rule({ suffixes: ['mp4', 'mov'] })], { recordsPrefix: RECORDS, triggers: [trigger({ suffix: '.mp4' })] }), [
+    assert.deepEqual(problems([rule({ suffixes: ['mp4', 'mov'] })], { ...context, triggers: [trigger({ suffix: '.mp4' })] }), [
       'rule "a" suffixes: mov pass no OSS trigger suffix filter; such uploads would never fire',
     ]);
-    assert.doesNotThrow(() => parseRuleSet([rule({ suffixes: ['mp4'] })], { recordsPrefix: RECORDS, triggers: [trigger({ suffix: '.mp4' })] }));
+    assert.doesNotThrow(() => parseRuleSet([rule({ suffixes: ['mp4'] })], { ...context, triggers: [trigger({ suffix: '.mp4' })] }));
   });
 
   test('the default video suffixes under a ".mp4" filter name every uncovered one', () => {
     const uncovered = VIDEO_SUFFIXES.filter((s) => s !== 'mp4').join(', ');
-    assert.deepEqual(problems([rule()], { recordsPrefix: RECORDS, triggers: [trigger({ suffix: '.mp4' })] }), [
+    assert.deepEqual(problems([rule()], { ...context, triggers: [trigger({ suffix: '.mp4' })] }), [
       `rule "a" suffixes: ${uncovered} pass no OSS trigger suffix filter; such uploads would never fire`,
     ]);
   });
 
   test('a trigger missing CompleteMultipartUpload', () => {
-    assert.deepEqual(problems([rule()], { recordsPrefix: RECORDS, triggers: [trigger({ events: ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject'] })] }), [
+    assert.deepEqual(problems([rule()], { ...context, triggers: [trigger({ events: ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject'] })] }), [
       'OSS trigger "video-uploads" events: missing oss:ObjectCreated:CompleteMultipartUpload; uploads made that way would never be processed',
     ]);
   });
 
   test('a trigger with only PutObject names both missing events', () => {
-    assert.deepEqual(problems([rule()], { recordsPrefix: RECORDS, triggers: [trigger({ events: ['oss:ObjectCreated:PutObject'] })] }), [
+    assert.deepEqual(problems([rule()], { ...context, triggers: [trigger({ events: ['oss:ObjectCreated:PutObject'] })] }), [
       'OSS trigger "video-uploads" events: missing oss:ObjectCreated:PostObject, oss:ObjectCreated:CompleteMultipartUpload; uploads made that way would never be processed',
     ]);
   });
 
   test('oss:ObjectCreated:* counts as every upload event', () => {
-    assert.doesNotThrow(() => parseRuleSet([rule()], { recordsPrefix: RECORDS, triggers: [trigger({ events: ['oss:ObjectCreated:*'] })] }));
+    assert.doesNotThrow(() => parseRuleSet([rule()], { ...context, triggers: [trigger({ events: ['oss:ObjectCreated:*'] })] }));
   });
 
   test('without triggers (run time) coverage is not checked', () => {
@@ -438,5 +439,25 @@ describe('matchRules / ruleMatches', () => {
     );
     assert.deepEqual(matchRules([videos, cjk, root], 'videos/a.mov').map((r) => r.name), ['a']);
     assert.deepEqual(matchRules([videos, cjk, root], 'docs/readme.txt'), []);
+  });
+});
+
+describe('ruleSetWarnings', () => {
+  test('warns when a template drops the extension of a rule that takes several', () => {
+    const [warning, ...rest] = ruleSetWarnings(parseRuleSet([rule()], context));
+    assert.equal(rest.length, 0);
+    assert.match(warning!, /rule "a" outputs\[0\]\.key: "animations\/\{dirname\}\/\{barename\}" has neither \{basename\} nor \{ext\}/);
+    assert.match(warning!, /clip\.mp4, clip\.ts/);
+    assert.match(warning!, /e\.g\. "animations\/\{dirname\}\/\{basename\}"/);
+  });
+
+  test('is quiet for templates that keep the extension, and for rules that take one extension', () => {
+    for (const key of ['a/{basename}', 'a/{barename}-{ext}']) assert.deepEqual(ruleSetWarnings(parseRuleSet([rule({ outputs: [output({ key })] })], context)), [], key);
+    assert.deepEqual(ruleSetWarnings(parseRuleSet([rule({ suffixes: ['mp4'] })], context)), []);
+    assert.equal(ruleSetWarnings(parseRuleSet([rule({ outputs: [output({ key: 'a/{{basename}}/{barename}' })] })], context)).length, 1, 'a literal {basename} keeps nothing');
+  });
+
+  test('the default rules in s.yaml are collision-free', () => {
+    assert.deepEqual(ruleSetWarnings(parseRuleSet(sYamlRules(), context)), []);
   });
 });

@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { toWireQuery } from '../shared/clients/imm';
-import { immTaskRequest, jobIdFor, MAX_USER_DATA_BYTES, parseUserData, planJob, type SourceObject } from '../shared/plan';
-import type { Rule } from '../shared/rules/schema';
-import { parseRuleSet } from '../shared/rules/validate';
+import { toWireQuery } from '../../shared/clients/imm';
+import { immTaskRequest, MAX_USER_DATA_BYTES, parseUserData } from '../../shared/engines/imm';
+import { jobIdFor, planJob, samplePlan, type SourceObject } from '../../shared/jobs/plan';
+import type { Rule } from '../../shared/rules/schema';
+import { parseRuleSet } from '../../shared/rules/validate';
 
 const settings = { projectName: 'video-animation', topicName: 'video-animation-done' };
 
 function defaultRule(): Rule {
-  const doc = parse(readFileSync(path.join(__dirname, '..', 's.yaml'), 'utf8')) as { vars: { rules: unknown } };
+  const doc = parse(readFileSync(path.join(__dirname, '..', '..', 's.yaml'), 'utf8')) as { vars: { rules: unknown } };
   const [rule] = parseRuleSet(doc.vars.rules, { recordsPrefix: '.video-animation/' });
   assert.ok(rule);
   return rule;
@@ -22,7 +23,7 @@ function source(key: string, overrides: Partial<SourceObject> = {}): SourceObjec
 }
 
 function wire(src: SourceObject, rule = defaultRule()) {
-  return toWireQuery(immTaskRequest(planJob(src, rule), settings));
+  return toWireQuery(immTaskRequest(samplePlan(planJob(src, rule)), settings));
 }
 
 describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
@@ -47,8 +48,8 @@ describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
     assert.equal(
       query['Targets'],
       '[{"Image":{"Animations":[' +
-        '{"Format":"gif","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.gif","Width":320,"Height":180,"ScaleType":"fit","Interval":0.2,"FrameRate":5,"Number":50},' +
-        '{"Format":"webp","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.webp","Width":640,"Height":360,"ScaleType":"fit","Interval":0.1,"FrameRate":10,"Number":100}' +
+        '{"Format":"gif","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.gif","Width":320,"Height":180,"ScaleType":"fit","Interval":0.2,"FrameRate":5,"Number":50},' +
+        '{"Format":"webp","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.webp","Width":640,"Height":360,"ScaleType":"fit","Interval":0.1,"FrameRate":10,"Number":100}' +
         ']}}]',
     );
   });
@@ -60,7 +61,7 @@ describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
   test('UserData and Tags carry the job id and rule', () => {
     assert.match(jobId, /^[0-9a-f]{32}$/);
     assert.equal(query['UserData'], `{"app":"video-animation","v":1,"jobId":"${jobId}","bucket":"bkt","rule":"preview"}`);
-    assert.equal(query['Tags'], `{"JobId":"${jobId}","Rule":"preview"}`);
+    assert.equal(query['Tags'], `{"JobId":"${jobId}","Rule":"preview","Attempt":"1"}`);
     assert.deepEqual(parseUserData(query['UserData'] ?? ''), { app: 'video-animation', v: 1, jobId, bucket: 'bkt', rule: 'preview' });
   });
 
@@ -99,13 +100,13 @@ describe('braces in keys', () => {
     const [target] = (JSON.parse(query['Targets'] ?? '') as { Image: { Animations: { URI: string }[] } }[]);
     assert.deepEqual(
       target?.Image.Animations.map((a) => a.URI),
-      ['oss://bkt/animations/videos/{{x}}/a{{b}}.gif', 'oss://bkt/animations/videos/{{x}}/a{{b}}.webp'],
+      ['oss://bkt/animations/videos/{{x}}/a{{b}}.mp4.gif', 'oss://bkt/animations/videos/{{x}}/a{{b}}.mp4.webp'],
     );
   });
 
   test('a key that looks like an IMM template variable is not expanded by IMM', () => {
     const [target] = (JSON.parse(wire(source('videos/{autoext}.mp4'))['Targets'] ?? '') as { Image: { Animations: { URI: string }[] } }[]);
-    assert.equal(target?.Image.Animations[0]?.URI, 'oss://bkt/animations/videos/{{autoext}}.gif');
+    assert.equal(target?.Image.Animations[0]?.URI, 'oss://bkt/animations/videos/{{autoext}}.mp4.gif');
   });
 });
 

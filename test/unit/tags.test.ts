@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fitTagValue, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS, outputTags } from '../shared/tags';
+import { fitTagValue, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH, MAX_TAGS, outputTags } from '../../shared/app/output-tags';
 
 /**
  * The check ali-oss runs in putObjectTagging before sending anything. Loaded with require: importing it would make tsc

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import type { ServiceErrorInfo } from '../shared/errors';
-import { withRetries, type RetryOptions } from '../shared/retry';
+import type { ServiceErrorInfo } from '../../shared/platform/errors';
+import { withRetries, type RetryOptions } from '../../shared/platform/retry';
 
 /** An operation failing with the given errors in turn, then returning 'ok'. */
 function failing(...errors: unknown[]) {

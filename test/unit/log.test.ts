@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createLogger, type Logger } from '../shared/log';
+import { createLogger, type Logger } from '../../shared/platform/log';
 
 const SECRETS = ['AKIDsecretvalue', 'SKsecretvalue', 'STStokenvalue', 'sigvalue123', 'passw0rdvalue'];
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ossEngineProblems, ossProcessString } from '../shared/engines/oss-process';
-import { planJob, type JobPlan } from '../shared/plan';
-import { RuleSchema, type Rule, type RuleInput } from '../shared/rules/schema';
-import { parseRuleSet } from '../shared/rules/validate';
+import { ossEngineProblems, ossProcessString } from '../../shared/engines/oss-process';
+import { planJob, samplePlan, type SampledPlan } from '../../shared/jobs/plan';
+import type { MediaInfo } from '../../shared/jobs/sampling';
+import { RuleSchema, type Rule, type RuleInput } from '../../shared/rules/schema';
+import { parseRuleSet } from '../../shared/rules/validate';
+import { engineRuleProblems } from '../../shared/engines/limits';
 
 const TOPIC = { topicName: 'animations' };
 
@@ -12,11 +14,11 @@ function rule(outputs: RuleInput['outputs'], name = 'previews'): Rule {
   return RuleSchema.parse({ name, prefix: 'videos/', engine: 'oss', outputs });
 }
 
-function plan(outputs: RuleInput['outputs'], source = { bucket: 'media-bkt', key: 'videos/clip.mp4' }): JobPlan {
-  return planJob({ ...source, eTag: 'ETAG', size: 1000 }, rule(outputs));
+function plan(outputs: RuleInput['outputs'], source = { bucket: 'media-bkt', key: 'videos/clip.mp4' }, media?: MediaInfo): SampledPlan {
+  return samplePlan(planJob({ ...source, eTag: 'ETAG', size: 1000 }, rule(outputs)), media);
 }
 
-function processStrings(job: JobPlan, settings = TOPIC): string[] {
+function processStrings(job: SampledPlan, settings = TOPIC): string[] {
   return job.outputs.map((output) => ossProcessString(job, output, settings));
 }
 
@@ -73,7 +75,7 @@ describe('ossProcessString', () => {
     const job = plan([{ format: 'gif', key: 'previews/{barename}', duration: 4 }]);
     assert.throws(() => processStrings(job), {
       message:
-        'output previews/clip.gif cannot be sent to OSS: duration: needs interval with engine oss (OSS has no duration parameter; the window is sent as num = duration / interval frames)',
+        'output previews/clip.gif cannot be sent to OSS: duration: needs interval or frames with engine oss (OSS has no duration parameter; the window is sent as num frames every inter)',
     });
   });
 });
@@ -103,7 +105,7 @@ describe('ossEngineProblems', () => {
       ),
     );
     assert.deepEqual(problems, [
-      'rule "clips" outputs[0].duration: needs interval with engine oss (OSS has no duration parameter; the window is sent as num = duration / interval frames)',
+      'rule "clips" outputs[0].duration: needs interval or frames with engine oss (OSS has no duration parameter; the window is sent as num frames every inter)',
       'rule "clips" outputs[1].width: 0.333 must be a whole percent of the source, e.g. 0.33, with engine oss (OSS takes pw as an integer percent)',
       'rule "clips" outputs[1].height: 0.125 must be a whole percent of the source, e.g. 0.13, with engine oss (OSS takes ph as an integer percent)',
       'rule "clips" outputs[2].start: 1.0005 must be a whole number of milliseconds with engine oss (OSS takes ss in integer ms)',
@@ -115,14 +117,14 @@ describe('ossEngineProblems', () => {
 describe('rule validation with engine oss', () => {
   test('fails the rule set with the field and the engine named', () => {
     assert.throws(
-      () => parseRuleSet([{ name: 'clips', prefix: 'videos/', engine: 'oss', outputs: [{ format: 'gif', key: 'a/{barename}', duration: 5 }] }], { recordsPrefix: 'jobs/' }),
-      /rule "clips" outputs\[0\]\.duration: needs interval with engine oss/,
+      () => parseRuleSet([{ name: 'clips', prefix: 'videos/', engine: 'oss', outputs: [{ format: 'gif', key: 'a/{barename}', duration: 5 }] }], { recordsPrefix: 'jobs/', engineProblems: engineRuleProblems }),
+      /rule "clips" outputs\[0\]\.duration: needs interval or frames with engine oss/,
     );
   });
   test('does not require a shared window: each output is its own call', () => {
     const rules = parseRuleSet(
       [{ name: 'clips', prefix: 'videos/', engine: 'oss', outputs: [{ format: 'gif', key: 'a/{barename}', start: 1 }, { format: 'webp', key: 'a/{barename}', start: 3 }] }],
-      { recordsPrefix: 'jobs/' },
+      { recordsPrefix: 'jobs/', engineProblems: engineRuleProblems },
     );
     assert.equal(rules.length, 1);
   });

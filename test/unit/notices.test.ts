@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeOssTriggerEvent, decodeTaskNotice } from '../shared/events/decode';
-import { candidateKeys } from '../shared/events/oss';
+import { decodeOssTriggerEvent, decodeTaskNotice } from '../../shared/events/decode';
+import { candidateKeys } from '../../shared/events/oss';
 
 /** The completion message IMM publishes to MNS (platform facts, IMM section). */
 function immMessage(content: Record<string, unknown>): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_KEY_BYTES, resolveOutputKey, templateStaticPrefix } from '../shared/rules/naming';
+import { MAX_KEY_BYTES, resolveOutputKey, templateStaticPrefix } from '../../shared/rules/naming';
 
 const bytes = (text: string) => Buffer.byteLength(text);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -1,0 +1,55 @@
+import type { BucketApi } from '../clients/oss';
+import type { ConversionEngine, MediaProbe, TaskLookup } from '../engines/engine';
+import type { Clock, Lifecycle } from '../jobs/lifecycle';
+import type { MediaInfo } from '../jobs/sampling';
+import type { JobStore } from '../jobs/store';
+import type { AppConfig } from '../platform/config';
+import type { Logger } from '../platform/log';
+import type { Rule } from '../rules/schema';
+
+/** What the use cases need, wired by platform/runtime.ts from the real adapters (or by tests from fakes). */
+export interface AppDeps {
+  config: AppConfig;
+  log: Logger;
+  clock: Clock;
+  requestId: string;
+  /** How long an attempt owns a job before another invocation may take over. */
+  leaseMs: number;
+  /** Epoch ms by which the invocation must be done with its work (the function's time budget). */
+  deadline: number;
+  sleep(ms: number): Promise<void>;
+  bucket(name: string): Promise<BucketApi>;
+  store(bucket: BucketApi): JobStore;
+  engine(rule: Rule, bucket: BucketApi): Promise<ConversionEngine>;
+  /** IMM DetectMediaMeta; undefined when no IMM project is configured. */
+  mediaProbe(): Promise<MediaProbe | undefined>;
+  /** IMM GetTask, for reconcile; undefined when no IMM project is configured. */
+  taskLookup(): Promise<TaskLookup | undefined>;
+  retry: <T>(service: 'imm' | 'oss', operation: () => Promise<T>) => Promise<T>;
+}
+
+/** The use cases' view of one bucket: its job store, the lifecycle bound to it, and the bucket itself. */
+export interface BucketContext {
+  deps: AppDeps;
+  bucket: BucketApi;
+  life: Lifecycle;
+  /** What DetectMediaMeta said of each source, asked once and shared by every rule and output that needs it. */
+  media: Map<string, Promise<MediaInfo>>;
+}
+
+export async function bucketContext(deps: AppDeps, name: string): Promise<BucketContext> {
+  const bucket = await deps.bucket(name);
+  return {
+    deps,
+    bucket,
+    media: new Map(),
+    life: {
+      store: deps.store(bucket),
+      clock: deps.clock,
+      policy: deps.config.policy,
+      leaseMs: deps.leaseMs,
+      requestId: deps.requestId,
+      retry: (operation) => deps.retry('oss', operation),
+    },
+  };
+}

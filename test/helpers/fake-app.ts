@@ -1,0 +1,247 @@
+import type { AppDeps } from '../../shared/app/context';
+import type { BucketApi } from '../../shared/clients/oss';
+import type { ConversionEngine, StartedTask, TaskStatus } from '../../shared/engines/engine';
+import { PartialSubmitError } from '../../shared/engines/engine';
+import { memoryJobStore } from '../../shared/jobs/memory-store';
+import type { MediaInfo } from '../../shared/jobs/sampling';
+import type { AppConfig } from '../../shared/platform/config';
+import { DEFAULT_POLICY } from '../../shared/jobs/derive';
+import { createLogger } from '../../shared/platform/log';
+import type { RuleInput } from '../../shared/rules/schema';
+import { parseRuleSet } from '../../shared/rules/validate';
+
+export const BUCKET = 'media';
+export const PREFIX = '.video-animation/';
+export const LEASE_MS = 60_000;
+export const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+/** A clock the test moves by hand. */
+export function fakeClock(start = T0) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) };
+}
+
+/** A service error as the SDKs raise them. */
+export function serviceError(status: number, code: string, message = code): Error {
+  return Object.assign(new Error(message), { status, code });
+}
+
+/** A bucket in memory: objects, tags, and errors to throw per operation and key. */
+export function fakeBucket(name = BUCKET) {
+  const objects = new Map<string, string>();
+  const tags = new Map<string, Record<string, string>>();
+  const failures: { op: string; key?: string; error: Error; times: number }[] = [];
+  const fail = (op: string, key: string) => {
+    const f = failures.find((x) => x.op === op && (x.key === undefined || x.key === key) && x.times > 0);
+    if (f) {
+      f.times--;
+      throw f.error;
+    }
+  };
+  const api: BucketApi = {
+    bucket: name,
+    async head(key) {
+      fail('head', key);
+      const body = objects.get(key);
+      return body === undefined ? undefined : { size: Buffer.byteLength(body), eTag: 'E' };
+    },
+    async getText(key) {
+      fail('get', key);
+      return objects.get(key);
+    },
+    async putText(key, body, options = {}) {
+      fail('put', key);
+      if (options.createOnly && objects.has(key)) return 'exists';
+      objects.set(key, body);
+      return 'written';
+    },
+    async putTags(key, value) {
+      fail('tag', key);
+      tags.set(key, value);
+    },
+    async delete(key) {
+      objects.delete(key);
+    },
+    async list(prefix, { startAfter, maxKeys }) {
+      const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && (!startAfter || k > startAfter)).sort();
+      return { keys: keys.slice(0, maxKeys), truncated: keys.length > maxKeys };
+    },
+    async asyncProcess() {
+      throw new Error('not used');
+    },
+  };
+  return Object.assign(api, {
+    objects,
+    tags,
+    /** The next `times` calls of `op` (on `key`, or any) throw `error`. */
+    failNext(op: 'head' | 'get' | 'put' | 'tag', error: Error, options: { key?: string; times?: number } = {}) {
+      failures.push({ op, error, times: options.times ?? 1, ...(options.key ? { key: options.key } : {}) });
+    },
+  });
+}
+
+/**
+ * IMM as far as the lifecycle sees it: tasks with tags and statuses. `submit` may be scripted to throw or to start
+ * tasks and then "crash" (throw after IMM accepted).
+ */
+export function fakeImm() {
+  const tasks: (TaskStatus & { jobId: string; outputs: string[]; attempt: number })[] = [];
+  const script: ((plan: { jobId: string }) => void)[] = [];
+  let listCalls = 0;
+  let counter = 0;
+  const engine: ConversionEngine = {
+    async submit(plan, attempt) {
+      const step = script.shift();
+      step?.(plan);
+      const task = { taskId: `task-${++counter}`, status: 'Running' as const, jobId: plan.jobId, outputs: plan.outputs.map((o) => o.resolvedKey), attempt, startTime: `2026-01-01T00:00:${String(counter).padStart(2, '0')}Z` };
+      tasks.push(task);
+      const started: StartedTask[] = [{ taskId: task.taskId, outputs: task.outputs }];
+      return started;
+    },
+    async findJobTasks(jobId) {
+      listCalls++;
+      return tasks.filter((t) => t.jobId === jobId).map(({ jobId: _j, outputs: _o, attempt: _a, ...status }) => status);
+    },
+  };
+  return {
+    tasks,
+    engine,
+    listCalls: () => listCalls,
+    /** The next submit throws `error` before IMM accepts anything. */
+    refuseNext(error: Error) {
+      script.push(() => {
+        throw error;
+      });
+    },
+    finish(taskId: string, status: 'Succeeded' | 'Failed', code?: string, message?: string) {
+      const task = tasks.find((t) => t.taskId === taskId)!;
+      Object.assign(task, { status, ...(code ? { code } : {}), ...(message ? { message } : {}), endTime: '2026-01-01T00:10:00Z' });
+    },
+    lookup: {
+      async getTask(taskId: string) {
+        const task = tasks.find((t) => t.taskId === taskId);
+        if (!task) return undefined;
+        const { jobId: _j, outputs: _o, attempt: _a, ...status } = task;
+        return status;
+      },
+    },
+  };
+}
+
+/** DetectMediaMeta as the lifecycle sees it: media facts per source key (default: a 60 s, 25 fps video), or an error. */
+export function fakeMediaProbe() {
+  const sources = new Map<string, MediaInfo | Error>();
+  const calls: string[] = [];
+  return {
+    sources,
+    calls,
+    async probe(_bucket: string, key: string): Promise<MediaInfo> {
+      calls.push(key);
+      const found = sources.get(key) ?? { duration: 60, width: 640, height: 360, frameRate: 25 };
+      if (found instanceof Error) throw found;
+      return found;
+    },
+  };
+}
+
+/** An engine like engine oss: one task per output, no way to find tasks again. */
+export function fakeOssEngine(imm: ReturnType<typeof fakeImm>, failAt?: { output: number; error: Error }): ConversionEngine {
+  return {
+    async submit(plan, attempt) {
+      const started: StartedTask[] = [];
+      for (const [index, output] of plan.outputs.entries()) {
+        if (failAt && failAt.output === index) {
+          const error = failAt.error;
+          failAt = undefined;
+          throw started.length ? new PartialSubmitError(started, 'oss', error) : error;
+        }
+        const [task] = await imm.engine.submit({ ...plan, outputs: [output] }, attempt);
+        started.push(task!);
+      }
+      return started;
+    },
+  };
+}
+
+export const DEFAULT_RULES: RuleInput[] = [
+  {
+    name: 'preview',
+    prefix: 'videos/',
+    outputs: [
+      { format: 'gif', key: 'animations/{basename}' },
+      { format: 'webp', key: 'animations/{basename}' },
+    ],
+  },
+];
+
+export function testConfig(overrides: Partial<AppConfig> = {}, rules: RuleInput[] = DEFAULT_RULES): AppConfig {
+  return {
+    region: 'cn-hangzhou',
+    mnsTopic: 'done',
+    recordsPrefix: PREFIX,
+    immProject: 'project',
+    bucket: BUCKET,
+    reconcileAfterSeconds: 900,
+    reconcileMaxJobs: 100,
+    policy: DEFAULT_POLICY,
+    rules: parseRuleSet(rules, { recordsPrefix: PREFIX }),
+    ...overrides,
+  };
+}
+
+/** AppDeps over the in-memory store, a fake bucket, a fake IMM and a fake clock; `logs` collects log lines. */
+export function fakeApp(options: { config?: AppConfig; engine?: (imm: ReturnType<typeof fakeImm>) => ConversionEngine; budgetMs?: number } = {}) {
+  const clock = fakeClock();
+  const bucket = fakeBucket();
+  const store = memoryJobStore();
+  const imm = fakeImm();
+  const logs: { level: string; message: string; [k: string]: unknown }[] = [];
+  const config = options.config ?? testConfig();
+  const engine = options.engine ? options.engine(imm) : imm.engine;
+  const media = fakeMediaProbe();
+  const deps = (requestId = 'req'): AppDeps => ({
+    config,
+    log: createLogger({ requestId }, (line) => logs.push(JSON.parse(line))),
+    clock,
+    requestId,
+    leaseMs: LEASE_MS,
+    deadline: clock.now() + (options.budgetMs ?? 30_000),
+    // Waiting moves the fake clock, so "wait for the lease" tests run instantly.
+    sleep: async (ms) => clock.advance(ms),
+    bucket: async () => bucket,
+    store: () => store,
+    engine: async () => engine,
+    mediaProbe: async () => media,
+    taskLookup: async () => imm.lookup,
+    retry: (_service, operation) => operation(),
+  });
+  return { clock, bucket, store, imm, media, logs, config, deps };
+}
+
+/** The OSS trigger event for one upload. */
+export function uploadEvent(key: string, eTag = 'ETAG1', size = 1000) {
+  return {
+    events: [
+      {
+        eventName: 'ObjectCreated:PutObject',
+        eventSource: 'acs:oss' as const,
+        eventTime: '2026-01-01T00:00:00.000Z',
+        oss: { bucket: { name: BUCKET }, object: { key, eTag, size } },
+      },
+    ],
+  };
+}
+
+/** An IMM completion notice as the record function receives it (decoded). */
+export function notice(taskId: string, jobId: string, status: 'Succeeded' | 'Failed' = 'Succeeded', extra: { Code?: string; Message?: string } = {}) {
+  return {
+    TaskType: 'MediaConvert',
+    TaskId: taskId,
+    Status: status,
+    Code: extra.Code ?? '',
+    Message: extra.Message ?? '',
+    UserData: JSON.stringify({ app: 'video-animation', v: 1, jobId, bucket: BUCKET, rule: 'preview' }),
+    StartTime: '2026-01-01T00:00:01Z',
+    EndTime: '2026-01-01T00:00:30Z',
+  };
+}
