@@ -49,6 +49,8 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     assert.ok(webp.delaysMs.every((d) => d === 125), `8 fps is 125 ms a frame`);
     assert.equal(record.outputs[1]?.bytes, webp.bytes);
     assert.deepEqual(record.outputs.map((o) => o.plannedFrames), [24, 48], 'frames known when the task was submitted');
+    assert.deepEqual(record.outputs.map((o) => o.frames), [gif.frames, webp.frames], 'the record function counted the frames IMM billed');
+    assert.equal(record.frames, 72);
     assert.ok(record.media && Math.abs(record.media.duration - 4) < 0.1, `DetectMediaMeta's duration is kept: ${JSON.stringify(record.media)}`);
     assert.deepEqual([record.media.width, record.media.height, record.media.frameRate], [640, 360, 25]);
 

@@ -297,8 +297,7 @@ describe('conversion tasks', () => {
       Message: '',
       Sources: requested.Sources,
       Targets: requested.Targets,
-      Tags: { rule: 'previews' },
-    });
+    }, 'no Tags: IMM documents none in its notice, so the app must not depend on them');
   });
 
   test('several sources are joined in order, each trimmed by its StartTime and Duration', async () => {

@@ -1,11 +1,13 @@
+import { retryFailedJob } from '../../shared/app/retry';
 import { submitUploads } from '../../shared/app/submit';
-import { decodeOssTriggerEvent } from '../../shared/events/decode';
+import { decodeSubmitPayload } from '../../shared/events/decode';
 import { fcHandler } from '../../shared/platform/handler';
 
-/** OSS trigger: one conversion job per (uploaded video, matching rule). */
+/** OSS trigger (and backfill): one conversion job per (uploaded video, matching rule); or a retry of a failed job. */
 export const handler = fcHandler({
   name: 'submit',
   payload: 'OSS event',
-  decode: decodeOssTriggerEvent,
-  run: async (event, runtime) => ({ outcomes: await submitUploads(event, runtime) }),
+  decode: decodeSubmitPayload,
+  run: async (payload, runtime) =>
+    payload.kind === 'retry' ? { outcomes: [await retryFailedJob(payload.request, runtime)] } : { outcomes: await submitUploads(payload.event, runtime) },
 });

@@ -1,7 +1,6 @@
 import { PartialSubmitError, type ConversionEngine, type StartedTask, type TaskStatus } from '../engines/engine';
 import { outputState, outputTasks } from '../jobs/derive';
-import type { AttemptTask, JobAttempt, JobError, JobRecord } from '../jobs/job';
-import { leaseState } from '../jobs/job';
+import { leaseState, type AttemptTask, type JobAttempt, type JobError, type JobRecord } from '../jobs/job';
 import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
 import { planOfJob, samplePlan, type JobPlan } from '../jobs/plan';
 import { needsMedia, type MediaInfo } from '../jobs/sampling';

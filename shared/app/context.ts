@@ -47,6 +47,7 @@ export async function bucketContext(deps: AppDeps, name: string): Promise<Bucket
       store: deps.store(bucket),
       clock: deps.clock,
       policy: deps.config.policy,
+      ...(deps.config.pricing ? { pricing: deps.config.pricing } : {}),
       leaseMs: deps.leaseMs,
       requestId: deps.requestId,
       retry: (operation) => deps.retry('oss', operation),

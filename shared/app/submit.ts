@@ -94,7 +94,8 @@ async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutco
   const base = { key: plan.source.key, rule: plan.rule.name, jobId: plan.jobId };
   // The index entry goes first: a job never exists without it, so reconcile sees every job that might stall.
   await life.retry(() => life.store.markOpen(plan.jobId));
-  const created = (await life.retry(() => life.store.createJob(newJobRecord(plan, life.clock.now())))) === 'created';
+  const job = newJobRecord(plan, life.clock.now());
+  if ((await life.retry(() => life.store.createJob(job))) === 'created') await life.retry(() => life.store.indexJob(job));
   for (;;) {
     const outcome = await advanceJob(ctx, plan.jobId, 'event');
     if (outcome.status === 'missing') throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
@@ -105,7 +106,8 @@ async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutco
       continue;
     }
     const reason = outcome.error ? `${outcome.error.code}: ${outcome.error.message}` : undefined;
-    if (!created && !outcome.acted) return { status: 'duplicate', ...base, reason: `job is already ${outcome.status}` };
+    // Whoever created the record, only the invocation whose attempt ran reports the job as its own.
+    if (!outcome.acted) return { status: 'duplicate', ...base, reason: `job is already ${outcome.status}` };
     const taskIds = [...new Set(outcome.job.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])))];
     if (outcome.status === 'failed') return { status: 'failed', ...base, ...(reason ? { reason } : {}) };
     return { status: outcome.status === 'pending' ? 'deferred' : 'submitted', ...base, taskIds, ...(reason ? { reason } : {}) };

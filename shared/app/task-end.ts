@@ -1,6 +1,7 @@
 import type { TaskStatus } from '../engines/engine';
-import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
 import { isTerminal, leaseState, type JobRecord, type TaskResult } from '../jobs/job';
+import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
+import { countAnimationFrames } from '../media/animation-frames';
 import { describeServiceError, TransientFailure } from '../platform/errors';
 import { advanceJob } from './advance';
 import type { BucketContext } from './context';
@@ -67,8 +68,8 @@ async function adoptTask(ctx: BucketContext, facts: JobFacts, taskId: string): P
 }
 
 /**
- * The result of an ended task: a failure keeps IMM's Code and Message; a success has every output checked (HEAD)
- * and tagged. A permanent OSS error on the way (403 on HEAD or tagging, ...) makes the result a failure naming it,
+ * The result of an ended task: a failure keeps IMM's Code and Message; a success has every output read, tagged,
+ * and its frames counted. A permanent OSS error on the way (403 on HEAD or tagging, ...) makes the result a failure naming it,
  * so the job ends and the notice is acknowledged; a transient one is thrown, so the notice comes again.
  */
 async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts['attempts'], end: TaskEnd): Promise<TaskResult> {
@@ -89,8 +90,9 @@ async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts
   const outputs: TaskResult['outputs'] = [];
   for (const output of mine) {
     try {
-      const info = await deps.retry('oss', () => ctx.bucket.head(output.key));
-      if (!info) {
+      // The whole animation is read, not just its headers: its frames are what IMM billed.
+      const bytes = await deps.retry('oss', () => ctx.bucket.getBytes(output.key));
+      if (!bytes) {
         const error =
           end.status === 'Forgotten'
             ? { code: 'TaskNotFound', message: `IMM no longer knows task ${end.taskId} (it keeps tasks 7 days) and ${output.key} does not exist` }
@@ -99,7 +101,9 @@ async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts
       }
       const tags = outputTags({ source: job.key, rule: job.rule, job: job.jobId, task: end.taskId, format: output.format }, rule?.tags ?? {});
       await deps.retry('oss', () => ctx.bucket.putTags(output.key, tags));
-      outputs.push({ key: output.key, bytes: info.size, tagged: true });
+      const frames = countAnimationFrames(bytes);
+      if (frames === undefined) deps.log.warn('cannot count the frames of an output: not a GIF or WebP it can read', { jobId: job.jobId, key: output.key });
+      outputs.push({ key: output.key, bytes: bytes.length, ...(frames !== undefined ? { frames } : {}), tagged: true });
     } catch (error) {
       const info = describeServiceError('oss', error);
       if (info.transient) throw new TransientFailure(`recording ${output.key}: ${info.code}: ${info.message}`, info);

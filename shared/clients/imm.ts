@@ -100,6 +100,7 @@ export interface ImmClientOptions {
   timeoutMs?: number;
 }
 
+// Stryker disable all: an adapter over @alicloud/openapi-core only; the e2e tests run it against the local IMM (test/e2e*.test.ts).
 /**
  * A small typed IMM client over @alicloud/openapi-core's generic callApi, because the generated
  * @alicloud/imm20200930 SDK cannot be installed here. Params mirror that SDK: RPC style, POST /, form body type.
@@ -146,3 +147,4 @@ export async function createImmClient(options: ImmClientOptions): Promise<ImmApi
     detectMediaMeta: (projectName, sourceUri) => call<DetectMediaMetaResponse>('DetectMediaMeta', { ProjectName: projectName, SourceURI: sourceUri }),
   };
 }
+// Stryker restore all: nothing below this line is exempt.

@@ -13,6 +13,7 @@ export interface BucketApi {
   readonly bucket: string;
   head(key: string): Promise<ObjectInfo | undefined>;
   getText(key: string): Promise<string | undefined>;
+  getBytes(key: string): Promise<Buffer | undefined>;
   /** Writes text; with createOnly, answers 'exists' instead of overwriting (x-oss-forbid-overwrite). */
   putText(key: string, body: string, options?: { createOnly?: boolean; contentType?: string }): Promise<'written' | 'exists'>;
   putTags(key: string, tags: Record<string, string>): Promise<void>;
@@ -53,6 +54,15 @@ export async function createBucketClient(options: OssClientOptions): Promise<Buc
     timeout: options.timeoutMs ?? 20_000,
   } as OSS.Options) as AliOssClient;
 
+  const getBytes = async (key: string): Promise<Buffer | undefined> => {
+    try {
+      return (await client.get(key)).content as Buffer;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+
   return {
     bucket: options.bucket,
     async head(key) {
@@ -69,14 +79,9 @@ export async function createBucketClient(options: OssClientOptions): Promise<Buc
         throw error;
       }
     },
+    getBytes,
     async getText(key) {
-      try {
-        const result = await client.get(key);
-        return (result.content as Buffer).toString('utf8');
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
+      return (await getBytes(key))?.toString('utf8');
     },
     async putText(key, body, putOptions = {}) {
       try {

@@ -1,4 +1,5 @@
 import { isTransientTaskCode } from '../platform/errors';
+import { estimateCost, type Pricing } from './cost';
 import type { JobAttempt, JobError, JobOutput, JobRecord, JobStatus, TaskResult } from './job';
 
 export interface LifecyclePolicy {
@@ -51,7 +52,13 @@ export function outputState(attempts: readonly JobAttempt[], results: ReadonlyMa
  * `succeeded`, the takeover's own re-read sees the result fact (written before that save) and its final save is
  * `succeeded` too; and a stored terminal view is final and never re-derived.
  */
-export function deriveJob(job: JobRecord, attempts: readonly JobAttempt[], results: ReadonlyMap<string, TaskResult>, policy: LifecyclePolicy): Omit<JobRecord, 'updatedAt'> {
+export function deriveJob(
+  job: JobRecord,
+  attempts: readonly JobAttempt[],
+  results: ReadonlyMap<string, TaskResult>,
+  policy: LifecyclePolicy,
+  pricing?: Pricing,
+): Omit<JobRecord, 'updatedAt'> {
   const states = job.outputs.map((o) => outputState(attempts, results, o.key, policy));
   const failedAttempt = attempts.find((a) => a.outcome === 'failed');
   const failedOutput = states.find((s): s is Extract<OutputState, { state: 'failed' }> => s.state === 'failed');
@@ -79,7 +86,7 @@ export function deriveJob(job: JobRecord, attempts: readonly JobAttempt[], resul
 
   const outputs: JobOutput[] = job.outputs.map((output, i) => {
     const state = states[i]!;
-    const { taskId: _task, bytes: _bytes, tagged: _tagged, plannedFrames: _planned, ...identity } = output;
+    const { taskId: _task, bytes: _bytes, tagged: _tagged, plannedFrames: _planned, frames: _frames, ...identity } = output;
     const plannedFrames = attempts.findLast((a) => a.plannedFrames?.[output.key] !== undefined)?.plannedFrames?.[output.key];
     const planned = plannedFrames !== undefined ? { plannedFrames } : {};
     if (state.state === 'unsubmitted') return { ...identity, ...planned };
@@ -88,6 +95,7 @@ export function deriveJob(job: JobRecord, attempts: readonly JobAttempt[], resul
       ...identity,
       ...planned,
       taskId: state.taskId,
+      ...(reported?.frames !== undefined ? { frames: reported.frames } : {}),
       ...(reported?.bytes !== undefined ? { bytes: reported.bytes } : {}),
       ...(reported ? { tagged: reported.tagged } : {}),
     };
@@ -103,10 +111,16 @@ export function deriveJob(job: JobRecord, attempts: readonly JobAttempt[], resul
   const finishedAt = status === 'succeeded' || status === 'failed' ? lastTime([...relevant.map((r) => r.recordedAt), ...attempts.flatMap((a) => (a.endedAt ? [a.endedAt] : []))]) : undefined;
 
   const media = attempts.findLast((a) => a.media)?.media;
-  const { submittedAt: _s, finishedAt: _f, task: _t, updatedAt: _u, media: _m, ...identity } = job;
+  // Counted frames where the animation exists, planned ones where not yet: known (and priced) from submission on.
+  const frameCounts = outputs.map((o) => o.frames ?? o.plannedFrames);
+  const frames = frameCounts.every((n) => n !== undefined) && frameCounts.length > 0 ? frameCounts.reduce((a, b) => a! + b!, 0)! : undefined;
+  const cost = frames !== undefined ? estimateCost(frames, pricing) : undefined;
+  const { submittedAt: _s, finishedAt: _f, task: _t, updatedAt: _u, media: _m, frames: _fr, estimatedCost: _c, ...identity } = job;
   return {
     ...identity,
     ...(media ? { media } : {}),
+    ...(frames !== undefined ? { frames } : {}),
+    ...(cost ? { estimatedCost: cost } : {}),
     status,
     outputs,
     attempts: [...attempts],

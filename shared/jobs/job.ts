@@ -1,4 +1,5 @@
 import * as z from '../platform/zod';
+import { CostSchema } from './cost';
 import { MediaInfoSchema } from './sampling';
 
 /**
@@ -20,6 +21,8 @@ export const JobOutputSchema = z.object({
   taskId: z.optional(z.string()),
   /** The frames the task will make (billed per frame), planned before it runs. */
   plannedFrames: z.optional(z.int()),
+  /** The frames the animation has, counted by the record function once it exists: what IMM billed. */
+  frames: z.optional(z.int()),
   bytes: z.optional(z.int()),
   tagged: z.optional(z.boolean()),
 });
@@ -76,6 +79,14 @@ export const JobRecordSchema = z.object({
   attempts: z.array(JobAttemptSchema),
   /** The source's duration, size and frame rate, when a rule needed them (`frames`). */
   media: z.optional(MediaInfoSchema),
+  /** Frames of all outputs: counted where the animation exists, planned where not yet. */
+  frames: z.optional(z.int()),
+  /** frames × the configured price per frame (PRICE_PER_FRAME); absent without a price. */
+  estimatedCost: z.optional(CostSchema),
+  /** The failed job this one re-runs (`video-animation retry`). */
+  retryOf: z.optional(z.string()),
+  /** The jobs that re-ran this one. */
+  retriedBy: z.optional(z.array(z.string())),
   createdAt: z.string(),
   updatedAt: z.string(),
   submittedAt: z.optional(z.string()),
@@ -93,7 +104,7 @@ export const TaskResultSchema = z.object({
   error: z.nullable(JobErrorSchema),
   startTime: z.optional(z.string()),
   endTime: z.optional(z.string()),
-  outputs: z.array(z.object({ key: z.string(), bytes: z.optional(z.int()), tagged: z.boolean() })),
+  outputs: z.array(z.object({ key: z.string(), bytes: z.optional(z.int()), frames: z.optional(z.int()), tagged: z.boolean() })),
   recordedAt: z.string(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;

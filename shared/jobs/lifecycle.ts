@@ -1,4 +1,5 @@
 import { TransientFailure } from '../platform/errors';
+import type { Pricing } from './cost';
 import { deriveJob, sameView, type LifecyclePolicy } from './derive';
 import { isTerminal, type AttemptOutcome, type AttemptTask, type JobAttempt, type JobError, type JobRecord, type TaskResult } from './job';
 import type { JobStore } from './store';
@@ -13,6 +14,8 @@ export interface Lifecycle {
   store: JobStore;
   clock: Clock;
   policy: LifecyclePolicy;
+  /** The price per frame, for the cost estimate in job records. */
+  pricing?: Pricing;
   /** How long an attempt owns the job before another invocation may take over. */
   leaseMs: number;
   requestId: string;
@@ -71,7 +74,8 @@ const MAX_REFRESH_ROUNDS = 6;
  * Brings the stored job view in line with its facts and returns it. A stored terminal view is final. Otherwise the
  * view is derived, saved, and the facts read again, until what is stored is what the facts say: the last writer
  * always re-checks, so a writer holding stale facts cannot leave its view behind (see jobs/derive.ts). The
- * open-jobs entry is written before any non-terminal view and removed once a terminal one is confirmed.
+ * open-jobs entry is written before any non-terminal view and removed once a terminal one is confirmed; the job
+ * index follows every saved view.
  */
 export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFacts | undefined> {
   const results = new Map<string, TaskResult>();
@@ -79,7 +83,7 @@ export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFac
   for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
     const facts = await loadFacts(life, jobId, results);
     if (!facts) return undefined;
-    const derived = isTerminal(facts.job.status) ? facts.job : deriveJob(facts.job, facts.attempts, facts.results, life.policy);
+    const derived = isTerminal(facts.job.status) ? facts.job : deriveJob(facts.job, facts.attempts, facts.results, life.policy, life.pricing);
     if (isTerminal(facts.job.status) || sameView(facts.job, derived)) {
       if (savedTerminal) await life.retry(() => life.store.markClosed(jobId));
       return facts;
@@ -87,6 +91,7 @@ export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFac
     if (!isTerminal(derived.status)) await life.retry(() => life.store.markOpen(jobId));
     const view: JobRecord = { ...derived, updatedAt: iso(life.clock.now()) };
     await life.retry(() => life.store.saveJob(view));
+    await life.retry(() => life.store.indexJob(view, facts.job));
     savedTerminal = isTerminal(view.status);
   }
   throw new TransientFailure(`job ${jobId} kept changing while it was being saved; it will be looked at again`);

@@ -1,5 +1,5 @@
 import type { JobAttempt, JobRecord, TaskResult } from './job';
-import type { JobStore, OutputOwner, TaskIndex } from './store';
+import { jobIndexName, latestIndexEntries, parseJobIndexName, type JobStore, type OutputOwner, type TaskIndex } from './store';
 
 /** The job store in memory, with the same create-only semantics as the OSS adapter: for unit tests. */
 export function memoryJobStore() {
@@ -9,6 +9,8 @@ export function memoryJobStore() {
   const taskIndex = new Map<string, TaskIndex>();
   const owners = new Map<string, OutputOwner>();
   const open = new Set<string>();
+  const index = new Set<string>();
+  const sources = new Map<string, Set<string>>();
   let cursor: string | undefined;
   const copy = <T>(value: T): T => structuredClone(value);
   const attemptsOf = (jobId: string) => {
@@ -64,10 +66,20 @@ export function memoryJobStore() {
       const ids = [...open].sort().filter((id) => after === undefined || id > after);
       return { jobIds: ids.slice(0, limit), more: ids.length > limit };
     },
+    async indexJob(job, previous) {
+      if (!previous) sources.set(job.key, new Set([...(sources.get(job.key) ?? []), job.jobId]));
+      if (previous) index.delete(jobIndexName(previous));
+      index.add(jobIndexName(job));
+    },
+    async listJobIndex({ since }) {
+      const entries = [...index].flatMap((name) => parseJobIndexName(name) ?? []).filter((e) => !since || e.createdAt >= since);
+      return latestIndexEntries(entries);
+    },
+    jobsOfSource: async (sourceKey) => [...(sources.get(sourceKey) ?? [])].sort(),
     reconcileCursor: async () => cursor,
     async saveReconcileCursor(after) {
       cursor = after;
     },
   };
-  return Object.assign(store, { jobs, attempts, results, owners, open });
+  return Object.assign(store, { jobs, attempts, results, owners, open, index });
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { BucketApi } from '../clients/oss';
 import * as z from '../platform/zod';
-import { JobAttemptSchema, JobRecordSchema, TaskResultSchema } from './job';
-import { OutputOwnerSchema, TaskIndexSchema, type JobStore } from './store';
+import { JobAttemptSchema, JobRecordSchema, TaskResultSchema, type JobRecord } from './job';
+import { jobIndexName, latestIndexEntries, OutputOwnerSchema, parseJobIndexName, TaskIndexSchema, type JobIndexEntry, type JobStore } from './store';
 
 /**
  * The job store as JSON objects under the records prefix of the source bucket; create-only writes use
@@ -13,6 +13,8 @@ import { OutputOwnerSchema, TaskIndexSchema, type JobStore } from './store';
  *   tasks/<taskId>.json               task -> job, for notices without our UserData (engine oss)
  *   owners/<hash of output key>.json  which source owns an output key
  *   open/<jobId>                      present while the job has not ended (reconcile's work list)
+ *   index/<day>/<ms>~<jobId>~<status>~<frames>~<rule>   the job index (empty objects: the name says it all)
+ *   sources/<hash of source key>/<jobId>                every job of a source key
  *   reconcile-cursor.json             where reconcile's last bounded run stopped
  */
 export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore {
@@ -29,6 +31,9 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
   const ownerKey = (outputKey: string) => `${recordsPrefix}owners/${createHash('sha256').update(outputKey).digest('hex').slice(0, 40)}.json`;
   const openPrefix = `${recordsPrefix}open/`;
   const cursorKey = `${recordsPrefix}reconcile-cursor.json`;
+  const indexPrefix = `${recordsPrefix}index/`;
+  const indexKey = (job: JobRecord) => `${indexPrefix}${job.createdAt.slice(0, 10)}/${jobIndexName(job)}`;
+  const sourcePrefix = (sourceKey: string) => `${recordsPrefix}sources/${createHash('sha256').update(sourceKey).digest('hex').slice(0, 40)}/`;
 
   return {
     async createJob(job) {
@@ -77,6 +82,27 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
       const page = await bucket.list(openPrefix, { ...(after ? { startAfter: `${openPrefix}${after}` } : {}), maxKeys: limit });
       return { jobIds: page.keys.map((key) => key.slice(openPrefix.length)), more: page.truncated };
     },
+    async indexJob(job, previous) {
+      if (!previous) await bucket.putText(`${sourcePrefix(job.key)}${job.jobId}`, '', { contentType: 'text/plain' });
+      const next = indexKey(job);
+      const before = previous ? indexKey(previous) : undefined;
+      if (next === before) return;
+      await bucket.putText(next, '', { contentType: 'text/plain' });
+      if (before) await bucket.delete(before);
+    },
+    async listJobIndex({ since }) {
+      const startAfter = since ? `${indexPrefix}${since.slice(0, 10)}/` : undefined;
+      const entries: JobIndexEntry[] = [];
+      for (const key of await listAll(bucket, indexPrefix, startAfter)) {
+        const entry = parseJobIndexName(key.slice(key.lastIndexOf('/') + 1));
+        if (entry && (!since || entry.createdAt >= since)) entries.push(entry);
+      }
+      return latestIndexEntries(entries);
+    },
+    async jobsOfSource(sourceKey) {
+      const prefix = sourcePrefix(sourceKey);
+      return (await listAll(bucket, prefix)).map((key) => key.slice(prefix.length));
+    },
     async reconcileCursor() {
       return (await read(cursorKey, z.object({ after: z.optional(z.string()) })))?.after;
     },
@@ -86,11 +112,11 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
   };
 }
 
-async function listAll(bucket: BucketApi, prefix: string): Promise<string[]> {
+async function listAll(bucket: BucketApi, prefix: string, after?: string): Promise<string[]> {
   const keys: string[] = [];
-  let startAfter: string | undefined;
+  let startAfter = after;
   for (;;) {
-    const page = await bucket.list(prefix, { maxKeys: 100, ...(startAfter ? { startAfter } : {}) });
+    const page = await bucket.list(prefix, { maxKeys: 1000, ...(startAfter ? { startAfter } : {}) });
     keys.push(...page.keys);
     if (!page.truncated || page.keys.length === 0) return keys;
     startAfter = page.keys.at(-1);

@@ -1,9 +1,42 @@
 import * as z from '../platform/zod';
-import type { JobAttempt, JobRecord, TaskResult } from './job';
+import { JOB_STATUSES, type JobAttempt, type JobRecord, type JobStatus, type TaskResult } from './job';
 
 /** Maps a task id to its job, for notices that carry no UserData of ours (OSS async processing). */
 export const TaskIndexSchema = z.object({ jobId: z.string(), bucket: z.string() });
 export type TaskIndex = z.infer<typeof TaskIndexSchema>;
+
+/** One line of the job index: all that status and job listings need, read from an object key (no GET per job). */
+export interface JobIndexEntry {
+  jobId: string;
+  rule: string;
+  status: JobStatus;
+  /** Counted frames once the animations exist, planned frames before; undefined while nothing is planned. */
+  frames?: number;
+  createdAt: string;
+}
+
+/** The index entry's object name: `<createdAt ms, 13 digits>~<jobId>~<status>~<frames>~<rule>` (rule names have no "~"). */
+export function jobIndexName(job: Pick<JobRecord, 'jobId' | 'rule' | 'status' | 'frames' | 'createdAt'>): string {
+  return [String(Date.parse(job.createdAt)).padStart(13, '0'), job.jobId, job.status, job.frames ?? '', job.rule].join('~');
+}
+
+export function parseJobIndexName(name: string): JobIndexEntry | undefined {
+  const [ms, jobId, status, frames, rule, ...rest] = name.split('~');
+  if (rest.length > 0 || !ms || !jobId || !rule || !/^\d{13}$/.test(ms) || !(JOB_STATUSES as readonly string[]).includes(status ?? '')) return undefined;
+  if (frames !== '' && !/^\d+$/.test(frames ?? '')) return undefined;
+  return { jobId, rule, status: status as JobStatus, ...(frames ? { frames: Number(frames) } : {}), createdAt: new Date(Number(ms)).toISOString() };
+}
+
+/** Of several index entries of one job (a writer saw an older view), the one furthest along. */
+export function latestIndexEntries(entries: JobIndexEntry[]): JobIndexEntry[] {
+  const rank = (status: JobStatus) => JOB_STATUSES.indexOf(status);
+  const byJob = new Map<string, JobIndexEntry>();
+  for (const entry of entries) {
+    const seen = byJob.get(entry.jobId);
+    if (!seen || rank(entry.status) > rank(seen.status) || (rank(entry.status) === rank(seen.status) && (entry.frames ?? 0) > (seen.frames ?? 0))) byJob.set(entry.jobId, entry);
+  }
+  return [...byJob.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId));
+}
 
 /** Who an output key belongs to: the first source that claimed it. */
 export const OutputOwnerSchema = z.object({ outputKey: z.string(), sourceKey: z.string(), jobId: z.string(), claimedAt: z.string() });
@@ -37,6 +70,15 @@ export interface JobStore {
   markClosed(jobId: string): Promise<void>;
   /** Open job ids in id order, after `after`, at most `limit`; `more` when the listing went on. */
   listOpen(options: { after?: string; limit: number }): Promise<{ jobIds: string[]; more: boolean }>;
+  /**
+   * Keeps the job index in step with a saved view: the entry named for `job` replaces the one named for `previous`
+   * (no previous: a new job, also listed under its source key).
+   */
+  indexJob(job: JobRecord, previous?: JobRecord): Promise<void>;
+  /** Index entries created at or after `since` (ISO), newest first, one per job. */
+  listJobIndex(options: { since?: string }): Promise<JobIndexEntry[]>;
+  /** Ids of every job of a source key (all versions, rules and retries). */
+  jobsOfSource(sourceKey: string): Promise<string[]>;
   /** Where reconcile's last bounded run stopped, so the next one goes on from there. */
   reconcileCursor(): Promise<string | undefined>;
   saveReconcileCursor(after: string | undefined): Promise<void>;

@@ -1,6 +1,7 @@
 import type { CloudCredentials } from '../clients/credentials';
 import { parseEndpoint, type EndpointOverride } from '../clients/endpoint';
 import { engineRuleProblems } from '../engines/limits';
+import type { Pricing } from '../jobs/cost';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../jobs/derive';
 import { embeddedRules } from '../rules/embedded';
 import type { Rule } from '../rules/schema';
@@ -39,6 +40,9 @@ const EnvSchema = z.object({
   MAX_TASK_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10)), DEFAULT_POLICY.maxTaskAttempts),
   /** The bucket reconcile looks after (the submit and record functions learn it from their events). */
   BUCKET: optionalText,
+  /** IMM's price per MediaAnimation output frame, for cost estimates in job records (s.yaml vars.pricing). */
+  PRICE_PER_FRAME: z.optional(z.coerce.number().check(z.minimum(0))),
+  PRICE_CURRENCY: z._default(z.string().check(z.regex(/^[A-Z]{3}$/, 'must be a currency code such as CNY')), 'CNY'),
   FC_REGION: optionalText,
   ALIBABA_CLOUD_REGION: optionalText,
 });
@@ -56,6 +60,7 @@ export interface AppConfig {
   reconcileMaxJobs: number;
   policy: LifecyclePolicy;
   bucket?: string;
+  pricing?: Pricing;
 }
 
 
@@ -63,7 +68,8 @@ let cached: { signature: string; config: AppConfig } | undefined;
 
 /** The one reader of process.env: env + FC context -> typed config, parsed once per container. */
 export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsedEnv = EnvSchema.safeParse(env);
+  // s.yaml passes PRICE_PER_FRAME as '' when no price is configured: that means none, not a price of 0.
+  const parsedEnv = EnvSchema.safeParse(env['PRICE_PER_FRAME'] === '' ? { ...env, PRICE_PER_FRAME: undefined } : env);
   if (!parsedEnv.success) throw new ConfigError(`bad environment: ${z.prettifyError(parsedEnv.error)}`);
   const e = parsedEnv.data;
   const region = context.region ?? e.FC_REGION ?? e.ALIBABA_CLOUD_REGION;
@@ -93,6 +99,7 @@ export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.
     reconcileMaxJobs: e.RECONCILE_MAX_JOBS,
     policy: { ...DEFAULT_POLICY, maxTaskAttempts: e.MAX_TASK_ATTEMPTS },
     ...(e.BUCKET ? { bucket: e.BUCKET } : {}),
+    ...(e.PRICE_PER_FRAME !== undefined ? { pricing: { currency: e.PRICE_CURRENCY, pricePerFrame: e.PRICE_PER_FRAME } } : {}),
     ...(e.IMM_PROJECT ? { immProject: e.IMM_PROJECT } : {}),
     ...(e.JOB_LEASE_SECONDS !== undefined ? { leaseSeconds: e.JOB_LEASE_SECONDS } : {}),
     ...(e.IMM_ENDPOINT ? { immEndpoint: endpointOrThrow(e.IMM_ENDPOINT, 'IMM_ENDPOINT') } : {}),

@@ -49,6 +49,11 @@ export function fakeBucket(name = BUCKET) {
       fail('get', key);
       return objects.get(key);
     },
+    async getBytes(key) {
+      fail('get', key);
+      const body = objects.get(key);
+      return body === undefined ? undefined : Buffer.from(body, 'latin1');
+    },
     async putText(key, body, options = {}) {
       fail('put', key);
       if (options.createOnly && objects.has(key)) return 'exists';

@@ -118,7 +118,56 @@ describe('deriveJob', () => {
   });
 });
 
+describe('deriveJob timestamps and task times', () => {
+  it('has no submittedAt, finishedAt or task before anything ran', () => {
+    const view = deriveJob(job, [], results(), DEFAULT_POLICY);
+    assert.equal('submittedAt' in view, false);
+    assert.equal('finishedAt' in view, false);
+    assert.equal('task' in view, false);
+  });
+
+  it('spans the current tasks: the earliest start and the latest end', () => {
+    const attempts = [submitted(1, [{ taskId: 'g', outputs: [gif] }, { taskId: 'w', outputs: [webp] }])];
+    const g = { ...result('g', 'Succeeded'), startTime: '2026-01-01T00:00:02Z', endTime: '2026-01-01T00:00:09Z' };
+    const w = { ...result('w', 'Succeeded'), startTime: '2026-01-01T00:00:01Z', endTime: '2026-01-01T00:00:07Z' };
+    const view = deriveJob(job, attempts, results(g, w), DEFAULT_POLICY);
+    assert.deepEqual(view.task, { startTime: '2026-01-01T00:00:01Z', endTime: '2026-01-01T00:00:09Z' });
+  });
+
+  it('a failed attempt finishes the job when it ended; results of replaced tasks do not count', () => {
+    const refused = endAttempt(startAttempt(2, 'event', T0, 1), 'failed', T0 + 7000, { error: { code: 'X', message: 'y' } });
+    const view = deriveJob(job, [submitted(1, [both('t1')]), refused], results(result('t1', 'Failed', 'InternalError')), DEFAULT_POLICY);
+    assert.equal(view.finishedAt, new Date(T0 + 7000).toISOString());
+    assert.equal(view.error?.code, 'X');
+  });
+
+  it('keeps planned frames and media from the attempts', () => {
+    const first = { ...submitted(1, [both('t1')]), media: { duration: 60 }, plannedFrames: { [gif]: 12, [webp]: 24 } };
+    const second = { ...submitted(2, [{ taskId: 't2', outputs: [webp] }]), plannedFrames: { [webp]: 20 } };
+    const view = deriveJob(job, [first, second], results(), DEFAULT_POLICY);
+    assert.deepEqual(view.outputs.map((o) => o.plannedFrames), [12, 20]);
+    assert.deepEqual(view.media, { duration: 60 });
+    assert.equal(deriveJob(job, [], results(), DEFAULT_POLICY).outputs[0]!.plannedFrames, undefined);
+  });
+
+  it('a failed result without an error still fails with a reason', () => {
+    const bare = { ...result('t1', 'Failed'), error: null };
+    const view = deriveJob(job, [submitted(1, [both('t1')])], results(bare), DEFAULT_POLICY);
+    assert.deepEqual(view.error, { code: 'TaskFailed', message: 'task t1 failed' });
+  });
+
+  it('a failed attempt without an error still fails with a reason', () => {
+    const refused = endAttempt(startAttempt(1, 'event', T0, 1), 'failed', T0 + 1);
+    assert.deepEqual(deriveJob(job, [refused], results(), DEFAULT_POLICY).error, { code: 'SubmitFailed', message: 'attempt 1 failed' });
+  });
+});
+
 describe('sameView', () => {
+  it('treats an absent field and an undefined one alike', () => {
+    const view = deriveJob(job, [], results(), DEFAULT_POLICY);
+    assert.ok(sameView({ ...view, updatedAt: 'x', submittedAt: undefined } as JobRecord, view));
+  });
+
   it('ignores updatedAt and key order, not anything else', () => {
     const view = deriveJob(job, [], results(), DEFAULT_POLICY);
     const stored: JobRecord = { ...view, updatedAt: 'later' };

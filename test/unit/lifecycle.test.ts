@@ -277,7 +277,7 @@ describe('record: a task notice', () => {
     const app = fakeApp();
     await upload(app);
     produce(app);
-    app.bucket.failNext('head', serviceError(503, 'ServiceUnavailable'));
+    app.bucket.failNext('get', serviceError(503, 'ServiceUnavailable'), { key: OUTPUTS[0]! });
     await assert.rejects(recordTaskNotice(notice('task-1', jobId(app)), app.deps()), TransientFailure);
     assert.equal((await app.store.getJob(jobId(app)))!.status, 'submitted');
     await recordTaskNotice(notice('task-1', jobId(app)), app.deps());

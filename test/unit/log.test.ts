@@ -105,6 +105,28 @@ describe('createLogger', () => {
     assertNoSecrets(lines);
   });
 
+  test('objects are walked six levels deep; below that "[too deep]"', () => {
+    const { lines, logger } = capture();
+    logger.info('deep', { a: { b: { c: { d: { e: { f: { g: { h: 1 } }, s: 'kept' } } } } } });
+    const fields = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    assert.deepEqual(fields['a'], { b: { c: { d: { e: { f: { g: '[too deep]' }, s: 'kept' } } } } });
+  });
+
+  test('arrays count as levels too', () => {
+    const { lines, logger } = capture();
+    logger.info('deep', { l: [[[[[[[1]]]]]]], m: [[[[[['x']]]]]] });
+    const fields = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    assert.deepEqual(fields['l'], [[[[[['[too deep]']]]]]]);
+    assert.deepEqual(fields['m'], [[[[[['x']]]]]]);
+  });
+
+  test('by default each line goes to console.log', (t) => {
+    const printed: unknown[] = [];
+    t.mock.method(console, 'log', (line: unknown) => printed.push(line));
+    createLogger({ fn: 'f' }).warn('to stdout');
+    assert.deepEqual(printed, ['{"fn":"f","level":"warn","message":"to stdout"}']);
+  });
+
   test('a circular structure (as in HTTP client errors) does not make logging throw', () => {
     const { lines, logger } = capture();
     const request: Record<string, unknown> = { url: SIGNED_V1, headers: { Authorization: 'OSS AKIDsecretvalue:sigvalue123' } };

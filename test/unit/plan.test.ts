@@ -22,8 +22,11 @@ function source(key: string, overrides: Partial<SourceObject> = {}): SourceObjec
   return { bucket: 'bkt', key, eTag: '"688A7BF4F233DC9C88A80BF985AB0000"', size: 122_539, ...overrides };
 }
 
+/** The default rules are whole-video previews: they need the video's duration (here a 10-minute video). */
+const TEN_MINUTES = { duration: 600, width: 1280, height: 720, frameRate: 25 };
+
 function wire(src: SourceObject, rule = defaultRule()) {
-  return toWireQuery(immTaskRequest(samplePlan(planJob(src, rule)), settings));
+  return toWireQuery(immTaskRequest(samplePlan(planJob(src, rule), TEN_MINUTES), settings));
 }
 
 describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
@@ -40,16 +43,16 @@ describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
     assert.equal(query['ProjectName'], 'video-animation');
   });
 
-  test('Sources: the raw key and the rule\'s window', () => {
-    assert.equal(query['Sources'], '[{"URI":"oss://bkt/videos/a b/c+d%20e 视频.mp4","StartTime":0,"Duration":10}]');
+  test('Sources: the raw key and the whole video as the window', () => {
+    assert.equal(query['Sources'], '[{"URI":"oss://bkt/videos/a b/c+d%20e 视频.mp4","Duration":600}]');
   });
 
-  test('Targets: one animation per output, PascalCase, the frame cap as Number', () => {
+  test('Targets: one animation per output, PascalCase, the frame budget as Number and the spacing as Interval', () => {
     assert.equal(
       query['Targets'],
       '[{"Image":{"Animations":[' +
-        '{"Format":"gif","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.gif","Width":320,"Height":180,"ScaleType":"fit","Interval":0.2,"FrameRate":5,"Number":50},' +
-        '{"Format":"webp","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.webp","Width":640,"Height":360,"ScaleType":"fit","Interval":0.1,"FrameRate":10,"Number":100}' +
+        '{"Format":"gif","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.gif","Width":320,"Height":180,"ScaleType":"fit","Interval":25,"FrameRate":6,"Number":24},' +
+        '{"Format":"webp","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.webp","Width":640,"Height":360,"ScaleType":"fit","Interval":12.5,"FrameRate":8,"Number":48}' +
         ']}}]',
     );
   });
@@ -96,7 +99,7 @@ describe('optional animation fields', () => {
 describe('braces in keys', () => {
   test('a "{" in the key is doubled in the target URI but not in the source URI', () => {
     const query = wire(source('videos/{x}/a{b}.mp4'));
-    assert.equal(query['Sources'], '[{"URI":"oss://bkt/videos/{x}/a{b}.mp4","StartTime":0,"Duration":10}]');
+    assert.equal(query['Sources'], '[{"URI":"oss://bkt/videos/{x}/a{b}.mp4","Duration":600}]');
     const [target] = (JSON.parse(query['Targets'] ?? '') as { Image: { Animations: { URI: string }[] } }[]);
     assert.deepEqual(
       target?.Image.Animations.map((a) => a.URI),

@@ -147,6 +147,37 @@ describe('withRetries', () => {
     assert.equal(calls(), 2);
   });
 
+  test('a delay ending exactly at the deadline is not taken', async () => {
+    // random = 1: the first delay is 200 ms, which would end at the deadline itself.
+    const { options, sleeps } = harness({ deadline: Date.now() + 200 });
+    const { operation, calls } = failing(serverError);
+    await assert.rejects(withRetries(operation, options), (error) => error === serverError);
+    assert.equal(calls(), 1);
+    assert.deepEqual(sleeps, []);
+    const later = harness({ deadline: Date.now() + 201 });
+    const again = failing(serverError);
+    assert.equal(await withRetries(again.operation, later.options), 'ok');
+    assert.deepEqual(later.sleeps, [200]);
+  });
+
+  test('onRetry is optional', async () => {
+    const { options } = harness();
+    delete options.onRetry;
+    const { operation, calls } = failing(serverError);
+    assert.equal(await withRetries(operation, options), 'ok');
+    assert.equal(calls(), 2);
+  });
+
+  test('without a sleep option, it really waits the delay', async () => {
+    const { options } = harness({ baseDelayMs: 40 });
+    delete options.sleep;
+    const { operation, calls } = failing(serverError);
+    const start = performance.now();
+    assert.equal(await withRetries(operation, options), 'ok');
+    assert.ok(performance.now() - start >= 35, 'no wait');
+    assert.equal(calls(), 2);
+  });
+
   test('onRetry sees the service, status and code', async () => {
     const seen: ServiceErrorInfo[] = [];
     const { options } = harness({ service: 'oss', onRetry: (info) => seen.push(info) });

@@ -49,10 +49,10 @@ describe('parseRuleSet: accepted rules and defaults', () => {
     assert.equal(rules.length, 1);
     assert.equal(rules[0]?.name, 'preview');
     assert.deepEqual(
-      rules[0]?.outputs.map((o) => [o.format, o.key, o.maxFrames]),
+      rules[0]?.outputs.map((o) => [o.format, o.key, o.frames, o.frameRate]),
       [
-        ['gif', 'animations/{dirname}/{basename}', 50],
-        ['webp', 'animations/{dirname}/{basename}', 100],
+        ['gif', 'animations/{dirname}/{basename}', 24, 6],
+        ['webp', 'animations/{dirname}/{basename}', 48, 8],
       ],
     );
     assert.deepEqual(rules[0]?.tags, { app: 'video-animation' });
