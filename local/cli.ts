@@ -55,10 +55,12 @@ async function start(): Promise<void> {
 video-animation local stack
   OSS endpoint   ${stack.oss.endpoint}   bucket ${stack.bucket}   region oss-${stack.region}
   IMM endpoint   http://${stack.imm.endpoint}
+  FC API         http://${stack.fc.endpoint}   (InvokeFunction, GetFunction, ListTriggers; fc20230330 client)
   AccessKey      ${stack.credentials.accessKeyId} / ${stack.credentials.accessKeySecret}
   rules          ${JSON.stringify((stack.spec.rules as { name: string; prefix: string }[]).map((r) => `${r.name}: ${r.prefix}`))}
 Drop videos into ${path.relative(process.cwd(), DROP_DIR)}/ (e.g. drop/videos/clip.mp4 becomes key videos/clip.mp4);
 finished animations are copied to ${path.relative(process.cwd(), OUT_DIR)}/. Ctrl-C stops.
+Operate it from another terminal: npx video-animation status --local   (endpoints in ${path.relative(process.cwd(), stack.endpointsFile)})
 `);
   await mkdir(path.join(DROP_DIR, 'videos'), { recursive: true });
   const seen = new Map<string, string>();

@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
+import { removeEndpointsFile, writeEndpointsFile } from './endpoints-file';
+import { startLocalFcApi, type LocalFcApi } from './fc/api';
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
 import { timerEvent, timerIntervalMs } from './fc/timer';
 import { startLocalImm, type LocalImm } from './imm/server';
@@ -54,8 +56,12 @@ export interface Stack {
   oss: LocalOss;
   imm: LocalImm;
   mns: LocalMns;
+  /** The FC 3.0 API (InvokeFunction, GetFunction, ListTriggers) over the functions, for the official fc20230330 client. */
+  fc: LocalFcApi;
   functions: Map<string, LocalFunction>;
   credentials: typeof LOCAL_CREDENTIALS;
+  /** `<dataDir>/endpoints.json`: the endpoints and key of this stack, for the command line (`--local`); removed by close(). */
+  endpointsFile: string;
   /** An ali-oss client for the bucket, signed with the local credentials. */
   ossClient(options?: { bucket?: string; accessKeySecret?: string; authorizationV4?: boolean }): OSS;
   invocations(): Invocation[];
@@ -205,6 +211,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
 
+  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions, functions });
+  const endpointsFile = await writeEndpointsFile(dataDir, {
+    pid: process.pid,
+    region,
+    bucket,
+    accountId: LOCAL_ACCOUNT_ID,
+    ossEndpoint: oss.endpoint,
+    immEndpoint: imm.endpoint,
+    fcEndpoint: fc.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    startedAt: new Date().toISOString(),
+  });
+
   // FC invokes a function on a timer asynchronously: failures are retried and end at onFailure, never thrown here.
   const runTimer = (fn: FunctionSpec, trigger: TimerTrigger) =>
     functions.get(fn.functionName)!.invokeAsync(timerEvent(trigger, new Date()), { timerTrigger: trigger.name });
@@ -240,8 +259,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     oss,
     imm,
     mns,
+    fc,
     functions,
     credentials: LOCAL_CREDENTIALS,
+    endpointsFile,
     ossClient: (o = {}) =>
       new OSS(
         ossClientOptions(
@@ -272,6 +293,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     close: async () => {
       for (const timer of timers) clearInterval(timer);
       for (const timer of pendingDeliveries) clearTimeout(timer);
+      await removeEndpointsFile(dataDir);
+      await fc.close();
       mns.close();
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all([...functions.values()].map((f) => f.close()));

@@ -180,16 +180,17 @@ export class LocalFunction {
   /**
    * An asynchronous invocation (what OSS and timer triggers do): retried on error up to maxAsyncRetryAttempts with
    * growing intervals, then handed to the onFailure destination. Resolves (never rejects) when it has finished
-   * either way.
+   * either way. `requestId` is the id FC answered the caller with (the FC API's `x-fc-request-id`); every retry
+   * keeps it, as FC's do.
    */
-  invokeAsync(event: Buffer, origin: { timerTrigger?: string } = {}): Promise<AsyncOutcome> {
-    const requestId = randomUUID();
+  invokeAsync(event: Buffer, origin: { timerTrigger?: string; requestId?: string } = {}): Promise<AsyncOutcome> {
+    const { requestId = randomUUID(), timerTrigger } = origin;
     const run = async (): Promise<AsyncOutcome> => {
       const attempts = this.options.spec.maxAsyncRetryAttempts + 1;
       let lastError: Error = new Error('not invoked');
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-          return { ok: true, result: await this.invoke(event, 'async', { attempt, requestId, ...origin }) };
+          return { ok: true, result: await this.invoke(event, 'async', { attempt, requestId, ...(timerTrigger ? { timerTrigger } : {}) }) };
         } catch (error) {
           lastError = error as Error;
           if (this.closed) return { ok: false, error: lastError };
@@ -200,7 +201,7 @@ export class LocalFunction {
       await this.recordFailure(requestId, attempts, lastError, event);
       return { ok: false, error: lastError };
     };
-    if (origin.timerTrigger) {
+    if (timerTrigger) {
       const outcome = run();
       this.timerRuns.add(outcome);
       void outcome.finally(() => this.timerRuns.delete(outcome));

@@ -1,0 +1,118 @@
+import OSS from 'ali-oss';
+import path from 'node:path';
+import { readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
+import { createBucketClient } from '../shared/clients/oss';
+import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
+import { ossJobStore } from '../shared/jobs/oss-store';
+import type { JobStore } from '../shared/jobs/store';
+import { accessAliasCredentials, callerAccountId, defaultChainCredentials, type CallerCredentials } from './credentials';
+import { UsageError } from './errors';
+import { fcInvoker, type FunctionInvoker } from './fc';
+import type { AppSettings } from './settings';
+
+export interface TargetOptions {
+  /** Use the local stack (`npm start`) instead of the deployed app. */
+  local: boolean;
+  /** Where the local stack keeps its endpoints file (default `.local`, or env VIDEO_ANIMATION_LOCAL). */
+  localDir?: string;
+  /** A Serverless Devs access alias. */
+  access?: string;
+}
+
+/** The app the commands act on: its bucket and records, and the submit function to hand work to. */
+export interface Target {
+  region: string;
+  bucket: string;
+  store: JobStore;
+  /** An ali-oss client for the bucket (listing objects). */
+  oss: OSS;
+  /** A signed GET URL of an object; `localhost` on the local stack (ali-oss refuses to sign for an IP endpoint). */
+  signedUrl(key: string, expiresSeconds: number): string;
+  /** The FC client, made on first use (in the cloud it needs the account id). */
+  invoker(): Promise<FunctionInvoker>;
+}
+
+export async function connect(settings: AppSettings, options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
+  if (options.local) return connectLocal(settings, path.resolve(options.localDir ?? env['VIDEO_ANIMATION_LOCAL'] ?? '.local'));
+  if (options.localDir) throw new UsageError('--local-dir goes with --local');
+  const caller = options.access ? await accessAliasCredentials(options.access) : await defaultChainCredentials(env);
+  return connectCloud(settings, caller);
+}
+
+async function connectLocal(settings: AppSettings, dir: string): Promise<Target> {
+  let endpoints: LocalEndpoints | undefined;
+  try {
+    endpoints = await readEndpointsFile(dir);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (!endpoints) throw new UsageError(`start the local stack first: npm start (no endpoints file in ${dir})`);
+  if (!processAlive(endpoints.pid)) throw new UsageError(`start the local stack first: npm start (the stack that wrote ${dir}/endpoints.json has stopped)`);
+  const credentials = endpoints.credentials;
+  const ossEndpoint = parseEndpoint(endpoints.ossEndpoint);
+  const port = ossEndpoint.host.slice(ossEndpoint.host.lastIndexOf(':') + 1);
+  const common = { accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret, bucket: endpoints.bucket, region: `oss-${endpoints.region}` };
+  // With an IP endpoint ali-oss connects there and names the bucket in the Host header, as the functions do.
+  const oss = new OSS({ ...common, endpoint: endpoints.ossEndpoint, secure: false });
+  // Signed URLs: path-style on `localhost` (ali-oss will not sign for an IP; `<bucket>.localhost` would not resolve).
+  const signer = new OSS({ ...common, endpoint: `http://localhost:${port}`, secure: false, sldEnable: true } as OSS.Options);
+  const bucketApi = await createBucketClient({ bucket: endpoints.bucket, region: endpoints.region, credentials, endpoint: ossEndpoint });
+  const unreachableHint = `the local stack does not answer at ${endpoints.fcEndpoint}: start it first: npm start`;
+  return {
+    region: endpoints.region,
+    bucket: endpoints.bucket,
+    store: ossJobStore(bucketApi, settings.recordsPrefix),
+    oss,
+    signedUrl: (key, expires) => signer.signatureUrl(key, { expires, method: 'GET' }),
+    invoker: async () => fcInvoker({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
+  };
+}
+
+async function connectCloud(settings: AppSettings, caller: CallerCredentials): Promise<Target> {
+  const { region, bucket } = settings;
+  const { credentials } = caller;
+  // The public endpoint: the command line runs outside the region's network (the functions use the internal one).
+  const ossEndpoint: EndpointOverride = { protocol: 'https', host: `oss-${region}.aliyuncs.com` };
+  const oss = new OSS({
+    region: `oss-${region}`,
+    bucket,
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    secure: true,
+    ...(credentials.securityToken
+      ? {
+          stsToken: credentials.securityToken,
+          // The command ends long before a token does; this only keeps ali-oss from warning that nothing refreshes it.
+          refreshSTSToken: async () => ({ accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret, stsToken: credentials.securityToken! }),
+        }
+      : {}),
+  });
+  const bucketApi = await createBucketClient({ bucket, region, credentials, endpoint: ossEndpoint });
+  let invoker: Promise<FunctionInvoker> | undefined;
+  return {
+    region,
+    bucket,
+    store: ossJobStore(bucketApi, settings.recordsPrefix),
+    oss,
+    signedUrl: (key, expires) => oss.signatureUrl(key, { expires, method: 'GET' }),
+    invoker: () =>
+      (invoker ??= callerAccountId(caller).then((accountId) =>
+        fcInvoker({
+          endpoint: { protocol: 'https', host: `${accountId}.${region}.fc.aliyuncs.com` },
+          region,
+          credentials,
+          unreachableHint: `check the network and the region (${region}) in s.yaml`,
+        }),
+      )),
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { startTestStack, type TestStack } from './helpers/stack';
+
+const ROOT = path.join(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'video-animation.cjs');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real binary as a user does (no TTY), pointed at the test stack through VIDEO_ANIMATION_LOCAL. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, VIDEO_ANIMATION_LOCAL: stack.dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `--json` must print exactly one JSON document on stdout. */
+function json<T>(run: CliRun): T {
+  assert.equal(run.code, 0, `exit code 0 expected; stderr: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+const ANSI = /\x1b\[/;
+
+let stack: TestStack;
+const good = 'videos/cli/good clip.mp4';
+const bad = 'videos/cli/not a video.mp4';
+const copied = 'videos/cli/copied.mp4';
+
+before(async () => {
+  stack = await startTestStack();
+  await stack.client.put(good, await stack.sampleVideo(2));
+  const junk = path.join(stack.dir, 'junk.mp4');
+  await writeFile(junk, randomBytes(64 * 1024));
+  await stack.client.put(bad, junk);
+  await stack.idle();
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+describe('video-animation command line (the real binary, against the local stack)', () => {
+  test('plan --json: frames and cost per rule and output, offline; null cost without a price', async () => {
+    const rows = json<{ rule: string; output: string; format: string; frames: number; estimatedCost: unknown }[]>(await cli(['plan', '--json']));
+    assert.deepEqual(
+      rows.map((r) => [r.rule, r.output, r.format, r.frames, r.estimatedCost]),
+      [
+        ['preview', 'animations/{dirname}/{basename}', 'gif', 24, null],
+        ['preview', 'animations/{dirname}/{basename}', 'webp', 48, null],
+      ],
+    );
+    const priced = json<{ estimatedCost: { amount: number; currency: string } }[]>(await cli(['plan', '--json', '--duration', '10'], { PRICE_PER_FRAME: '0.0001' }));
+    assert.deepEqual(priced.map((r) => r.estimatedCost), [
+      { amount: 0.0024, currency: 'CNY' },
+      { amount: 0.0048, currency: 'CNY' },
+    ]);
+  });
+
+  test('status --json counts one succeeded and one failed job, with the frames of the good one', async () => {
+    const report = json<{ byStatus: Record<string, number>; stuck: number; frames: number; estimatedCost: unknown; byRule: Record<string, { frames: number }> }>(
+      await cli(['status', '--local', '--json']),
+    );
+    assert.deepEqual(report.byStatus, { pending: 0, submitted: 0, succeeded: 1, failed: 1 });
+    assert.equal(report.stuck, 0);
+    const record = await stack.recordFor(good);
+    const counted = (record?.outputs ?? []).reduce((sum, o) => sum + (o.frames ?? 0), 0);
+    assert.ok(counted > 0, 'the record function counted the frames');
+    assert.equal(report.frames, counted);
+    assert.equal(report.byRule['preview']?.frames, counted);
+    assert.equal(report.estimatedCost, null);
+  });
+
+  test('jobs --status failed --json lists the bad upload with IMM\'s code', async () => {
+    const rows = json<{ jobId: string; key: string; status: string; error: { code: string; message: string } | null }[]>(
+      await cli(['jobs', '--local', '--status', 'failed', '--json']),
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.key, bad);
+    assert.equal(rows[0]?.error?.code, 'InvalidFile.Media');
+  });
+
+  test('show <key> --json: signed URLs the local OSS serves, whose frame counts match the record', async () => {
+    const jobs = json<{ key: string; status: string; taskIds: string[]; attempts: unknown[]; outputs: { key: string; format: string; bytes: number; frames: number; url: string }[] }[]>(
+      await cli(['show', good, '--local', '--json']),
+    );
+    assert.equal(jobs.length, 1);
+    const [job] = jobs;
+    assert.equal(job?.status, 'succeeded');
+    assert.equal(job?.taskIds.length, 1);
+    assert.ok((job?.attempts.length ?? 0) >= 1);
+    assert.equal(job?.outputs.length, 2);
+    for (const output of job?.outputs ?? []) {
+      const response = await fetch(output.url);
+      assert.equal(response.status, 200, output.url);
+      const body = Buffer.from(await response.arrayBuffer());
+      assert.equal(body.length, output.bytes);
+      const meta = await sharp(body, { animated: true }).metadata();
+      assert.equal(meta.format, output.format);
+      assert.equal(meta.pages, output.frames, `${output.key}: frames in the file`);
+    }
+  });
+
+  test('backfill picks up a server-side copy (no trigger): dry run lists it, a run submits it, a second run submits nothing', async () => {
+    await stack.client.copy(copied, good);
+    await stack.idle();
+    assert.equal(await stack.recordFor(copied), undefined, 'CopyObject fired no trigger');
+
+    const dry = json<{ dryRun: boolean; matched: number; submitted: number; skipped: number; keys: string[] }>(await cli(['backfill', '--local', '--dry-run', '--json']));
+    assert.deepEqual(dry, { dryRun: true, matched: 3, submitted: 0, skipped: 2, keys: [copied], failed: [] });
+
+    const run = json<{ submitted: number; keys: string[] }>(await cli(['backfill', '--local', '--json']));
+    assert.deepEqual([run.submitted, run.keys], [1, [copied]]);
+    await stack.idle();
+    assert.equal((await stack.recordFor(copied))?.status, 'succeeded');
+
+    const again = json<{ matched: number; submitted: number; skipped: number; keys: string[] }>(await cli(['backfill', '--local', '--json']));
+    assert.deepEqual([again.matched, again.submitted, again.skipped, again.keys], [3, 0, 3, []]);
+  });
+
+  test('retry <failed job> makes a new job linked to it', async () => {
+    const failed = await stack.recordFor(bad);
+    assert.equal(failed?.status, 'failed');
+    const rows = json<{ jobId: string; status: string; newJobId: string }[]>(await cli(['retry', failed!.jobId, '--local', '--json']));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.status, 'requested');
+    await stack.idle();
+    const retried = (await stack.records()).find((r) => r.jobId === rows[0]?.newJobId);
+    assert.equal(retried?.retryOf, failed!.jobId);
+    assert.equal(retried?.key, bad);
+    assert.deepEqual((await stack.records()).find((r) => r.jobId === failed!.jobId)?.retriedBy, [rows[0]?.newJobId]);
+  });
+
+  test('usage errors exit 2 with one line saying what to do; --json still prints one document', async () => {
+    const cases: [string[], RegExp][] = [
+      [['frobnicate'], /unknown command/],
+      [['jobs', '--local', '--status', 'done'], /--status "done" is not a job status/],
+      [['status', '--local', '--since', 'last tuesday'], /--since "last tuesday"/],
+      [['show', 'videos/never-uploaded.mp4', '--local'], /no job with id or source key/],
+      [['retry', 'f'.repeat(32), '--local'], /no job f{32}/],
+      [['retry', '--local'], /--failed/],
+      [['backfill', '--local', '--rule', 'nope'], /no rule named "nope"/],
+      [['status', '--local', '--local-dir', path.join(stack.dir, 'missing')], /start the local stack first: npm start/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli([...args, '--json']);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`);
+      assert.equal((JSON.parse(run.stdout) as { error: { exitCode: number } }).error.exitCode, 2);
+    }
+    const human = await cli(['show', 'videos/never-uploaded.mp4', '--local']);
+    assert.deepEqual([human.code, human.stdout], [2, '']);
+  });
+
+  test('human output: tables without ANSI escapes when stdout is not a terminal, and with NO_COLOR', async () => {
+    const envs: Record<string, string>[] = [{}, { NO_COLOR: '1', FORCE_COLOR: '1' }];
+    for (const [args, shows] of [
+      [['status', '--local'], /succeeded/],
+      [['jobs', '--local'], /InvalidFile\.Media/],
+      [['show', good, '--local'], /links work for 1 hour/],
+      [['plan'], /animations\/\{dirname\}/],
+    ] as const) {
+      for (const env of envs) {
+        const run = await cli([...args], env);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, shows);
+        assert.doesNotMatch(run.stdout + run.stderr, ANSI, args.join(' '));
+      }
+    }
+  });
+});
