@@ -67,7 +67,7 @@ describe('loadSpec(s.yaml)', async () => {
   });
 
   test('environment: IMM project, topic, records prefix and task attempts as strings; reconcile knows its bucket', () => {
-    const expected = { IMM_PROJECT: 'video-animation', MNS_TOPIC: 'video-animation-done', RECORDS_PREFIX: '.video-animation/', MAX_TASK_ATTEMPTS: '3' };
+    const expected = { IMM_PROJECT: 'video-animation', MNS_TOPIC: 'video-animation-done', RECORDS_PREFIX: '.video-animation/', MAX_TASK_ATTEMPTS: '3', PRICE_PER_FRAME: '', PRICE_CURRENCY: 'CNY' };
     assert.deepEqual(submit.env, expected);
     assert.deepEqual(record.env, expected);
     assert.deepEqual(reconcile.env, { ...expected, BUCKET: 'my-video-bucket', RECONCILE_AFTER_SECONDS: '900' });
@@ -130,11 +130,10 @@ describe('loadSpec(s.yaml)', async () => {
 describe('fc3 props schema', async () => {
   const validate = fc3Validator();
 
-  test('every resource in s.yaml passes the fc3 JSON schema', async () => {
+  test('every fc3 resource in s.yaml passes the fc3 JSON schema (the stack is the one ros resource)', async () => {
     const resources = await resolvedProps(S_YAML);
-    assert.deepEqual(resources.map((r) => r.resource).sort(), ['reconcile', 'record', 'submit']);
-    for (const { resource, component, props } of resources) {
-      assert.equal(component, 'fc3');
+    assert.deepEqual(resources.map((r) => `${r.resource}:${r.component}`).sort(), ['reconcile:fc3', 'record:fc3', 'stack:ros', 'submit:fc3']);
+    for (const { resource, props } of resources.filter((r) => r.component === 'fc3')) {
       assert.ok(validate(props), `${resource}: ${JSON.stringify(validate.errors, null, 1)}`);
     }
   });
