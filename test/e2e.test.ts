@@ -146,6 +146,21 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     });
   });
 
+  it('functions print nothing but their own structured JSON log lines', () => {
+    const functionNames = new Set(stack.spec.functions.map((f) => f.functionName));
+    const lines = stack.logs().filter(({ source }) => functionNames.has(source));
+    assert.ok(lines.length > 0);
+    for (const { source, line } of lines) {
+      let parsed: { level?: unknown; message?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(line) as { level?: unknown; message?: unknown };
+      } catch {
+        assert.fail(`${source} printed a line that is not JSON: ${line}`);
+      }
+      assert.ok(typeof parsed?.level === 'string' && typeof parsed.message === 'string', `${source}: ${line}`);
+    }
+  });
+
   it('never logs credentials or signatures', () => {
     const secrets = [stack.credentials.accessKeySecret, 'local-function-sts-secret', 'local-function-sts-token'];
     for (const { line } of stack.logs()) for (const secret of secrets) assert.ok(!line.includes(secret), `log line leaks a secret: ${line}`);

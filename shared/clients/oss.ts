@@ -46,7 +46,18 @@ export async function createBucketClient(options: OssClientOptions): Promise<Buc
     bucket: options.bucket,
     accessKeyId: options.credentials.accessKeyId,
     accessKeySecret: options.credentials.accessKeySecret,
-    ...(options.credentials.securityToken ? { stsToken: options.credentials.securityToken } : {}),
+    ...(options.credentials.securityToken
+      ? {
+          stsToken: options.credentials.securityToken,
+          // A client lives for one invocation, whose STS credentials FC keeps valid: "refreshing" returns them. Without
+          // it ali-oss prints a recommendation to set refreshSTSToken on every invocation (noise in the function log).
+          refreshSTSToken: async () => ({
+            accessKeyId: options.credentials.accessKeyId,
+            accessKeySecret: options.credentials.accessKeySecret,
+            stsToken: options.credentials.securityToken,
+          }),
+        }
+      : {}),
     region: `oss-${options.region}`,
     ...(options.endpoint
       ? { endpoint: `${options.endpoint.protocol}://${options.endpoint.host}`, secure: options.endpoint.protocol === 'https' }
