@@ -7,7 +7,8 @@ import { ossJobStore } from '../shared/jobs/oss-store';
 import type { JobStore } from '../shared/jobs/store';
 import { accessAliasCredentials, callerAccountId, defaultChainCredentials, type CallerCredentials } from './credentials';
 import { UsageError } from './errors';
-import { fcInvoker, type FunctionInvoker } from './fc';
+import { immAttachmentReader, rosStackReader, type AttachmentReader, type StackReader } from './cloud-readers';
+import { fcInvoker, fcReader, type FunctionInvoker, type FunctionReader } from './fc';
 import type { AppSettings } from './settings';
 
 export interface TargetOptions {
@@ -30,6 +31,17 @@ export interface Target {
   signedUrl(key: string, expiresSeconds: number): string;
   /** The FC client, made on first use (in the cloud it needs the account id). */
   invoker(): Promise<FunctionInvoker>;
+  /** True on the local stack (`--local`). */
+  local: boolean;
+  /** Read-only views of the deployment for `doctor`, made on first use. */
+  readers(): Promise<DeploymentReaders>;
+}
+
+export interface DeploymentReaders {
+  functions: FunctionReader;
+  /** ROS; undefined on the local stack, which has no stack. */
+  stacks?: StackReader;
+  attachments: AttachmentReader;
 }
 
 export async function connect(settings: AppSettings, options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
@@ -65,6 +77,12 @@ async function connectLocal(settings: AppSettings, dir: string): Promise<Target>
     oss,
     signedUrl: (key, expires) => signer.signatureUrl(key, { expires, method: 'GET' }),
     invoker: async () => fcInvoker({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
+    local: true,
+    readers: async () => ({
+      functions: fcReader({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
+      // The local stack serves `engine: oss` processing for every bucket it has, with its own IMM project.
+      attachments: { attachment: async (b) => (b === endpoints.bucket ? {} : undefined) },
+    }),
   };
 }
 
@@ -89,21 +107,25 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
   });
   const bucketApi = await createBucketClient({ bucket, region, credentials, endpoint: ossEndpoint });
   let invoker: Promise<FunctionInvoker> | undefined;
+  const fcOptions = (accountId: string) => ({
+    endpoint: { protocol: 'https' as const, host: `${accountId}.${region}.fc.aliyuncs.com` },
+    region,
+    credentials,
+    unreachableHint: `check the network and the region (${region}) in s.yaml`,
+  });
   return {
     region,
     bucket,
     store: ossJobStore(bucketApi, settings.recordsPrefix),
     oss,
     signedUrl: (key, expires) => oss.signatureUrl(key, { expires, method: 'GET' }),
-    invoker: () =>
-      (invoker ??= callerAccountId(caller).then((accountId) =>
-        fcInvoker({
-          endpoint: { protocol: 'https', host: `${accountId}.${region}.fc.aliyuncs.com` },
-          region,
-          credentials,
-          unreachableHint: `check the network and the region (${region}) in s.yaml`,
-        }),
-      )),
+    invoker: () => (invoker ??= callerAccountId(caller).then((accountId) => fcInvoker(fcOptions(accountId)))),
+    local: false,
+    readers: async () => ({
+      functions: fcReader(fcOptions(await callerAccountId(caller))),
+      stacks: rosStackReader(credentials),
+      attachments: immAttachmentReader(credentials, region),
+    }),
   };
 }
 

@@ -136,7 +136,7 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
             handler: spec.handler,
             timeout: spec.timeoutSeconds,
             memorySize: spec.memoryMB,
-            environmentVariables: spec.env,
+            environmentVariables: configuredEnvironment(spec, options.functions.get(spec.functionName)),
             state: 'Active',
             lastUpdateStatus: 'Successful',
             createdTime: startedAt,
@@ -239,6 +239,19 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * What FC reports as a function's `environmentVariables`: the variables it was configured with, not those FC or
+ * the runtime add. The running instance's environment (s.yaml's plus the stack's `functionEnv`, so a drifted
+ * deployment shows) without the variables the local stack sets itself (PATH, FC_*, the endpoints) unless s.yaml
+ * sets them. LocalFunction keeps its options private; they are read here rather than widening its interface.
+ */
+const STACK_SET_VARIABLES = ['PATH', 'FC_REGION', 'FC_ACCOUNT_ID', 'FC_FUNCTION_NAME', 'OSS_ENDPOINT', 'IMM_ENDPOINT'];
+function configuredEnvironment(spec: FunctionSpec, instance: LocalFunction | undefined): Record<string, string> {
+  const running = (instance as unknown as { options?: { env?: Record<string, string> } } | undefined)?.options?.env;
+  if (!running) return spec.env;
+  return Object.fromEntries(Object.entries(running).filter(([name]) => name in spec.env || !STACK_SET_VARIABLES.includes(name)));
 }
 
 function headerValue(request: IncomingMessage, name: string): string | undefined {

@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../scripts/spec';
+import type { CommandContext, CommandResult } from '../context';
+import { OperationError } from '../errors';
+import type { DeployedTrigger, FunctionReader } from '../fc';
+import type { AttachmentReader, StackReader } from '../cloud-readers';
+
+/** One line of the report. `note` says why a check was skipped (`skipped`: it made no call) or what is worth knowing. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  skipped?: true;
+  problem?: string;
+  fix?: string;
+  note?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+/** Stack states a deployment can run on (ROS stack status values, GetStack `Status`). */
+const HEALTHY_STACK_STATES = ['CREATE_COMPLETE', 'UPDATE_COMPLETE'];
+
+/** Variable names whose values are never printed: only that they are missing or differ. */
+const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|ACCESS_?KEY/i;
+
+/**
+ * Checks the deployment against s.yaml with read-only calls: the ROS stack (status, the outputs s.yaml reads), each
+ * fc3 function (GetFunction: runtime, handler, timeout, memory, environment; ListTriggers: each trigger's type and
+ * config), and for `engine: oss` rules the bucket's IMM project (GetOSSBucketAttachment).
+ */
+export async function doctor(ctx: CommandContext): Promise<CommandResult> {
+  const { settings } = ctx;
+  const target = await ctx.target();
+  const readers = await target.readers();
+  const spec = await loadSpec(settings.specFile);
+  const specName = path.basename(settings.specFile);
+  const checks: DoctorCheck[] = [];
+
+  for (const stack of spec.stacks) {
+    if (target.local || !readers.stacks) {
+      checks.push({ name: `stack ${stack.name}`, ok: true, skipped: true, note: 'no stack on the local stack' });
+      continue;
+    }
+    checks.push(await checkStack(readers.stacks, stack, await referencedOutputs(settings.specFile, stack.resource), specName));
+  }
+  for (const fn of spec.functions) checks.push(...(await checkFunction(readers.functions, fn, specName)));
+  checks.push(await checkAttachment(readers.attachments, spec, settings.bucket, settings.rules.some((r) => r.engine === 'oss'), target.local));
+
+  const report: DoctorReport = { ok: checks.every((c) => c.ok), checks };
+  return { json: report, human: human(report, ctx), exitCode: report.ok ? 0 : 1 };
+}
+
+function human(report: DoctorReport, ctx: CommandContext): string {
+  const { colors } = ctx.output;
+  // ✓/✗ where colours are on (a terminal); plain words otherwise, so logs and pipes stay ASCII.
+  const fancy = colors.isColorSupported;
+  const skipped = (c: DoctorCheck) => c.skipped === true;
+  const mark = (c: DoctorCheck) =>
+    skipped(c) ? (fancy ? colors.dim('-') : 'skip') : c.ok ? (fancy ? colors.green('✓') : 'ok  ') : fancy ? colors.red('✗') : 'FAIL';
+  const lines: string[] = [];
+  for (const check of report.checks) {
+    lines.push(`${mark(check)} ${check.name}${check.note ? (skipped(check) ? `: ${check.note}` : ` (${check.note})`) : ''}`);
+    if (check.problem) lines.push(`    problem: ${check.problem}`);
+    if (check.fix) lines.push(`    fix: ${check.fix}`);
+  }
+  const failed = report.checks.filter((c) => !c.ok).length;
+  lines.push('', report.ok ? 'The deployment matches s.yaml.' : `${failed} problem${failed === 1 ? '' : 's'} found.`);
+  return lines.join('\n');
+}
+
+/** The `${resources.<resource>.output.<Key>}` keys s.yaml reads, comments left out. */
+async function referencedOutputs(specFile: string, resource: string): Promise<string[]> {
+  const text = await readFile(specFile, 'utf8');
+  const keys = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line.trimStart().startsWith('#')) continue;
+    for (const match of line.matchAll(/\$\{resources\.([A-Za-z0-9_-]+)\.output\.([A-Za-z0-9_.-]+)\}/g)) {
+      if (match[1] === resource) keys.add(match[2]!);
+    }
+  }
+  return [...keys].sort();
+}
+
+async function checkStack(reader: StackReader, stack: StackSpec, referenced: string[], specName: string): Promise<DoctorCheck> {
+  const name = `stack ${stack.name}`;
+  const deploy = `s ${stack.resource} deploy (in the folder of ${specName})`;
+  let state;
+  try {
+    state = await reader.findStack(stack.name, stack.region);
+  } catch (error) {
+    return unreadable(name, error, 'ros:ListStacks and ros:GetStack');
+  }
+  if (!state) return { name, ok: false, problem: `no stack named ${stack.name} in ${stack.region}`, fix: deploy };
+  const problems: string[] = [];
+  let fix = deploy;
+  if (!HEALTHY_STACK_STATES.includes(state.status)) {
+    problems.push(`status ${state.status}${state.statusReason ? ` (${state.statusReason})` : ''}, not ${HEALTHY_STACK_STATES.join(' or ')}`);
+    fix = state.status.endsWith('_IN_PROGRESS')
+      ? 'wait for the stack operation to finish, then run doctor again'
+      : `read the stack's events in the ROS console (stack ${state.stackId}), fix the cause, then ${deploy}`;
+  }
+  const missing = referenced.filter((key) => state.outputs[key] === undefined);
+  if (missing.length) problems.push(`outputs ${missing.join(', ')} that ${specName} reads are missing (the stack has ${Object.keys(state.outputs).sort().join(', ') || 'none'})`);
+  return problems.length ? { name, ok: false, problem: problems.join('; '), fix } : { name, ok: true };
+}
+
+async function checkFunction(reader: FunctionReader, fn: FunctionSpec, specName: string): Promise<DoctorCheck[]> {
+  const name = `function ${fn.functionName}`;
+  const deploy = `s ${fn.resource} deploy`;
+  let deployed;
+  try {
+    deployed = await reader.getFunction(fn.functionName);
+  } catch (error) {
+    return [unreadable(name, error, 'fc:GetFunction')];
+  }
+  if (!deployed) return [{ name, ok: false, problem: `FC has no function ${fn.functionName} (resources.${fn.resource} of ${specName})`, fix: deploy }];
+  const checks: DoctorCheck[] = [];
+
+  const differences: string[] = [];
+  const compare = (field: string, actual: unknown, expected: unknown) => {
+    if (actual !== expected) differences.push(`${field} is ${JSON.stringify(actual ?? null)}, ${specName} says ${JSON.stringify(expected)}`);
+  };
+  compare('runtime', deployed.runtime, fn.runtime);
+  compare('handler', deployed.handler, fn.handler);
+  compare('timeout', deployed.timeout, fn.timeoutSeconds);
+  compare('memorySize', deployed.memorySize, fn.memoryMB);
+  checks.push(differences.length ? { name, ok: false, problem: differences.join('; '), fix: deploy } : { name, ok: true });
+
+  const envProblems = environmentDifferences(deployed.environmentVariables, fn.env, specName);
+  checks.push(
+    envProblems.length
+      ? { name: `environment of ${fn.functionName}`, ok: false, problem: envProblems.join('; '), fix: `${deploy} (it sets the environment to ${specName}'s environmentVariables)` }
+      : { name: `environment of ${fn.functionName}`, ok: true },
+  );
+
+  let triggers: DeployedTrigger[];
+  try {
+    triggers = await reader.listTriggers(fn.functionName);
+  } catch (error) {
+    return [...checks, unreadable(`triggers of ${fn.functionName}`, error, 'fc:ListTriggers')];
+  }
+  for (const trigger of [...fn.ossTriggers.map((t) => ({ kind: 'oss' as const, t })), ...fn.mnsTriggers.map((t) => ({ kind: 'mns_topic' as const, t })), ...fn.timerTriggers.map((t) => ({ kind: 'timer' as const, t }))]) {
+    const triggerName = trigger.t.name;
+    const check = `trigger ${fn.functionName}/${triggerName}`;
+    const found = triggers.find((d) => d.triggerName === triggerName);
+    if (!found) {
+      checks.push({ name: check, ok: false, problem: `FC has no trigger ${triggerName} on ${fn.functionName}`, fix: deploy });
+      continue;
+    }
+    const problems: string[] = [];
+    if (found.triggerType !== trigger.kind) problems.push(`type is ${found.triggerType}, ${specName} says ${trigger.kind}`);
+    let config: Record<string, unknown> = {};
+    try {
+      config = JSON.parse(found.triggerConfig ?? '{}') as Record<string, unknown>;
+    } catch {
+      problems.push('its triggerConfig is not JSON');
+    }
+    const same = (field: string, actual: unknown, expected: unknown) => {
+      if (JSON.stringify(actual ?? null) !== JSON.stringify(expected)) problems.push(`${field} is ${JSON.stringify(actual ?? null)}, ${specName} says ${JSON.stringify(expected)}`);
+    };
+    if (found.triggerType === trigger.kind) {
+      if (trigger.kind === 'oss') {
+        const key = ((config['filter'] as { key?: { prefix?: string; suffix?: string } } | undefined)?.key ?? {}) as { prefix?: string; suffix?: string };
+        same('events', [...((config['events'] as string[] | undefined) ?? [])].sort(), [...trigger.t.events].sort());
+        same('prefix', key.prefix ?? '', trigger.t.prefix);
+        same('suffix', key.suffix ?? '', trigger.t.suffix);
+        const [, , region, , bucket] = (found.sourceArn ?? '').split(':');
+        same('bucket', bucket, trigger.t.bucket);
+        same('region', region, trigger.t.region);
+      } else if (trigger.kind === 'mns_topic') {
+        same('topic', found.sourceArn?.slice(found.sourceArn.lastIndexOf('/') + 1), trigger.t.topic);
+        same('notifyContentFormat', config['notifyContentFormat'], trigger.t.notifyContentFormat);
+        same('notifyStrategy', config['notifyStrategy'], trigger.t.notifyStrategy);
+      } else {
+        same('cronExpression', config['cronExpression'], trigger.t.cronExpression);
+        same('enable', config['enable'], trigger.t.enable);
+      }
+    }
+    const fix =
+      trigger.kind === 'mns_topic'
+        ? `fc3 never updates an existing mns_topic trigger: delete ${triggerName} on ${fn.functionName} (FC console, Triggers) or rename it in ${specName}, then ${deploy}`
+        : deploy;
+    checks.push(problems.length ? { name: check, ok: false, problem: problems.join('; '), fix } : { name: check, ok: true });
+  }
+  return checks;
+}
+
+/** Missing, different and extra variables, values only for names that do not look secret. */
+function environmentDifferences(deployed: Record<string, string>, expected: Record<string, string>, specName: string): string[] {
+  const problems: string[] = [];
+  const shown = (name: string, value: string) => (SECRET_NAME.test(name) ? '(value hidden)' : JSON.stringify(value));
+  for (const [name, value] of Object.entries(expected)) {
+    if (!(name in deployed)) problems.push(`${name} is missing (${specName}: ${shown(name, value)})`);
+    else if (deployed[name] !== value) problems.push(`${name} is ${shown(name, deployed[name]!)}, ${specName} says ${shown(name, value)}`);
+  }
+  const extra = Object.keys(deployed).filter((name) => !(name in expected));
+  if (extra.length) problems.push(`${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} set but not in ${specName}`);
+  return problems;
+}
+
+async function checkAttachment(reader: AttachmentReader, spec: ServiceSpec, bucket: string, needed: boolean, local: boolean): Promise<DoctorCheck> {
+  const project = spec.functions.map((f) => f.env['IMM_PROJECT']).find((p) => p !== undefined) ?? '';
+  const name = `bucket ${bucket} attached to IMM project ${project}`;
+  if (!needed) return { name, ok: true, skipped: true, note: 'no rule has engine: oss, so none is needed' };
+  const attach = `attach it once: OSS console, bucket ${bucket}, Data Processing, Intelligent Media Management, project ${project}; or IMM AttachOSSBucket (ProjectName=${project}, OSSBucket=${bucket}, same region)`;
+  let attachment;
+  try {
+    attachment = await reader.attachment(bucket);
+  } catch (error) {
+    return { ...unreadable(name, error, 'imm:GetOSSBucketAttachment'), fix: `give the key imm:GetOSSBucketAttachment, or check by hand; if it is not attached, ${attach}` };
+  }
+  if (!attachment) return { name, ok: false, problem: `${bucket} has no IMM project attached: engine: oss jobs fail`, fix: attach };
+  if (attachment.project !== undefined && attachment.project !== project) {
+    return {
+      name,
+      ok: false,
+      problem: `${bucket} is attached to IMM project ${attachment.project}, the functions' IMM_PROJECT is ${project}`,
+      fix: `detach it (IMM DetachOSSBucket) and ${attach}; or set vars.immProject to ${attachment.project} with createImmProject 'false' and s deploy`,
+    };
+  }
+  return local ? { name, ok: true, note: 'the local stack attaches all its buckets' } : { name, ok: true };
+}
+
+/** A call that failed (access denied, network): the check cannot say, which is a problem too. */
+function unreadable(name: string, error: unknown, actions: string): DoctorCheck {
+  const message = error instanceof OperationError ? error.message : (error as Error).message ?? String(error);
+  return { name, ok: false, problem: `could not read it: ${message}`, fix: `check the network and the region, and that the key may call ${actions} (read-only)` };
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startTestStack, type TestStack } from './helpers/stack';
+
+const ROOT = path.join(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'video-animation.cjs');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Report {
+  ok: boolean;
+  checks: { name: string; ok: boolean; problem?: string; fix?: string; note?: string }[];
+}
+
+/** Runs the real binary as a user does (no TTY), pointed at a test stack through VIDEO_ANIMATION_LOCAL. */
+function cli(stack: TestStack, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, VIDEO_ANIMATION_LOCAL: stack.dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const ANSI = /\x1b\[/;
+const FUNCTIONS = ['video-animation-submit', 'video-animation-record', 'video-animation-reconcile'];
+
+let healthy: TestStack;
+let drifted: TestStack;
+
+before(async () => {
+  healthy = await startTestStack();
+  // The same s.yaml, but the running functions' environment has drifted from it (as after an edit in the console).
+  drifted = await startTestStack({ build: false, functionEnv: { RECORDS_PREFIX: 'drifted-records/', DEBUG_FLAG: 'on' } });
+});
+
+after(async () => {
+  await healthy?.stop();
+  await drifted?.stop();
+});
+
+describe('video-animation doctor (the real binary, against the local stack)', () => {
+  test('a healthy stack: every check passes, exit 0, --json ok true', async () => {
+    const run = await cli(healthy, ['doctor', '--local', '--json']);
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    assert.equal(report.ok, true);
+    assert.ok(report.checks.every((c) => c.ok && c.problem === undefined && c.fix === undefined), run.stdout);
+    const names = report.checks.map((c) => c.name);
+    for (const fn of FUNCTIONS) {
+      assert.ok(names.includes(`function ${fn}`), `${fn} checked`);
+      assert.ok(names.includes(`environment of ${fn}`), `${fn} environment checked`);
+    }
+    assert.ok(names.includes('trigger video-animation-submit/video-uploads'));
+    assert.ok(names.includes('trigger video-animation-record/imm-task-done'));
+    assert.ok(names.includes('trigger video-animation-reconcile/reconcile-every-10-minutes'));
+    assert.match(report.checks.find((c) => c.name === 'stack video-animation-stack')?.note ?? '', /no stack on the local stack/);
+
+    const human = await cli(healthy, ['doctor', '--local']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^skip stack video-animation-stack: no stack on the local stack/m);
+    assert.match(human.stdout, /^ok {3}function video-animation-submit$/m);
+    assert.match(human.stdout, /The deployment matches s\.yaml\./);
+    assert.doesNotMatch(human.stdout + human.stderr, ANSI);
+  });
+
+  test('a drifted environment: each function and variable named with its fix, exit 1', async () => {
+    const run = await cli(drifted, ['doctor', '--local', '--json']);
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    assert.equal(report.ok, false);
+    const failed = report.checks.filter((c) => !c.ok);
+    assert.deepEqual(
+      failed.map((c) => c.name),
+      FUNCTIONS.map((fn) => `environment of ${fn}`),
+    );
+    for (const check of failed) {
+      assert.match(check.problem ?? '', /RECORDS_PREFIX is "drifted-records\/", s\.yaml says "\.video-animation\/"/);
+      assert.match(check.problem ?? '', /DEBUG_FLAG is set but not in s\.yaml/);
+      assert.match(check.fix ?? '', /^s (submit|record|reconcile) deploy/);
+    }
+    assert.ok(report.checks.filter((c) => c.name.startsWith('trigger ')).every((c) => c.ok), 'the triggers still match');
+
+    const human = await cli(drifted, ['doctor', '--local']);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /^FAIL environment of video-animation-submit\n {4}problem: RECORDS_PREFIX is "drifted-records\/"/m);
+    assert.match(human.stdout, /^ {4}fix: s submit deploy/m);
+    assert.match(human.stdout, /3 problems found\./);
+    assert.doesNotMatch(human.stdout, ANSI);
+  });
+
+  test('usage errors exit 2', async () => {
+    const unknown = await cli(healthy, ['doctor', '--local', '--frobnicate', '--json']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.equal((JSON.parse(unknown.stdout) as { error: { exitCode: number } }).error.exitCode, 2);
+    const noStack = await cli(healthy, ['doctor', '--local', '--local-dir', path.join(healthy.dir, 'missing')]);
+    assert.equal(noStack.code, 2);
+    assert.match(noStack.stderr, /start the local stack first/);
+  });
+});
