@@ -17,4 +17,6 @@ export interface CommandResult {
   human: string;
   /** 0: did what was asked; 1: ran, but something failed. */
   exitCode: 0 | 1;
+  /** The command wrote its own output as it ran (gallery prints its address before serving): nothing more to write. */
+  written?: boolean;
 }

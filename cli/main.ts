@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { backfill, type BackfillOptions } from './commands/backfill';
+import { doctor } from './commands/doctor';
+import { gallery } from './commands/gallery';
 import { jobs } from './commands/jobs';
 import { plan } from './commands/plan';
 import { retry } from './commands/retry';
@@ -28,9 +30,11 @@ Examples:
   video-animation backfill --dry-run           what existing videos have no animation yet
   video-animation retry --failed               re-run every failed job
   video-animation plan --duration 120          frames and cost a 2-minute video makes
+  video-animation gallery --local              a page with every video and its animations, in the browser
+  video-animation doctor                       check the deployment against s.yaml (stack, functions, triggers)
   video-animation status --local               the same against the local stack (npm start)
 
-Exit codes: 0 done, 1 ran but something failed, 2 usage error.`;
+Exit codes: 0 done, 1 ran but something failed (doctor: problems found), 2 usage error.`;
 
 function positiveInteger(name: string) {
   return (text: string): number => {
@@ -38,6 +42,12 @@ function positiveInteger(name: string) {
     if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1`);
     return value;
   };
+}
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError('--port must be a whole number from 0 (a free port) to 65535');
+  return value;
 }
 
 function positiveNumber(name: string) {
@@ -55,7 +65,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   let helpText = '';
 
   const program = new Command('video-animation')
-    .description('Operate the video-animation app: status, failures, frames and cost, backfill, retry, plan.')
+    .description('Operate the video-animation app: status, failures, frames and cost, backfill, retry, plan, a gallery page.')
     .option('--json', 'print one JSON document on stdout (for scripts)', false)
     .option('--no-color', 'no colours (also when NO_COLOR is set, or stdout is not a terminal)')
     .option('--local', 'act on the local stack (npm start) instead of the deployed app', false)
@@ -134,6 +144,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .addOption(new Option('--duration <seconds>', "the video's length in seconds").argParser(positiveNumber('--duration')).default(60))
     .action(runCommand((ctx, command) => plan(ctx, { durationSeconds: command.opts<{ duration: number }>().duration })));
 
+  program
+    .command('gallery')
+    .description('serve a page on 127.0.0.1 with every video and its animations, failures and running jobs (Ctrl-C stops)')
+    .addOption(new Option('--port <n>', 'the port (default: a free one, printed)').argParser(port).default(0))
+    .option('--rule <rule>', "only this rule's jobs (the page can change it)")
+    .option('--status <status>', 'only jobs in this status: pending, submitted, succeeded, failed (the page can change it)')
+    .action(runCommand((ctx, command) => gallery(ctx, command.opts<{ port: number; rule?: string; status?: string }>())));
+
+  program
+    .command('doctor')
+    .description('check the deployment against s.yaml with read-only calls (ROS stack, FC functions, environment, triggers, IMM attachment); prints each problem with its fix')
+    .action(runCommand((ctx) => doctor(ctx)));
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
@@ -147,6 +170,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   // Every command sets a result; commander answers a missing one with its help (above).
   if (!result) return fail(new UsageError('name a command; see video-animation --help'), wantsJson);
+  if (result.written) return result.exitCode;
   return write(process.stdout, wantsJson ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.human}\n`, result.exitCode);
 }
 

@@ -3,12 +3,18 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { parseRuleSet } from '../shared/rules/validate';
+import type { Rule } from '../shared/rules/schema';
+import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamped } from './drop';
+import { readEndpointsFile } from './endpoints-file';
 import { generateSampleVideo } from './media';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
 import { startStack, type Stack } from './stack';
 
 const DROP_DIR = path.resolve('drop');
+/** The local stack's data (objects, records, failures): what npm start, npm run demo and `--local` share. */
+const DATA_DIR = path.resolve('.local');
 const OUT_DIR = path.resolve('out');
 /** Uploads above this size go as multipart uploads, as OSS clients do for big videos. */
 const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
@@ -36,54 +42,88 @@ async function upload(client: OSS, key: string, file: string): Promise<void> {
   else await client.put(key, file);
 }
 
+/** The rules as the functions run them (defaults filled in), for telling a dropped file why it is ignored. */
+function parsedRules(stack: Stack): Rule[] {
+  return parseRuleSet(stack.spec.rules, { recordsPrefix: recordsPrefix(stack) }, 's.yaml vars.rules');
+}
+
 /** `npm start`: run the stack, mirror drop/ into the bucket, and download each finished animation into out/. */
 async function start(): Promise<void> {
+  const say = (line: string) => console.log(stamped(line));
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
-  if (Object.keys(faults).length > 0) console.log(`fault injection on: ${JSON.stringify(faults)}`);
+  if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
   const stack = await startStack({
+    dataDir: DATA_DIR,
     faults,
     log: (line) => {
       const match = /^\[([^\]]+)\] (.*)$/.exec(line);
-      console.log(match ? formatLogLine(match[1]!, match[2]!) : line);
+      say(match ? formatLogLine(match[1]!, match[2]!) : line);
     },
     onInvocation: (invocation) => {
-      if (invocation.ok === false) console.log(`[fc] ${invocation.functionName} attempt ${invocation.attempt} failed: ${invocation.error?.message}`);
+      if (invocation.ok === false) say(`[fc] ${invocation.functionName} attempt ${invocation.attempt} failed: ${invocation.error?.message}`);
     },
   });
   const client = stack.ossClient();
+  const rules = parsedRules(stack);
   console.log(`
 video-animation local stack
   OSS endpoint   ${stack.oss.endpoint}   bucket ${stack.bucket}   region oss-${stack.region}
   IMM endpoint   http://${stack.imm.endpoint}
   FC API         http://${stack.fc.endpoint}   (InvokeFunction, GetFunction, ListTriggers; fc20230330 client)
   AccessKey      ${stack.credentials.accessKeyId} / ${stack.credentials.accessKeySecret}
-  rules          ${JSON.stringify((stack.spec.rules as { name: string; prefix: string }[]).map((r) => `${r.name}: ${r.prefix}`))}
+  rules          ${JSON.stringify(rules.map((r) => `${r.name}: ${r.prefix}`))}
 Drop videos into ${path.relative(process.cwd(), DROP_DIR)}/ (e.g. drop/videos/clip.mp4 becomes key videos/clip.mp4);
 finished animations are copied to ${path.relative(process.cwd(), OUT_DIR)}/. Ctrl-C stops.
+See them in the browser (another terminal): npx video-animation gallery --local
 Operate it from another terminal: npx video-animation status --local   (endpoints in ${path.relative(process.cwd(), stack.endpointsFile)})
 `);
   await mkdir(path.join(DROP_DIR, 'videos'), { recursive: true });
-  const seen = new Map<string, string>();
-  const shown = new Set<string>();
-  const timer = setInterval(() => void poll(), 1000);
+  // What earlier runs uploaded and reported: a restart uploads no unchanged file again and prints no old result.
+  const state = await loadDropState(DATA_DIR);
+  const lastSeen = new Map<string, string>();
+  const ignored = new Map<string, string>();
+  let polling = false;
+  const timer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void poll()
+      .catch((error: Error) => say(`[drop] ${error.message}`))
+      .finally(() => (polling = false));
+  }, 1000);
   async function poll() {
     for (const file of await walk(DROP_DIR)) {
       const info = await stat(file);
       const signature = `${info.size}:${info.mtimeMs}`;
-      const previous = seen.get(file);
-      seen.set(file, signature);
-      // Upload once the file has stopped changing between two polls.
-      if (previous !== signature || shown.has(`${file}@${signature}`)) continue;
-      shown.add(`${file}@${signature}`);
-      const key = path.relative(DROP_DIR, file).split(path.sep).join('/');
-      console.log(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)`);
-      await upload(client, key, file).catch((error: Error) => console.log(`[drop] upload of ${key} failed: ${error.message}`));
+      const relative = path.relative(DROP_DIR, file).split(path.sep).join('/');
+      const previous = lastSeen.get(relative);
+      lastSeen.set(relative, signature);
+      // Upload once the file has stopped changing between two polls, and only if it changed since its upload.
+      if (!readyToUpload(state, previous, relative, signature)) continue;
+      const key = relative;
+      const reason = ignoredReason(rules, key);
+      if (reason) {
+        if (ignored.get(key) !== signature) say(`[drop] ignoring ${key}: ${reason}`);
+        ignored.set(key, signature);
+        continue;
+      }
+      const again = Object.values(state.reported).some((r) => r.key === key);
+      say(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)${again ? ', again: its result is reported as on a first run' : ''}`);
+      try {
+        await upload(client, key, file);
+        const eTag = ((await client.head(key)).res.headers as Record<string, string | undefined>)['etag'] ?? '';
+        forgetReported(state, key, eTag);
+        state.uploaded[relative] = signature;
+        await saveDropState(DATA_DIR, state);
+      } catch (error) {
+        say(`[drop] upload of ${key} failed: ${(error as Error).message}`);
+      }
     }
-    for (const record of await listJobRecords(client, recordsPrefix(stack), (jobId) => shown.has(jobId))) {
+    for (const record of await listJobRecords(client, recordsPrefix(stack), (jobId) => jobId in state.reported)) {
       if (record.status !== 'succeeded' && record.status !== 'failed') continue;
-      shown.add(record.jobId);
+      state.reported[record.jobId] = { key: record.key, eTag: record.eTag };
+      await saveDropState(DATA_DIR, state);
       if (record.status === 'failed') {
-        console.log(`[done] ${record.key} (rule ${record.rule}) FAILED: ${record.error?.code}: ${record.error?.message}`);
+        say(`[done] ${record.key} (rule ${record.rule}) FAILED: ${record.error?.code}: ${record.error?.message}`);
         continue;
       }
       for (const output of record.outputs) {
@@ -92,8 +132,9 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
         const body = (await client.get(output.key)).content as Buffer;
         await writeFile(target, body);
         const facts = await inspectAnimation(body);
-        console.log(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), target)})`);
+        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), target)})`);
       }
+      for (const note of frameNotes(rules.find((r) => r.name === record.rule), record)) say(`[done] note: ${note}`);
     }
   }
   const stop = async () => {
@@ -116,18 +157,27 @@ async function walk(dir: string): Promise<string[]> {
   return files;
 }
 
-/** `npm run demo`: one sample video through the whole pipeline on a fresh stack; exit 0 only if every output is there and tagged. */
+/**
+ * `npm run demo`: one sample video through the whole pipeline; exit 0 only if every output is there and tagged.
+ * It runs on the data folder `npm start` uses (when no stack is running there), so `npm start` and the gallery show
+ * its video and animations afterwards; copies of both stay in out/demo/.
+ */
 async function demo(): Promise<number> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'video-animation-demo-'));
+  const running = await readEndpointsFile(DATA_DIR).catch(() => undefined);
+  const shared = !(running && processAlive(running.pid));
+  const dataDir = shared ? DATA_DIR : await mkdtemp(path.join(tmpdir(), 'video-animation-demo-'));
   const quiet = process.argv.includes('--quiet');
   const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line) });
+  const keep = path.join(OUT_DIR, 'demo');
   try {
     const rules = stack.spec.rules as { name: string; prefix: string }[];
     const rule = rules[0];
     if (!rule) throw new Error('s.yaml has no rules');
-    const video = path.join(dataDir, 'sample.mp4');
+    await mkdir(keep, { recursive: true });
+    const stampText = new Date().toISOString().replace(/[:.]/g, '-');
+    const video = path.join(keep, `sample video ${stampText}.mp4`);
     await generateSampleVideo(video, { seconds: 4, width: 640, height: 360, fps: 25 });
-    const key = `${rule.prefix}demo/sample video ${Date.now()}.mp4`;
+    const key = `${rule.prefix}demo/${path.basename(video)}`;
     const client = stack.ossClient();
     console.log(`uploading ${key} with ali-oss to ${stack.oss.endpoint}`);
     await client.put(key, video);
@@ -137,20 +187,45 @@ async function demo(): Promise<number> {
     if (!record) throw new Error(`no job record for ${key}`);
     console.log(`\njob record ${recordsPrefix(stack)}jobs/${record.jobId}.json:\n${JSON.stringify(record, null, 2)}\n`);
     let ok = record.status === 'succeeded';
+    const kept = [video];
     for (const output of record.outputs) {
       const body = (await client.get(output.key)).content as Buffer;
       const facts = await inspectAnimation(body);
       const tags = (await (client as OSS & { getObjectTagging(k: string): Promise<{ tag: Record<string, string> }> }).getObjectTagging(output.key)).tag;
       const tagged = tags['job'] === record.jobId && tags['rule'] === record.rule;
       ok &&= tagged && facts.frames > 0;
+      const copy = path.join(keep, path.basename(output.key));
+      await writeFile(copy, body);
+      kept.push(copy);
       console.log(`${output.key}: ${facts.format} ${facts.width}x${facts.height}, ${facts.frames} frames, ${facts.bytes} bytes, tags ${JSON.stringify(tags)}`);
+    }
+    if (shared) {
+      // npm start would otherwise print this job as news and copy it to out/ again: it is already reported here.
+      const state = await loadDropState(dataDir);
+      state.reported[record.jobId] = { key: record.key, eTag: record.eTag };
+      await saveDropState(dataDir, state);
     }
     for (const failure of stack.failures()) console.log(`onFailure: ${JSON.stringify(failure.error)}`);
     console.log(ok ? '\ndemo passed: every output produced and tagged' : '\ndemo FAILED');
+    console.log(`\nWhat it made is kept in ${path.relative(process.cwd(), keep)}/:\n${kept.map((f) => `  ${path.relative(process.cwd(), f)}`).join('\n')}`);
+    console.log(
+      shared
+        ? `See it in the gallery: npm start   (the local stack, with this video in its bucket), then in another terminal:\n  npx video-animation gallery --local   and open the address it prints.\nDrop your own videos into drop/videos/ while npm start runs.`
+        : `A local stack was already running on ${path.relative(process.cwd(), DATA_DIR)}/, so the demo ran on a throwaway one; to see a video in the gallery,\ndrop it into drop/videos/ and run: npx video-animation gallery --local`,
+    );
     return ok ? 0 : 1;
   } finally {
     await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
+    if (!shared) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

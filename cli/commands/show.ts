@@ -6,7 +6,7 @@ import { jobRow, readJobs, type JobRow } from './jobs';
 import { colorStatus, formatCost, formatTime } from './format';
 
 /** Signed links work this long: long enough to open, short enough not to be shared for good. */
-const URL_VALID_SECONDS = 3600;
+export const URL_VALID_SECONDS = 3600;
 
 const JOB_ID = /^[0-9a-f]{32}$/;
 
@@ -44,14 +44,19 @@ function shownJob(record: JobRecord, target: Target): ShownJob {
     ...jobRow(record),
     taskIds: [...new Set(record.attempts.flatMap((a) => a.tasks.map((t) => t.taskId)))],
     attempts: record.attempts,
-    outputs: record.outputs.map((output) => ({
-      key: output.key,
-      format: output.format,
-      bytes: output.bytes ?? null,
-      frames: output.frames ?? output.plannedFrames ?? null,
-      url: record.status === 'succeeded' ? target.signedUrl(output.key, URL_VALID_SECONDS) : null,
-    })),
+    outputs: shownOutputs(record, target),
   };
+}
+
+/** A job's outputs with counted (or planned) frames, and signed links once the job succeeded (`show` and `gallery`). */
+export function shownOutputs(record: JobRecord, target: Pick<Target, 'signedUrl'>): ShownOutput[] {
+  return record.outputs.map((output) => ({
+    key: output.key,
+    format: output.format,
+    bytes: output.bytes ?? null,
+    frames: output.frames ?? output.plannedFrames ?? null,
+    url: record.status === 'succeeded' ? target.signedUrl(output.key, URL_VALID_SECONDS) : null,
+  }));
 }
 
 function render(job: ShownJob, ctx: CommandContext): string {

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { escapeHtml, renderGalleryPage, type GalleryPage } from '../../cli/commands/gallery';
+import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
+
+const rules = [
+  { name: 'preview', prefix: 'videos/', suffixes: ['mp4', 'mov'] },
+  { name: 'clips', prefix: 'clips/', suffixes: ['mkv'] },
+];
+
+describe('npm start: the drop folder helpers (local/drop.ts)', () => {
+  it('stamps each line with the local time', () => {
+    const at = new Date(2025, 0, 31, 8, 5, 3);
+    assert.equal(stamp(at), '08:05:03');
+    assert.equal(stamped('a\nb', at), '08:05:03 a\n08:05:03 b');
+  });
+
+  it('says why a dropped file is ignored: outside every prefix, or no rule takes its extension', () => {
+    assert.equal(ignoredReason(rules, 'videos/a.MP4'), undefined);
+    assert.equal(ignoredReason(rules, 'clips/b.mkv'), undefined);
+    assert.equal(ignoredReason(rules, 'notes.txt'), "outside every rule's prefix: put videos under drop/videos/, drop/clips/");
+    assert.equal(ignoredReason(rules, 'videos/readme.txt'), 'no rule takes .txt here (rule preview takes mp4, mov)');
+    assert.equal(ignoredReason(rules, 'videos/Makefile'), 'no rule takes files without an extension here (rule preview takes mp4, mov)');
+  });
+
+  it('notes outputs cut short of the frames the rule asks for: by maxFrames, or by a short video', () => {
+    const rule = { outputs: [{ frames: 24 }, { frames: 48 }, { interval: 1 }] } as never;
+    const record = {
+      outputs: [
+        { key: 'a.gif', format: 'gif', maxFrames: 300, plannedFrames: 24 },
+        { key: 'a.webp', format: 'webp', maxFrames: 30, plannedFrames: 30 },
+        { key: 'b.gif', format: 'gif', maxFrames: 5, plannedFrames: 5 },
+      ],
+    } as never;
+    assert.deepEqual(frameNotes(rule, record), ['a.webp: maxFrames 30 cut it to 30 of the 48 frames the rule asks for (raise maxFrames to get them all; IMM bills per frame)']);
+    const short = { outputs: [{ key: 'c.gif', format: 'gif', maxFrames: 300, plannedFrames: 20 }] } as never;
+    assert.deepEqual(frameNotes({ outputs: [{ frames: 24 }] } as never, short), ['c.gif: 20 of the 24 frames the rule asks for: the video has no more in its window']);
+    assert.deepEqual(frameNotes(undefined, short), []);
+  });
+
+  it('a restart keeps what was uploaded and reported; an upload again forgets that job, so it is reported like a first run', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'drop-state-'));
+    try {
+      assert.deepEqual(await loadDropState(dir), { uploaded: {}, reported: {} });
+      const state: DropState = { uploaded: { 'videos/a.mp4': '10:1' }, reported: { j1: { key: 'videos/a.mp4', eTag: '"ABC"' }, j2: { key: 'videos/a.mp4', eTag: '"OLD"' } } };
+      await saveDropState(dir, state);
+      const loaded = await loadDropState(dir);
+      assert.deepEqual(loaded, state);
+      // Unchanged since its upload: not again; changed: once it stands still for a poll.
+      assert.equal(readyToUpload(loaded, '10:1', 'videos/a.mp4', '10:1'), false);
+      assert.equal(readyToUpload(loaded, undefined, 'videos/a.mp4', '11:2'), false);
+      assert.equal(readyToUpload(loaded, '11:2', 'videos/a.mp4', '11:2'), true);
+      assert.deepEqual(forgetReported(loaded, 'videos/a.mp4', 'abc'), ['j1']);
+      assert.deepEqual(Object.keys(loaded.reported), ['j2']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('gallery page rendering', () => {
+  const page = (overrides: Partial<GalleryPage> = {}): GalleryPage => ({
+    bucket: 'b<u>',
+    rules: ['preview'],
+    filters: {},
+    page: 1,
+    pages: 1,
+    matching: 1,
+    open: false,
+    generatedAt: '2025-01-31T08:00:00.000Z',
+    sources: [
+      {
+        key: 'videos/<script>alert(1)</script>.mp4',
+        media: { duration: 2, width: 640, height: 360 },
+        jobs: [
+          {
+            jobId: 'j1',
+            rule: 'preview',
+            status: 'failed',
+            createdAt: '2025-01-31T08:00:00.000Z',
+            error: { code: 'InvalidFile.Media', message: 'bad "file" <x>' },
+            estimatedCost: null,
+            outputs: [],
+          },
+        ],
+      },
+    ],
+    ...overrides,
+  });
+
+  it('escapes every value and shows the failure', () => {
+    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    const html = renderGalleryPage(page(), 'n0nce');
+    assert.ok(!html.includes('<script>alert'));
+    assert.ok(html.includes('failed: InvalidFile.Media: bad &quot;file&quot; &lt;x&gt;'));
+    assert.ok(html.includes('video: 640x360 px, 2.0 s'));
+    assert.ok(!html.includes('http-equiv="refresh"'));
+    assert.ok(!/(src|href)="(https?:)?\/\//.test(html), 'no external assets');
+  });
+
+  it('refreshes while a job is open, and links pages and filters', () => {
+    const html = renderGalleryPage(page({ open: true, page: 2, pages: 3, filters: { rule: 'preview' } }), 'n');
+    assert.ok(html.includes('<meta http-equiv="refresh" content="5">'));
+    assert.ok(html.includes('href="/?rule=preview&amp;status=&amp;page=1">&larr; newer'));
+    assert.ok(html.includes('href="/?rule=preview&amp;status=&amp;page=3">older'));
+    assert.ok(html.includes('href="/?rule=preview&amp;status=failed&amp;page=1"'));
+  });
+});
