@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runCli, type CliRun } from './helpers/cli';
 import { startTestStack, type TestStack } from './helpers/stack';
 
-const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'video-animation.cjs');
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface Report {
   ok: boolean;
@@ -20,19 +13,7 @@ interface Report {
 
 /** Runs the real binary as a user does (no TTY), pointed at a test stack through VIDEO_ANIMATION_LOCAL. */
 function cli(stack: TestStack, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, VIDEO_ANIMATION_LOCAL: stack.dir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(stack.dir, args, env);
 }
 
 const ANSI = /\x1b\[/;
