@@ -1,6 +1,6 @@
 import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
-import { resolveCredentials, type CloudCredentials } from '../shared/clients/credentials';
+import { keyPair, type CloudCredentials } from '../shared/clients/credentials';
 import { OperationError, UsageError } from './errors';
 
 /** Whose key the command line acts with, and the account it belongs to when the key's source says so. */
@@ -45,7 +45,7 @@ export async function accessAliasCredentials(alias: string): Promise<CallerCrede
 export async function defaultChainCredentials(env: NodeJS.ProcessEnv = process.env): Promise<CallerCredentials> {
   let credentials: CloudCredentials;
   try {
-    credentials = await resolveCredentials(undefined);
+    credentials = await defaultChain();
   } catch (error) {
     throw new UsageError(
       `no Alibaba Cloud credentials (${(error as Error).message}): set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, pass --access <Serverless Devs alias>, or use --local`,
@@ -53,6 +53,14 @@ export async function defaultChainCredentials(env: NodeJS.ProcessEnv = process.e
   }
   const accountId = env['ALIBABA_CLOUD_ACCOUNT_ID'];
   return { credentials, ...(accountId ? { accountId } : {}), source: 'the @alicloud/credentials default chain' };
+}
+
+/** Env ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET/SECURITY_TOKEN, the credentials file, then ECS/OIDC roles (@alicloud/credentials). */
+export async function defaultChain(): Promise<CloudCredentials> {
+  const { default: Credential } = await import('@alicloud/credentials');
+  const credential = await new Credential().getCredential();
+  if (!credential.accessKeyId || !credential.accessKeySecret) throw new Error('no Alibaba Cloud credentials found (environment or default chain)');
+  return keyPair(credential.accessKeyId, credential.accessKeySecret, credential.securityToken);
 }
 
 /** The account the key belongs to (STS GetCallerIdentity): FC 3.0's endpoint is per account. */

@@ -97,6 +97,8 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
     accessKeyId: credentials.accessKeyId,
     accessKeySecret: credentials.accessKeySecret,
     secure: true,
+    // OSS no longer offers V1 signatures to new accounts (since 2025-03-01) and new buckets (since 2025-09-01).
+    authorizationV4: true,
     ...(credentials.securityToken
       ? {
           stsToken: credentials.securityToken,

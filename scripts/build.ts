@@ -50,8 +50,6 @@ export async function buildFunctions(
       sourcemap: false,
       legalComments: 'none',
       define: { __VIDEO_ANIMATION_RULES__: JSON.stringify(spec.rules) },
-      // urllib (under ali-oss) requires proxy-agent only when an HTTP proxy is configured, which FC never does.
-      external: ['proxy-agent'],
       logLevel: 'warning',
     });
     results.push({ name, file, bytes: (await stat(file)).size });

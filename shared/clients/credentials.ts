@@ -1,3 +1,5 @@
+import { ConfigError } from '../platform/errors';
+
 /** An AccessKey pair, with the STS token when it is temporary (FC passes the function role's STS credentials). */
 export interface CloudCredentials {
   accessKeyId: string;
@@ -6,23 +8,21 @@ export interface CloudCredentials {
 }
 
 /**
- * The credentials FC hands the invocation when the function has a role; otherwise the @alicloud/credentials default
- * chain (env ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, config file, ECS/OIDC role). The library loads only on that path.
+ * The credentials of one invocation: the function role's STS credentials FC hands the invocation in its context,
+ * or else the standard variables ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN. The functions need no
+ * more of the default credentials chain (config files, ECS metadata, OIDC), and leaving its library out of the
+ * bundle is a large part of their cold start; the command line uses the full chain (cli/credentials.ts).
  */
-export async function resolveCredentials(fromContext: Partial<CloudCredentials> | undefined): Promise<CloudCredentials> {
-  if (fromContext?.accessKeyId && fromContext.accessKeySecret) {
-    return {
-      accessKeyId: fromContext.accessKeyId,
-      accessKeySecret: fromContext.accessKeySecret,
-      ...(fromContext.securityToken ? { securityToken: fromContext.securityToken } : {}),
-    };
-  }
-  const { default: Credential } = await import('@alicloud/credentials');
-  const credential = await new Credential().getCredential();
-  if (!credential.accessKeyId || !credential.accessKeySecret) throw new Error('no Alibaba Cloud credentials found (context, environment or default chain)');
-  return {
-    accessKeyId: credential.accessKeyId,
-    accessKeySecret: credential.accessKeySecret,
-    ...(credential.securityToken ? { securityToken: credential.securityToken } : {}),
-  };
+export function invocationCredentials(fromContext: Partial<CloudCredentials> | undefined, env: NodeJS.ProcessEnv = process.env): CloudCredentials {
+  if (fromContext?.accessKeyId && fromContext.accessKeySecret) return keyPair(fromContext.accessKeyId, fromContext.accessKeySecret, fromContext.securityToken);
+  const accessKeyId = env['ALIBABA_CLOUD_ACCESS_KEY_ID'];
+  const accessKeySecret = env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'];
+  if (accessKeyId && accessKeySecret) return keyPair(accessKeyId, accessKeySecret, env['ALIBABA_CLOUD_SECURITY_TOKEN']);
+  throw new ConfigError(
+    'no Alibaba Cloud credentials: the invocation context has none and ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET are not set; give the function a role (s.yaml props.role)',
+  );
+}
+
+export function keyPair(accessKeyId: string, accessKeySecret: string, securityToken: string | undefined): CloudCredentials {
+  return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
 }

@@ -1,6 +1,9 @@
-import type OSS from 'ali-oss';
+import { isIP } from 'node:net';
 import type { CloudCredentials } from './credentials';
 import type { EndpointOverride } from './endpoint';
+import { sendHttp, ServiceResponseError, type HttpResponse } from './http';
+import { ossDatetime, ossV4Authorization, rfc3986 } from './signing';
+import { xmlElements, xmlEscape, xmlText } from './xml';
 
 export interface ObjectInfo {
   size: number;
@@ -20,7 +23,7 @@ export interface BucketApi {
   delete(key: string): Promise<void>;
   /** One page of keys under a prefix, in key order (ListObjectsV2). */
   list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
-  /** POST /<key>?x-oss-async-process; ali-oss has no public method for it. */
+  /** POST /<key>?x-oss-async-process: starts an IMM job on the object (OSS's asynchronous processing). */
   asyncProcess(key: string, process: string): Promise<{ TaskId: string; RequestId?: string; EventId?: string }>;
 }
 
@@ -31,108 +34,127 @@ export interface OssClientOptions {
   /** Defaults to the region's internal endpoint (no traffic charge inside the region). */
   endpoint?: EndpointOverride;
   timeoutMs?: number;
+  /** For tests that compare signatures at a fixed time. */
+  now?: () => Date;
 }
 
-/** ali-oss's public typings lack the tagging methods and the request internals the async-process call needs. */
-interface AliOssClient extends OSS {
-  putObjectTagging(name: string, tag: Record<string, string>): Promise<unknown>;
-  _objectRequestParams(method: string, name: string, options: object): Record<string, unknown>;
-  request(params: Record<string, unknown>): Promise<{ data: Buffer; status: number; res: { headers: Record<string, string> } }>;
+interface OssCall {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+  /** '' for a bucket-level request. */
+  key: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
 }
 
-export async function createBucketClient(options: OssClientOptions): Promise<BucketApi> {
-  const { default: AliOss } = await import('ali-oss');
-  const client = new AliOss({
-    bucket: options.bucket,
-    accessKeyId: options.credentials.accessKeyId,
-    accessKeySecret: options.credentials.accessKeySecret,
-    ...(options.credentials.securityToken
-      ? {
-          stsToken: options.credentials.securityToken,
-          // A client lives for one invocation, whose STS credentials FC keeps valid: "refreshing" returns them. Without
-          // it ali-oss prints a recommendation to set refreshSTSToken on every invocation (noise in the function log).
-          refreshSTSToken: async () => ({
-            accessKeyId: options.credentials.accessKeyId,
-            accessKeySecret: options.credentials.accessKeySecret,
-            stsToken: options.credentials.securityToken,
-          }),
-        }
-      : {}),
-    region: `oss-${options.region}`,
-    ...(options.endpoint
-      ? { endpoint: `${options.endpoint.protocol}://${options.endpoint.host}`, secure: options.endpoint.protocol === 'https' }
-      : { internal: true, secure: true }),
-    timeout: options.timeoutMs ?? 20_000,
-  } as OSS.Options) as AliOssClient;
+/**
+ * The handful of OSS calls the functions make, over Node's HTTP client with V4 signatures (OSS no longer offers
+ * V1 to new accounts and buckets). Virtual-hosted addressing (`<bucket>.<endpoint>`), except for an IP or
+ * `localhost` endpoint, which gets path-style `/<bucket>/<key>` as OSS-compatible local servers expect.
+ */
+export function createBucketClient(options: OssClientOptions): BucketApi {
+  const endpoint = options.endpoint ?? { protocol: 'https', host: `oss-${options.region}-internal.aliyuncs.com` };
+  const hostname = endpoint.host.replace(/:\d+$/, '');
+  const pathStyle = isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 || hostname === 'localhost';
+  const host = pathStyle ? endpoint.host : `${options.bucket}.${endpoint.host}`;
+  const now = options.now ?? (() => new Date());
+
+  async function call(request: OssCall, expected: (status: number) => boolean = (s) => s >= 200 && s < 300): Promise<HttpResponse> {
+    const query = request.query ?? {};
+    const headers: Record<string, string> = {
+      ...request.headers,
+      'x-oss-date': ossDatetime(now()),
+      'x-oss-content-sha256': 'UNSIGNED-PAYLOAD',
+      ...(options.credentials.securityToken ? { 'x-oss-security-token': options.credentials.securityToken } : {}),
+    };
+    headers['authorization'] = ossV4Authorization(
+      { method: request.method, region: options.region, bucket: options.bucket, key: request.key, query, headers },
+      options.credentials,
+    );
+    const search = Object.entries(query)
+      .map(([name, value]) => (value === '' ? rfc3986(name) : `${rfc3986(name)}=${rfc3986(value)}`))
+      .join('&');
+    const path = `${pathStyle ? `/${options.bucket}` : ''}/${rfc3986(request.key).replace(/%2F/g, '/')}${search ? `?${search}` : ''}`;
+    const response = await sendHttp({
+      protocol: endpoint.protocol,
+      host,
+      method: request.method,
+      path,
+      headers: { ...headers, host },
+      ...(request.body ? { body: request.body } : {}),
+      timeoutMs: options.timeoutMs ?? 20_000,
+    });
+    if (!expected(response.status)) throw ossError(response);
+    return response;
+  }
 
   const getBytes = async (key: string): Promise<Buffer | undefined> => {
-    try {
-      return (await client.get(key)).content as Buffer;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const response = await call({ method: 'GET', key }, (s) => s === 200 || s === 404);
+    return response.status === 404 ? undefined : response.body;
   };
 
   return {
     bucket: options.bucket,
     async head(key) {
-      try {
-        const result = await client.head(key);
-        const headers = (result.res as { headers: Record<string, string> }).headers;
-        return {
-          size: Number(headers['content-length'] ?? 0),
-          eTag: (headers['etag'] ?? '').replace(/"/g, ''),
-          ...(headers['content-type'] ? { contentType: headers['content-type'] } : {}),
-        };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
+      const response = await call({ method: 'HEAD', key }, (s) => s === 200 || s === 404);
+      if (response.status === 404) return undefined;
+      const type = response.headers['content-type'];
+      return {
+        size: Number(response.headers['content-length'] ?? 0),
+        eTag: String(response.headers['etag'] ?? '').replace(/"/g, ''),
+        ...(type ? { contentType: type } : {}),
+      };
     },
     getBytes,
     async getText(key) {
       return (await getBytes(key))?.toString('utf8');
     },
     async putText(key, body, putOptions = {}) {
+      const headers: Record<string, string> = { 'content-type': putOptions.contentType ?? 'application/json' };
+      if (putOptions.createOnly) headers['x-oss-forbid-overwrite'] = 'true';
       try {
-        await client.put(key, Buffer.from(body, 'utf8'), {
-          mime: putOptions.contentType ?? 'application/json',
-          headers: putOptions.createOnly ? { 'x-oss-forbid-overwrite': 'true' } : {},
-        });
+        await call({ method: 'PUT', key, headers, body: Buffer.from(body, 'utf8') });
         return 'written';
       } catch (error) {
-        if (putOptions.createOnly && (error as { code?: string }).code === 'FileAlreadyExists') return 'exists';
+        if (putOptions.createOnly && error instanceof ServiceResponseError && error.code === 'FileAlreadyExists') return 'exists';
         throw error;
       }
     },
     async putTags(key, tags) {
-      await client.putObjectTagging(key, tags);
+      const tagSet = Object.entries(tags)
+        .map(([name, value]) => `<Tag><Key>${xmlEscape(name)}</Key><Value>${xmlEscape(value)}</Value></Tag>`)
+        .join('');
+      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Tagging><TagSet>${tagSet}</TagSet></Tagging>`, 'utf8');
+      await call({ method: 'PUT', key, query: { tagging: '' }, headers: { 'content-type': 'application/xml' }, body });
     },
     async delete(key) {
-      await client.delete(key);
+      await call({ method: 'DELETE', key });
     },
     async list(prefix, listOptions) {
-      const page = await client.listV2(
-        { prefix, 'max-keys': String(listOptions.maxKeys), ...(listOptions.startAfter ? { 'start-after': listOptions.startAfter } : {}) },
-        {},
-      );
-      return { keys: (page.objects ?? []).map((o) => o.name), truncated: page.isTruncated };
+      const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': String(listOptions.maxKeys) };
+      if (listOptions.startAfter) query['start-after'] = listOptions.startAfter;
+      const xml = (await call({ method: 'GET', key: '', query })).body.toString('utf8');
+      const keys = xmlElements(xml, 'Contents').map((contents) => xmlText(contents, 'Key') ?? '');
+      return { keys, truncated: xmlText(xml, 'IsTruncated') === 'true' };
     },
     async asyncProcess(key, process) {
-      // ali-oss (6.x) exposes no method for x-oss-async-process; this is the one internal request path it offers.
-      // test/oss-async-adapter.test.ts fails loudly if an upgrade changes these internals.
-      const params = client._objectRequestParams('POST', key, { subres: { 'x-oss-async-process': '' } });
-      // _objectRequestParams drops options.content; the body goes on the request params.
-      params.content = Buffer.from(`x-oss-async-process=${process}`, 'utf8');
-      params.successStatuses = [200];
-      const result = await client.request(params);
-      return JSON.parse(result.data.toString('utf8')) as { TaskId: string; RequestId?: string; EventId?: string };
+      const response = await call({ method: 'POST', key, query: { 'x-oss-async-process': '' }, body: Buffer.from(`x-oss-async-process=${process}`, 'utf8') });
+      return JSON.parse(response.body.toString('utf8')) as { TaskId: string; RequestId?: string; EventId?: string };
     },
   };
 }
 
-function isNotFound(error: unknown): boolean {
-  const e = error as { status?: number; code?: string };
-  return e.status === 404 || e.code === 'NoSuchKey';
+/** OSS answers errors as XML `<Error><Code/><Message/><RequestId/></Error>`; a HEAD error has no body. */
+function ossError(response: HttpResponse): ServiceResponseError {
+  const xml = response.body.toString('utf8');
+  const requestId = xmlText(xml, 'RequestId') ?? String(response.headers['x-oss-request-id'] ?? '');
+  const code = xmlText(xml, 'Code');
+  const message = xmlText(xml, 'Message') ?? `HTTP ${response.status}`;
+  return new ServiceResponseError({
+    service: 'oss',
+    status: response.status,
+    code: code || (response.status === 404 ? 'NoSuchKey' : `Http${response.status}`),
+    message,
+    requestId,
+  });
 }

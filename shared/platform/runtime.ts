@@ -1,5 +1,5 @@
 import type { AppDeps } from '../app/context';
-import { resolveCredentials, type CloudCredentials } from '../clients/credentials';
+import { invocationCredentials, type CloudCredentials } from '../clients/credentials';
 import { createImmClient, type ImmApi } from '../clients/imm';
 import { createBucketClient, type BucketApi } from '../clients/oss';
 import type { ConversionEngine } from '../engines/engine';
@@ -25,8 +25,8 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
   const started = Date.now();
   const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
   const deadline = started + Math.max(timeoutMs - BUDGET_MARGIN_MS, timeoutMs / 2);
-  let credentials: Promise<CloudCredentials> | undefined;
-  const getCredentials = () => (credentials ??= resolveCredentials(context.credentials));
+  let credentials: CloudCredentials | undefined;
+  const getCredentials = () => (credentials ??= invocationCredentials(context.credentials));
   const buckets = new Map<string, Promise<BucketApi>>();
 
   const retry = <T>(service: 'imm' | 'oss', operation: () => Promise<T>) =>
@@ -39,24 +39,23 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
   const bucket = (name: string) => {
     let client = buckets.get(name);
     if (!client) {
-      client = getCredentials().then((c) =>
-        createBucketClient({ bucket: name, region: config.region, credentials: c, ...(config.ossEndpoint ? { endpoint: config.ossEndpoint } : {}) }),
+      // Missing credentials reject the promise (a config error) rather than throw at the call.
+      client = Promise.resolve().then(() =>
+        createBucketClient({ bucket: name, region: config.region, credentials: getCredentials(), ...(config.ossEndpoint ? { endpoint: config.ossEndpoint } : {}) }),
       );
       buckets.set(name, client);
     }
     return client;
   };
 
-  let imm: Promise<ImmApi> | undefined;
+  let imm: ImmApi | undefined;
   const immClient = () =>
-    (imm ??= getCredentials().then((c) =>
-      createImmClient({ region: config.region, credentials: c, ...(config.immEndpoint ? { endpoint: config.immEndpoint } : {}) }),
-    ));
+    (imm ??= createImmClient({ region: config.region, credentials: getCredentials(), ...(config.immEndpoint ? { endpoint: config.immEndpoint } : {}) }));
 
   const engine = async (rule: Rule, bucket: BucketApi): Promise<ConversionEngine> => {
     if (rule.engine === 'oss') return ossAsyncEngine(bucket, { topicName: config.mnsTopic }, retry);
     if (!config.immProject) throw new ConfigError('IMM_PROJECT is not set');
-    return immEngine(await immClient(), { projectName: config.immProject, topicName: config.mnsTopic }, retry);
+    return immEngine(immClient(), { projectName: config.immProject, topicName: config.mnsTopic }, retry);
   };
 
   return {
@@ -70,8 +69,8 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     bucket,
     store: (b: BucketApi) => ossJobStore(b, config.recordsPrefix),
     engine,
-    mediaProbe: async () => (config.immProject ? immMediaProbe(await immClient(), config.immProject, retry) : undefined),
-    taskLookup: async () => (config.immProject ? immTaskLookup(await immClient(), config.immProject, retry) : undefined),
+    mediaProbe: async () => (config.immProject ? immMediaProbe(immClient(), config.immProject, retry) : undefined),
+    taskLookup: async () => (config.immProject ? immTaskLookup(immClient(), config.immProject, retry) : undefined),
     retry,
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { resolveCredentials } from '../../shared/clients/credentials';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../shared/platform/errors';
+import { invocationCredentials } from '../../shared/clients/credentials';
 import { parseEndpoint } from '../../shared/clients/endpoint';
 import { IMM_API_VERSION, toWireQuery } from '../../shared/clients/imm';
 import { immParams } from '../helpers/imm-openapi-client';
@@ -70,48 +71,30 @@ describe('toWireQuery', () => {
   });
 });
 
-describe('resolveCredentials', () => {
-  const NAMES = ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN'] as const;
-  let saved: Record<string, string | undefined>;
-  beforeEach(() => {
-    saved = Object.fromEntries(NAMES.map((name) => [name, process.env[name]]));
-    for (const name of NAMES) delete process.env[name];
-  });
-  afterEach(() => {
-    for (const name of NAMES) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+describe('invocationCredentials', () => {
+  it("takes the function role's credentials from the FC context, with the STS token when there is one", () => {
+    const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'env-id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'env-secret' };
+    assert.deepEqual(invocationCredentials({ accessKeyId: 'id', accessKeySecret: 'secret', securityToken: 'token' }, env), { accessKeyId: 'id', accessKeySecret: 'secret', securityToken: 'token' });
+    assert.deepEqual(invocationCredentials({ accessKeyId: 'id', accessKeySecret: 'secret' }, env), { accessKeyId: 'id', accessKeySecret: 'secret' });
+    assert.deepEqual(invocationCredentials({ accessKeyId: 'id', accessKeySecret: 'secret', securityToken: '' }, env), { accessKeyId: 'id', accessKeySecret: 'secret' });
   });
 
-  it('takes the function role\'s credentials from the FC context, with the STS token when there is one', async () => {
-    assert.deepEqual(await resolveCredentials({ accessKeyId: 'id', accessKeySecret: 'secret', securityToken: 'token' }), { accessKeyId: 'id', accessKeySecret: 'secret', securityToken: 'token' });
-    assert.deepEqual(await resolveCredentials({ accessKeyId: 'id', accessKeySecret: 'secret' }), { accessKeyId: 'id', accessKeySecret: 'secret' });
-    assert.deepEqual(await resolveCredentials({ accessKeyId: 'id', accessKeySecret: 'secret', securityToken: '' }), { accessKeyId: 'id', accessKeySecret: 'secret' });
+  it('otherwise the standard environment variables', () => {
+    const env: NodeJS.ProcessEnv = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'env-id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'env-secret' };
+    assert.deepEqual(invocationCredentials(undefined, env), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' });
+    assert.deepEqual(invocationCredentials({ accessKeyId: 'ctx-id' }, env), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' }, 'half a pair in the context is not used');
+    assert.deepEqual(invocationCredentials({ accessKeySecret: 'ctx-secret' }, env), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' });
+    env['ALIBABA_CLOUD_SECURITY_TOKEN'] = 'env-token';
+    assert.deepEqual(invocationCredentials({}, env), { accessKeyId: 'env-id', accessKeySecret: 'env-secret', securityToken: 'env-token' });
   });
 
-  it('otherwise the default chain: the environment first', async () => {
-    process.env['ALIBABA_CLOUD_ACCESS_KEY_ID'] = 'env-id';
-    process.env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'] = 'env-secret';
-    assert.deepEqual(await resolveCredentials(undefined), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' });
-    assert.deepEqual(await resolveCredentials({ accessKeyId: 'ctx-id' }), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' }, 'half a pair in the context is not used');
-    assert.deepEqual(await resolveCredentials({ accessKeySecret: 'ctx-secret' }), { accessKeyId: 'env-id', accessKeySecret: 'env-secret' });
-    process.env['ALIBABA_CLOUD_SECURITY_TOKEN'] = 'env-token';
-    assert.deepEqual(await resolveCredentials({}), { accessKeyId: 'env-id', accessKeySecret: 'env-secret', securityToken: 'env-token' });
-  });
-
-  it('a chain that yields no key pair is an error', async () => {
-    // The real chain with nothing configured ends in network calls (ECS metadata, a credentials URI), so the
-    // library's answer is stubbed here: the guard under test is resolveCredentials' own.
-    const { default: Credential } = await import('@alicloud/credentials');
-    const original = Credential.prototype.getCredential;
-    try {
-      for (const answer of [{}, { accessKeyId: 'id' }, { accessKeySecret: 'secret' }, { accessKeyId: '', accessKeySecret: 'secret' }]) {
-        Credential.prototype.getCredential = async () => answer as Awaited<ReturnType<typeof original>>;
-        await assert.rejects(resolveCredentials(undefined), { message: 'no Alibaba Cloud credentials found (context, environment or default chain)' }, JSON.stringify(answer));
-      }
-    } finally {
-      Credential.prototype.getCredential = original;
+  it('no key pair anywhere is a configuration error that says what to do', () => {
+    for (const env of [{}, { ALIBABA_CLOUD_ACCESS_KEY_ID: 'id' }, { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret' }, { ALIBABA_CLOUD_ACCESS_KEY_ID: '', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret' }]) {
+      assert.throws(() => invocationCredentials(undefined, env), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /give the function a role/);
+        return true;
+      }, JSON.stringify(env));
     }
   });
 });

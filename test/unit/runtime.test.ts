@@ -10,9 +10,8 @@ import { createLogger } from '../../shared/platform/log';
 import { invocationRuntime } from '../../shared/platform/runtime';
 import { fakeBucket, serviceError, testConfig } from '../helpers/fake-app';
 
-// Nothing here sends a request: ali-oss and openapi-core clients are built offline, and the credentials come from
-// the context, so the default credentials chain (which may ask a metadata server) is never used. Where a client is
-// called, Node's http/https request functions are replaced by fakeHttp below: no socket is opened.
+// Nothing here sends a request: the OSS and IMM clients are built offline, with the credentials from the context.
+// Where a client is called, Node's http/https request functions are replaced by fakeHttp below: no socket is opened.
 
 const NOW = 1_700_000_000_000;
 const CREDENTIALS = { accessKeyId: 'AKIDtest', accessKeySecret: 'secret-test', securityToken: 'sts-test' };
@@ -307,7 +306,7 @@ describe('invocationRuntime: where the clients send their requests (fake HTTP la
     assert.deepEqual(immCall(seen[0]!), { action: 'GetTask', query: { ProjectName: 'project', TaskId: 't1', TaskType: 'MediaConvert' } });
     assert.match(seen[0]!.headers['authorization'] ?? '', /AKIDtest/);
     assert.equal(seen[0]!.headers['x-acs-security-token'], 'sts-test');
-    assert.match(seen[1]!.headers['authorization'] ?? '', /^OSS AKIDtest:/);
+    assert.match(seen[1]!.headers['authorization'] ?? '', /^OSS4-HMAC-SHA256 Credential=AKIDtest\/\d{8}\/cn-shanghai\/oss\/aliyun_v4_request,/);
     assert.equal(seen[1]!.headers['x-oss-security-token'], 'sts-test');
     assert.equal(seen[1]!.path, '/videos/a.mp4');
   });
