@@ -17,8 +17,6 @@
 export default {
   mutate: [
     'shared/**/*.ts',
-    // ali-oss adapter: only talks HTTP to OSS; exercised end to end against the local OSS (test/local-*, takeover, e2e).
-    '!shared/clients/oss.ts',
     // Returns a constant esbuild injects at build time (scripts/build.ts): only the built bundles (spec/e2e tests) see it.
     '!shared/rules/embedded.ts',
     // The declaration of each function's cloud calls (data the deploy generator reads): test/deploy-policies.test.ts
