@@ -23,11 +23,12 @@ const MAX_ROUNDS = 4;
  * The same path serves the upload event, a takeover of an abandoned attempt, a task retry after a transient task
  * failure, and reconcile. A transient failure of the attempt is thrown (the caller's event is delivered again).
  */
-export async function advanceJob(ctx: BucketContext, jobId: string, trigger: JobAttempt['trigger']): Promise<AdvanceOutcome> {
+export async function advanceJob(ctx: BucketContext, jobId: string, trigger: JobAttempt['trigger'], known?: JobFacts): Promise<AdvanceOutcome> {
   const { life } = ctx;
   let acted = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const facts = await refreshJob(life, jobId);
+    // `known`: facts the caller holds that are its view as stored (a job it just created), for the first round only.
+    const facts = round === 0 && known ? known : await refreshJob(life, jobId);
     if (!facts) return { status: 'missing' };
     if (facts.job.status !== 'pending') return { status: facts.job.status, acted, job: facts.job, ...(facts.job.error ? { error: facts.job.error } : {}) };
     const lease = leaseState(facts.attempts, life.clock.now());
@@ -69,6 +70,10 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
 
   let started: StartedTask[] = [];
   try {
+    // A first attempt probes the video (IMM DetectMediaMeta, a slow call) while it claims the outputs: the answer is
+    // memoized per upload for the await below, and an ownership conflict leaves it unawaited (its failure is moot).
+    // Later attempts may adopt tasks instead of submitting, so they probe only when they submit.
+    if (attempt.number === 1 && needsMedia(plan.outputs)) learnMedia(ctx, facts).catch(() => undefined);
     const conflict = await claimOutputs(ctx, job);
     if (conflict) return end('failed', { error: conflict });
 
@@ -153,9 +158,12 @@ function planFor(job: JobRecord, rule: Rule): JobPlan | undefined {
  */
 async function claimOutputs(ctx: BucketContext, job: JobRecord): Promise<JobError | undefined> {
   const { life } = ctx;
-  for (const output of job.outputs) {
-    const claim = { outputKey: output.key, sourceKey: job.key, jobId: job.jobId, claimedAt: new Date(life.clock.now()).toISOString() };
-    const owner = await life.retry(() => life.store.claimOutput(claim));
+  const claimedAt = new Date(life.clock.now()).toISOString();
+  const owners = await Promise.all(
+    job.outputs.map((output) => life.retry(() => life.store.claimOutput({ outputKey: output.key, sourceKey: job.key, jobId: job.jobId, claimedAt }))),
+  );
+  for (const [i, output] of job.outputs.entries()) {
+    const owner = owners[i]!;
     if (owner.sourceKey !== job.key) {
       return {
         code: 'OutputOwned',

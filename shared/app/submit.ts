@@ -1,5 +1,6 @@
 import type { BucketApi } from '../clients/oss';
 import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from '../events/oss';
+import type { JobFacts } from '../jobs/lifecycle';
 import { newJobRecord, planJob, type JobPlan, type SourceObject } from '../jobs/plan';
 import { TransientFailure } from '../platform/errors';
 import { matchRules } from '../rules/match';
@@ -95,9 +96,14 @@ async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutco
   // The index entry goes first: a job never exists without it, so reconcile sees every job that might stall.
   await life.retry(() => life.store.markOpen(plan.jobId));
   const job = newJobRecord(plan, life.clock.now());
-  if ((await life.retry(() => life.store.createJob(job))) === 'created') await life.retry(() => life.store.indexJob(job));
+  const created = (await life.retry(() => life.store.createJob(job))) === 'created';
+  if (created) await life.retry(() => life.store.indexJob(job));
+  // A job this invocation just created has no attempts yet: its first round needs no read (a rival's claim of the
+  // same attempt number makes ours lose, and the next round reads the facts).
+  let known: JobFacts | undefined = created ? { job, attempts: [], results: new Map() } : undefined;
   for (;;) {
-    const outcome = await advanceJob(ctx, plan.jobId, 'event');
+    const outcome = await advanceJob(ctx, plan.jobId, 'event', known);
+    known = undefined;
     if (outcome.status === 'missing') throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
     if (outcome.status === 'busy') {
       const waitMs = Math.min(IN_PROGRESS_POLL_MS, Math.max(10, outcome.until - life.clock.now() + 10));

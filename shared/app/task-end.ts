@@ -1,5 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { TaskStatus } from '../engines/engine';
-import { isTerminal, leaseState, type JobRecord, type TaskResult } from '../jobs/job';
+import { isTerminal, leaseState, type JobError, type JobRecord, type TaskResult } from '../jobs/job';
 import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
 import { countAnimationFrames } from '../media/animation-frames';
 import { describeServiceError, TransientFailure } from '../platform/errors';
@@ -32,8 +33,12 @@ export async function recordTaskEnd(ctx: BucketContext, jobId: string, end: Task
     facts = await adoptTask(ctx, facts, end.taskId);
   }
 
-  const existing = facts.results.get(end.taskId) ?? (await life.retry(() => life.store.getTaskResult(jobId, end.taskId)));
-  if (!existing) await life.retry(async () => life.store.putTaskResult(await taskResult(ctx, facts!.job, facts!.attempts, end)));
+  // The refresh read the task's result if it was there; one written since wins the create-only put (and ours is a duplicate).
+  let recorded = false;
+  if (!facts.results.has(end.taskId)) {
+    const result = await taskResult(ctx, facts.job, facts.attempts, end);
+    recorded = isDeepStrictEqual(await life.retry(() => life.store.putTaskResult(result)), result);
+  }
 
   let view = await refreshJob(life, jobId);
   if (view?.job.status === 'pending') {
@@ -47,7 +52,7 @@ export async function recordTaskEnd(ctx: BucketContext, jobId: string, end: Task
   }
   const jobStatus = view?.job.status ?? facts.job.status;
   deps.log.info(`job ${jobStatus}`, { jobId, taskId: end.taskId, outputs: view?.job.outputs.map((o) => ({ key: o.key, bytes: o.bytes })), error: view?.job.error });
-  return { status: existing ? 'duplicate' : 'recorded', ...base, jobStatus };
+  return { status: recorded ? 'recorded' : 'duplicate', ...base, jobStatus };
 }
 
 /**
@@ -78,42 +83,38 @@ async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts
   const mine = job.outputs.filter((o) => keys.has(o.key));
   const times = 'startTime' in end || 'endTime' in end ? { ...(end.startTime ? { startTime: end.startTime } : {}), ...(end.endTime ? { endTime: end.endTime } : {}) } : {};
   const base = { jobId: job.jobId, taskId: end.taskId, recordedAt: new Date(deps.clock.now()).toISOString(), ...times };
-  if (end.status === 'Failed') {
-    return {
-      ...base,
-      status: 'Failed',
-      error: { code: end.code || 'TaskFailed', message: end.message || `task ${end.taskId} failed` },
-      outputs: mine.map((o) => ({ key: o.key, tagged: false })),
-    };
-  }
+  const failed = (error: JobError): TaskResult => ({ ...base, status: 'Failed', error, outputs: mine.map((o) => ({ key: o.key, tagged: false })) });
+  if (end.status === 'Failed') return failed({ code: end.code || 'TaskFailed', message: end.message || `task ${end.taskId} failed` });
   const rule = deps.config.rules.find((r) => r.name === job.rule);
-  const outputs: TaskResult['outputs'] = [];
-  for (const output of mine) {
-    try {
-      // The whole animation is read, not just its headers: its frames are what IMM billed.
-      const bytes = await deps.retry('oss', () => ctx.bucket.getBytes(output.key));
-      if (!bytes) {
-        const error =
-          end.status === 'Forgotten'
-            ? { code: 'TaskNotFound', message: `IMM no longer knows task ${end.taskId} (it keeps tasks 7 days) and ${output.key} does not exist` }
-            : { code: 'OutputMissing', message: `task ${end.taskId} succeeded but ${output.key} does not exist` };
-        return { ...base, status: 'Failed', error, outputs: mine.map((o) => ({ key: o.key, tagged: false })) };
+  // The outputs are read and tagged together; the first problem in output order decides a failed result.
+  const checked = await Promise.all(
+    mine.map(async (output): Promise<TaskResult['outputs'][number] | { problem: JobError }> => {
+      try {
+        // The whole animation is read, not just its headers: its frames are what IMM billed.
+        const bytes = await deps.retry('oss', () => ctx.bucket.getBytes(output.key));
+        if (!bytes) {
+          return end.status === 'Forgotten'
+            ? { problem: { code: 'TaskNotFound', message: `IMM no longer knows task ${end.taskId} (it keeps tasks 7 days) and ${output.key} does not exist` } }
+            : { problem: { code: 'OutputMissing', message: `task ${end.taskId} succeeded but ${output.key} does not exist` } };
+        }
+        const tags = outputTags({ source: job.key, rule: job.rule, job: job.jobId, task: end.taskId, format: output.format }, rule?.tags ?? {});
+        await deps.retry('oss', () => ctx.bucket.putTags(output.key, tags));
+        const frames = countAnimationFrames(bytes);
+        if (frames === undefined) deps.log.warn('cannot count the frames of an output: not a GIF or WebP it can read', { jobId: job.jobId, key: output.key });
+        return { key: output.key, bytes: bytes.length, ...(frames !== undefined ? { frames } : {}), tagged: true };
+      } catch (error) {
+        const info = describeServiceError('oss', error);
+        if (info.transient) throw new TransientFailure(`recording ${output.key}: ${info.code}: ${info.message}`, info);
+        return {
+          problem: { code: info.code, message: `recording ${output.key} failed: ${info.message} (check the record function's OSS permissions on the output prefix)` },
+        };
       }
-      const tags = outputTags({ source: job.key, rule: job.rule, job: job.jobId, task: end.taskId, format: output.format }, rule?.tags ?? {});
-      await deps.retry('oss', () => ctx.bucket.putTags(output.key, tags));
-      const frames = countAnimationFrames(bytes);
-      if (frames === undefined) deps.log.warn('cannot count the frames of an output: not a GIF or WebP it can read', { jobId: job.jobId, key: output.key });
-      outputs.push({ key: output.key, bytes: bytes.length, ...(frames !== undefined ? { frames } : {}), tagged: true });
-    } catch (error) {
-      const info = describeServiceError('oss', error);
-      if (info.transient) throw new TransientFailure(`recording ${output.key}: ${info.code}: ${info.message}`, info);
-      return {
-        ...base,
-        status: 'Failed',
-        error: { code: info.code, message: `recording ${output.key} failed: ${info.message} (check the record function's OSS permissions on the output prefix)` },
-        outputs: mine.map((o) => ({ key: o.key, tagged: false })),
-      };
-    }
+    }),
+  );
+  const outputs: TaskResult['outputs'] = [];
+  for (const check of checked) {
+    if ('problem' in check) return failed(check.problem);
+    outputs.push(check);
   }
   return { ...base, status: 'Succeeded', error: null, outputs };
 }

@@ -53,17 +53,22 @@ export function knownTasks(attempts: readonly JobAttempt[]): Set<string> {
   return new Set(attempts.flatMap((a) => a.tasks.map((t) => t.taskId)));
 }
 
-/** Reads the job and its facts; results are cached across calls (they never change once written). */
+/**
+ * Reads the job and its facts; results are cached across calls (they never change once written). The attempts are
+ * listed while the record is read, then the missing results are read together: one read after the other would be no
+ * more consistent (a writer can act between any two reads; refreshJob re-reads after every save for that reason).
+ */
 export async function loadFacts(life: Lifecycle, jobId: string, results = new Map<string, TaskResult>()): Promise<JobFacts | undefined> {
+  const listing = life.retry(() => life.store.listAttempts(jobId));
+  // A terminal record carries its attempts: the listing is not waited for (nor its failure reported).
+  listing.catch(() => undefined);
   const job = await life.retry(() => life.store.getJob(jobId));
   if (!job) return undefined;
   if (isTerminal(job.status)) return { job, attempts: job.attempts, results };
-  const attempts = await life.retry(() => life.store.listAttempts(jobId));
-  for (const taskId of knownTasks(attempts)) {
-    if (results.has(taskId)) continue;
-    const result = await life.retry(() => life.store.getTaskResult(jobId, taskId));
-    if (result) results.set(taskId, result);
-  }
+  const attempts = await listing;
+  const missing = [...knownTasks(attempts)].filter((taskId) => !results.has(taskId));
+  const found = await Promise.all(missing.map((taskId) => life.retry(() => life.store.getTaskResult(jobId, taskId))));
+  for (const result of found) if (result) results.set(result.taskId, result);
   return { job, attempts, results };
 }
 
@@ -74,8 +79,9 @@ const MAX_REFRESH_ROUNDS = 6;
  * Brings the stored job view in line with its facts and returns it. A stored terminal view is final. Otherwise the
  * view is derived, saved, and the facts read again, until what is stored is what the facts say: the last writer
  * always re-checks, so a writer holding stale facts cannot leave its view behind (see jobs/derive.ts). The
- * open-jobs entry is written before any non-terminal view and removed once a terminal one is confirmed; the job
- * index follows every saved view.
+ * open-jobs entry exists before any non-terminal view (submit and retry write it before they create the job; each
+ * non-terminal save writes it again) and is removed once a terminal one is confirmed; the job index follows every
+ * saved view.
  */
 export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFacts | undefined> {
   const results = new Map<string, TaskResult>();
@@ -88,9 +94,10 @@ export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFac
       if (savedTerminal) await life.retry(() => life.store.markClosed(jobId));
       return facts;
     }
-    if (!isTerminal(derived.status)) await life.retry(() => life.store.markOpen(jobId));
     const view: JobRecord = { ...derived, updatedAt: iso(life.clock.now()) };
-    await life.retry(() => life.store.saveJob(view));
+    // The stored view is not terminal, so its open-jobs entry was written before it (jobs are created after their
+    // entry); writing it again only restores one a concurrent reconcile removed, and need not go first.
+    await Promise.all([...(isTerminal(view.status) ? [] : [life.retry(() => life.store.markOpen(jobId))]), life.retry(() => life.store.saveJob(view))]);
     await life.retry(() => life.store.indexJob(view, facts.job));
     savedTerminal = isTerminal(view.status);
   }

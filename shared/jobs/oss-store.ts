@@ -83,12 +83,16 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
       return { jobIds: page.keys.map((key) => key.slice(openPrefix.length)), more: page.truncated };
     },
     async indexJob(job, previous) {
-      if (!previous) await bucket.putText(`${sourcePrefix(job.key)}${job.jobId}`, '', { contentType: 'text/plain' });
       const next = indexKey(job);
-      const before = previous ? indexKey(previous) : undefined;
+      if (!previous) {
+        await Promise.all([bucket.putText(`${sourcePrefix(job.key)}${job.jobId}`, '', { contentType: 'text/plain' }), bucket.putText(next, '', { contentType: 'text/plain' })]);
+        return;
+      }
+      const before = indexKey(previous);
       if (next === before) return;
+      // The new entry first: a job is never missing from the index (an extra entry is harmless: readers keep the furthest).
       await bucket.putText(next, '', { contentType: 'text/plain' });
-      if (before) await bucket.delete(before);
+      await bucket.delete(before);
     },
     async listJobIndex({ since }) {
       const startAfter = since ? `${indexPrefix}${since.slice(0, 10)}/` : undefined;
