@@ -45,26 +45,34 @@ export async function reconcileOpenJobs(deps: AppDeps): Promise<ReconcileSummary
 
   const summary: ReconcileSummary = { looked: 0, actions: {}, more: page.more };
   let last: string | undefined;
-  for (const jobId of page.jobIds) {
+  // A few jobs at a time (each is a handful of sequential reads); the cursor only passes a batch that is done.
+  for (let i = 0; i < page.jobIds.length; i += RECONCILE_BATCH) {
     if (deps.clock.now() >= deps.deadline) {
       summary.more = true;
       break;
     }
-    let action: ReconcileAction;
-    try {
-      action = await reconcileJob(ctx, jobId);
-    } catch (error) {
-      if (!(error instanceof TransientFailure)) throw error;
-      deps.log.warn('reconcile could not finish a job this run', { jobId, reason: error.message });
-      action = 'failed-transiently';
-    }
-    summary.looked++;
-    summary.actions[action] = (summary.actions[action] ?? 0) + 1;
-    last = jobId;
+    const batch = page.jobIds.slice(i, i + RECONCILE_BATCH);
+    const actions = await Promise.all(batch.map((jobId) => reconcileOrReport(ctx, jobId)));
+    for (const action of actions) summary.actions[action] = (summary.actions[action] ?? 0) + 1;
+    summary.looked += batch.length;
+    last = batch.at(-1);
   }
   await ctx.life.retry(() => store.saveReconcileCursor(summary.more ? last : undefined));
   deps.log.info('reconcile run', { ...summary });
   return summary;
+}
+
+/** Open jobs reconciled at once. */
+const RECONCILE_BATCH = 4;
+
+async function reconcileOrReport(ctx: BucketContext, jobId: string): Promise<ReconcileAction> {
+  try {
+    return await reconcileJob(ctx, jobId);
+  } catch (error) {
+    if (!(error instanceof TransientFailure)) throw error;
+    ctx.deps.log.warn('reconcile could not finish a job this run', { jobId, reason: error.message });
+    return 'failed-transiently';
+  }
 }
 
 export async function reconcileJob(ctx: BucketContext, jobId: string): Promise<ReconcileAction> {

@@ -116,6 +116,37 @@ describe('reconcile', () => {
     assert.equal((await reconcileOpenJobs(app.deps())).looked, 2, 'then starts over');
   });
 
+  it('looks at four jobs at a time, and a run that runs out of time stops after a whole batch', async () => {
+    const app = fakeApp();
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => `videos/${name}.mp4`);
+    for (const key of keys) await upload(app, key);
+    const starts: number[] = [];
+    let inFlight = 0;
+    const getJob = app.store.getJob.bind(app.store);
+    app.store.getJob = async (jobId) => {
+      starts.push(++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      return getJob(jobId);
+    };
+    const run = await reconcileOpenJobs(app.deps());
+    assert.deepEqual(run, { looked: 6, actions: { waiting: 6 }, more: false });
+    assert.equal(Math.max(...starts), 4);
+
+    // With the budget spent after the first batch: four looked at, the next run goes on with the other two.
+    const deps = app.deps();
+    const spend = app.store.getJob;
+    app.store.getJob = async (jobId) => {
+      app.clock.advance(60_000);
+      return spend(jobId);
+    };
+    const short = await reconcileOpenJobs({ ...deps, deadline: app.clock.now() + 1 });
+    assert.deepEqual([short.looked, short.more], [4, true]);
+    app.store.getJob = getJob;
+    const rest = await reconcileOpenJobs(app.deps());
+    assert.deepEqual([rest.looked, rest.more], [2, false]);
+  });
+
   it('needs BUCKET', async () => {
     const app = fakeApp({ config: testConfig({ bucket: undefined }) });
     await assert.rejects(reconcileOpenJobs(app.deps()), ConfigError);
