@@ -10,7 +10,7 @@ import { readEndpointsFile } from './endpoints-file';
 import { generateSampleVideo } from './media';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
-import { startStack, type Stack } from './stack';
+import { conversionFromEnv, startStack, type Stack } from './stack';
 
 const DROP_DIR = path.resolve('drop');
 /** The local stack's data (objects, records, failures): what npm start, npm run demo and `--local` share. */
@@ -52,9 +52,12 @@ async function start(): Promise<void> {
   const say = (line: string) => console.log(stamped(line));
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
   if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
+  const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
+  if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations with the planned frame counts, no ffmpeg');
   const stack = await startStack({
     dataDir: DATA_DIR,
     faults,
+    ...(conversion ? { imm: { conversion } } : {}),
     log: (line) => {
       const match = /^\[([^\]]+)\] (.*)$/.exec(line);
       say(match ? formatLogLine(match[1]!, match[2]!) : line);
@@ -167,7 +170,8 @@ async function demo(): Promise<number> {
   const shared = !(running && processAlive(running.pid));
   const dataDir = shared ? DATA_DIR : await mkdtemp(path.join(tmpdir(), 'video-animation-demo-'));
   const quiet = process.argv.includes('--quiet');
-  const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line) });
+  const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
+  const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line), ...(conversion ? { imm: { conversion } } : {}) });
   const keep = path.join(OUT_DIR, 'demo');
   try {
     const rules = stack.spec.rules as { name: string; prefix: string }[];

@@ -19,7 +19,18 @@ export interface StackFaults {
    * IMM API calls throttled or answered 5xx; tasks that end Failed: a share of them and/or the first N run, with
    * `failTaskCode` (default `InternalError`, transient; e.g. `InvalidFile.Media` for a permanent failure).
    */
-  imm?: { throttleRate?: number; serverErrorRate?: number; failTaskRate?: number; failFirstTasks?: number; failTaskCode?: string };
+  imm?: {
+    /**
+     * IMM's rate limit: calls above this many per second, every action together, answered `Throttling.User` (a sliding
+     * one-second window: local/imm/rate-limit.ts). `stack.imm.apiCalls()` / `throttledCalls()` count them.
+     */
+    qps?: number;
+    throttleRate?: number;
+    serverErrorRate?: number;
+    failTaskRate?: number;
+    failFirstTasks?: number;
+    failTaskCode?: string;
+  };
   /** OSS trigger events: deliver a share twice (concurrently), and/or late. */
   events?: { duplicateRate?: number; delayMs?: number };
   /** MNS notices (IMM's completion messages): pushed twice, late, or lost (a share, and/or the first N published). */
@@ -32,7 +43,7 @@ export interface StackFaults {
  * Faults from the environment (or `--fault name=value` on the command line), e.g.
  * FAULT_IMM_THROTTLE=0.1 FAULT_IMM_5XX=0.05 FAULT_EVENT_DUPLICATE=1 FAULT_CRASH=submit:record-created,
  * FAULT_IMM_FAIL_TASK=0.2 FAULT_IMM_FAIL_FIRST_TASKS=1 FAULT_IMM_FAIL_TASK_CODE=InvalidFile.Media,
- * FAULT_NOTICE_DROP=0.1 FAULT_NOTICE_DROP_FIRST=1.
+ * FAULT_NOTICE_DROP=0.1 FAULT_NOTICE_DROP_FIRST=1, FAULT_IMM_QPS=20 (IMM answers Throttling.User above 20 calls a second).
  */
 export function faultsFromSettings(settings: Record<string, string | undefined>): StackFaults {
   const rate = (name: string) => {
@@ -61,10 +72,17 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
     if (!/^[A-Za-z][\w.]*$/.test(value)) throw new Error(`${name}=${value}: expected an IMM error code such as InternalError or InvalidFile.Media`);
     return value;
   };
+  const perSecond = (name: string) => {
+    const value = settings[name];
+    if (value === undefined) return undefined;
+    if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name}=${value}: expected a whole number of API calls per second, at least 1`);
+    return Number(value);
+  };
   const faults: StackFaults = {};
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const oss = defined({ serverErrorRate: rate('FAULT_OSS_5XX'), throttleRate: rate('FAULT_OSS_THROTTLE') });
   const imm = defined({
+    qps: perSecond('FAULT_IMM_QPS'),
     throttleRate: rate('FAULT_IMM_THROTTLE'),
     serverErrorRate: rate('FAULT_IMM_5XX'),
     failTaskRate: rate('FAULT_IMM_FAIL_TASK'),

@@ -8,6 +8,7 @@ import { startLocalFcApi, type LocalFcApi } from './fc/api';
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
 import { timerEvent, timerIntervalMs } from './fc/timer';
 import { startLocalImm, type LocalImm } from './imm/server';
+import type { ConversionMode } from './imm/tasks';
 import { startCrashProxy, type StackFaults } from './faults';
 import { createAsyncProcessHandler } from './oss-async/handler';
 import { createLocalMns, type LocalMns } from './mns/topics';
@@ -20,6 +21,20 @@ export const LOCAL_CREDENTIALS = {
   accessKeyId: process.env['LOCAL_ACCESS_KEY_ID'] ?? 'LTAIlocalstackkey',
   accessKeySecret: process.env['LOCAL_ACCESS_KEY_SECRET'] ?? 'local-stack-secret-not-for-cloud-use',
 };
+
+/** The STS credentials every function instance gets in its context (what the function's role would give). */
+export const FUNCTION_CREDENTIALS: FcCredentials = {
+  accessKeyId: 'STS.localfunctionrole',
+  accessKeySecret: 'local-function-sts-secret',
+  securityToken: 'local-function-sts-token',
+};
+
+/** `LOCAL_IMM_CONVERSION` (for `npm start` / `npm run demo`): `ffmpeg` (default) or `fast`. */
+export function conversionFromEnv(value: string | undefined): ConversionMode | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'ffmpeg' || value === 'fast') return value;
+  throw new Error(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
+}
 
 export interface StackOptions {
   specFile?: string;
@@ -47,6 +62,17 @@ export interface StackOptions {
   onInvocation?: (invocation: Invocation) => void;
   /** Fires every enabled timer trigger this often instead of at its cronExpression's rate (tests use e.g. 200). */
   timerIntervalMs?: number;
+  /**
+   * The local IMM: `conversion: 'fast'` writes small valid animations with the planned frame counts instead of
+   * running ffmpeg, and caches probes per ETag (local/imm/fast-animation.ts); `concurrency`: tasks converted at once
+   * (default 1 with ffmpeg, 4 in the fast mode).
+   */
+  imm?: { conversion?: ConversionMode; concurrency?: number };
+  /**
+   * Overrides s.yaml's `concurrencyConfig.reservedConcurrency` per function resource (e.g. `{ submit: null }` runs
+   * submit uncapped, `{ submit: 4 }` caps it at 4).
+   */
+  reservedConcurrency?: Record<string, number | null>;
 }
 
 export interface Stack {
@@ -104,6 +130,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return { fn, trigger, intervalMs: options.timerIntervalMs ?? scheduledMs };
       }),
   );
+  const unknownCaps = Object.keys(options.reservedConcurrency ?? {}).filter((resource) => !spec.functions.some((f) => f.resource === resource));
+  if (unknownCaps.length > 0) throw new Error(`reservedConcurrency names no function resource of s.yaml: ${unknownCaps.join(', ')}`);
   // Loaded only to build: the build pulls in esbuild and the rule validator, which stacks over built bundles do not need.
   if (options.build !== false) await (await import('../scripts/build')).buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
@@ -111,11 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');
   const region = submitSpec.region;
 
-  const functionCredentials: FcCredentials = {
-    accessKeyId: 'STS.localfunctionrole',
-    accessKeySecret: 'local-function-sts-secret',
-    securityToken: 'local-function-sts-token',
-  };
+  const functionCredentials = FUNCTION_CREDENTIALS;
   const signers = [LOCAL_CREDENTIALS, functionCredentials];
 
   const functions = new Map<string, LocalFunction>();
@@ -162,6 +186,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       mns.publish(topic, body, options.base64Messages ? { base64Message: true } : {});
     },
     workDir: path.join(dataDir, 'imm'),
+    ...(options.imm?.conversion ? { conversion: options.imm.conversion } : {}),
+    concurrency: options.imm?.concurrency ?? (options.imm?.conversion === 'fast' ? 4 : 1),
     ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
   });
   const buckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
@@ -188,8 +214,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       proxies.push(proxy);
       env[crash.after === 'record-created' ? 'OSS_ENDPOINT' : 'IMM_ENDPOINT'] = `http://127.0.0.1:${proxy.port}`;
     }
+    const capOverride = options.reservedConcurrency?.[fn.resource];
+    const { reservedConcurrency: _cap, ...uncapped } = fn;
     const instance: LocalFunction = new LocalFunction({
-      spec: fn,
+      spec: capOverride === undefined ? fn : capOverride === null ? uncapped : { ...fn, reservedConcurrency: capOverride },
       env,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: functionCredentials,

@@ -59,6 +59,8 @@ const FunctionPropsSchema = z.looseObject({
     })
     .optional(),
   triggers: z.array(z.looseObject({ triggerType: z.string() })).default([]),
+  /** fc3's IConcurrencyConfig (devsapp/fc3 src/interface/concurrency_config.ts): applied by `s deploy`; 0 pauses the function. */
+  concurrencyConfig: z.object({ reservedConcurrency: z.number().int().min(0) }).optional(),
 });
 
 /**
@@ -122,6 +124,11 @@ export interface FunctionSpec {
   env: Record<string, string>;
   maxAsyncRetryAttempts: number;
   onFailureDestination?: string;
+  /**
+   * `concurrencyConfig.reservedConcurrency`: at most this many invocations of the function run at once (FC queues
+   * asynchronous ones above it and refuses synchronous ones). Unset: no cap of its own.
+   */
+  reservedConcurrency?: number;
   ossTriggers: OssTrigger[];
   mnsTriggers: MnsTrigger[];
   timerTriggers: TimerTrigger[];
@@ -291,6 +298,7 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
     env: p.environmentVariables,
     maxAsyncRetryAttempts: p.asyncInvokeConfig?.maxAsyncRetryAttempts ?? 3,
     ...(onFailure ? { onFailureDestination: onFailure } : {}),
+    ...(p.concurrencyConfig ? { reservedConcurrency: p.concurrencyConfig.reservedConcurrency } : {}),
     ossTriggers,
     mnsTriggers,
     timerTriggers,

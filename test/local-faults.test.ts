@@ -15,6 +15,11 @@ describe('fault switches from the environment and --fault flags', () => {
     });
   });
 
+  test('IMM rate limit: FAULT_IMM_QPS, beside the other IMM faults', () => {
+    assert.deepEqual(faultsFromSettings({ FAULT_IMM_QPS: '20', FAULT_IMM_THROTTLE: '0.1' }), { imm: { qps: 20, throttleRate: 0.1 } });
+    assert.deepEqual(faultsFromSettings(faultSettingsFromArgs(['--fault', 'FAULT_IMM_QPS=5'], {})), { imm: { qps: 5 } });
+  });
+
   test('--fault flags override the environment', () => {
     const settings = faultSettingsFromArgs(['--fault', 'FAULT_NOTICE_DROP_FIRST=3'], { FAULT_NOTICE_DROP_FIRST: '1' });
     assert.deepEqual(faultsFromSettings(settings), { notices: { dropFirst: 3 } });
@@ -25,6 +30,10 @@ describe('fault switches from the environment and --fault flags', () => {
     [{ FAULT_NOTICE_DROP_FIRST: '-1' }, /FAULT_NOTICE_DROP_FIRST=-1: expected a whole number/],
     [{ FAULT_NOTICE_DROP: '2' }, /FAULT_NOTICE_DROP=2: expected a share between 0 and 1/],
     [{ FAULT_IMM_FAIL_TASK_CODE: 'not a code' }, /FAULT_IMM_FAIL_TASK_CODE=not a code: expected an IMM error code/],
+    [{ FAULT_IMM_QPS: '0' }, /FAULT_IMM_QPS=0: expected a whole number of API calls per second, at least 1/],
+    [{ FAULT_IMM_QPS: '2.5' }, /FAULT_IMM_QPS=2.5: expected a whole number of API calls per second, at least 1/],
+    [{ FAULT_IMM_QPS: 'fast' }, /FAULT_IMM_QPS=fast: expected a whole number/],
+    [{ FAULT_IMM_QPS: '' }, /FAULT_IMM_QPS=: expected a whole number/],
   ];
   for (const [settings, message] of refused) {
     test(`${JSON.stringify(settings)} is refused`, () => assert.throws(() => faultsFromSettings(settings), message));

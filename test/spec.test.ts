@@ -73,6 +73,19 @@ describe('loadSpec(s.yaml)', async () => {
     assert.deepEqual(reconcile.env, { ...expected, BUCKET: 'my-video-bucket', RECONCILE_AFTER_SECONDS: '900' });
   });
 
+  test('submit runs at most vars.submitConcurrency (10) at once, SUBMIT_CONCURRENCY overrides it; the others are uncapped', async () => {
+    assert.equal(submit.reservedConcurrency, 10);
+    assert.equal(record.reservedConcurrency, undefined);
+    assert.equal(reconcile.reservedConcurrency, undefined);
+    const custom = await loadSpec(S_YAML, { SUBMIT_CONCURRENCY: '4' });
+    assert.equal(byResource(custom.functions, 'submit').reservedConcurrency, 4);
+    await assert.rejects(loadSpec(S_YAML, { SUBMIT_CONCURRENCY: '-1' }), (error: unknown) => {
+      assert.ok(error instanceof SpecError);
+      assert.match(error.message, /resources\.submit\.props.*concurrencyConfig\.reservedConcurrency/s);
+      return true;
+    });
+  });
+
   test('reconcile runs on a timer every 10 minutes, never retried (the next run is the retry)', () => {
     assert.deepEqual(reconcile.timerTriggers, [{ name: 'reconcile-every-10-minutes', cronExpression: '@every 10m', enable: true }]);
     assert.equal(reconcile.maxAsyncRetryAttempts, 0);

@@ -68,7 +68,8 @@ interface Reply {
  * IMM checks them:
  * - `POST /2023-03-30/functions/{name}/invocations`: the body is the event; `x-fc-invocation-type: Async` answers
  *   202 at once and runs the function with FC's async retries and onFailure destination; `Sync` (the default)
- *   answers 200 with the function's result, or 200 with `x-fc-error-type: UnhandledInvocationError` when it threw.
+ *   answers 200 with the function's result, or 200 with `x-fc-error-type: UnhandledInvocationError` when it threw,
+ *   or 429 `ResourceThrottled` when the function's reserved concurrency is all in use (asynchronous calls queue).
  * - `GET /2023-03-30/functions/{name}` (the `Function` model) and `GET .../triggers` (`ListTriggersOutput`).
  * Every answer carries `x-fc-request-id`; errors are `{Code, Message, RequestId}` (404 FunctionNotFound, ...).
  */
@@ -111,6 +112,8 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
           return { status: 200, body: typeof result === 'string' ? Buffer.from(result) : Buffer.from(JSON.stringify(result)) };
         } catch (error) {
           const e = error as Error;
+          // Over the function's reserved concurrency FC refuses a synchronous call instead of running it.
+          if (e.name === 'ResourceThrottled') throw new FcApiError(429, 'ResourceThrottled', e.message);
           return {
             status: 200,
             headers: { 'x-fc-error-type': 'UnhandledInvocationError' },

@@ -18,6 +18,9 @@ export interface Invocation {
   attempt: number;
   /** The timer trigger that caused it, if one did. */
   timerTrigger?: string;
+  /** When an asynchronous invocation that had to wait for a free slot (reservedConcurrency) was queued. */
+  queuedAt?: number;
+  /** When it began to run in the instance. */
   startedAt: number;
   endedAt?: number;
   ok?: boolean;
@@ -67,10 +70,31 @@ parentPort.on('message', async ({ id, event, context }) => {
 });
 `;
 
+/** What the function's concurrency cap holds at a moment (LocalFunction.concurrency()). */
+export interface ConcurrencyState {
+  /** `concurrencyConfig.reservedConcurrency`; undefined: no cap. */
+  limit?: number;
+  /** Invocations running in the instance now. */
+  running: number;
+  /** Asynchronous invocations waiting for a slot, in arrival order. */
+  queued: number;
+  /** The most invocations that ever ran at once. */
+  maxRunning: number;
+  /** Synchronous invocations refused because every slot was taken. */
+  throttled: number;
+}
+
 /**
  * Runs one function the way FC does: its bundle in an instance of its own (a worker thread with the function's
  * environment), `handler(Buffer, context)` with an FC-like context, synchronous calls for MNS pushes, and
  * asynchronous calls for OSS events and timers with FC's retries and onFailure destination.
+ *
+ * The function's reserved concurrency (s.yaml `concurrencyConfig.reservedConcurrency`) caps the invocations running
+ * at once (all of them run in the one worker, concurrently, as FC would run them on that many instances): an
+ * asynchronous invocation above the cap waits in FC's async queue, first come first served, and runs when a slot
+ * frees (FC retries those "for up to 5 hours", unbilled, not counted against maxAsyncRetryAttempts; a retry after an
+ * error queues again like a new arrival); a synchronous one above the cap is refused at once with
+ * `ResourceThrottled` (HTTP 429 on the FC API). A cap of 0 pauses the function: asynchronous events wait forever.
  */
 export class LocalFunction {
   readonly name: string;
@@ -84,10 +108,54 @@ export class LocalFunction {
   /** Timer invocations under way, retries included: they are waited for as a snapshot, never until none is left. */
   private readonly timerRuns = new Set<Promise<AsyncOutcome>>();
   private closed = false;
+  private readonly limit: number | undefined;
+  private running = 0;
+  private maxRunning = 0;
+  private throttledSync = 0;
+  /** Asynchronous invocations waiting for a slot: each is handed one already taken. */
+  private readonly slotQueue: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(private readonly options: InvokerOptions) {
     this.name = options.spec.functionName;
+    this.limit = options.spec.reservedConcurrency;
     this.worker = this.startInstance();
+  }
+
+  /** The concurrency cap and what it holds now. */
+  concurrency(): ConcurrencyState {
+    return {
+      ...(this.limit !== undefined ? { limit: this.limit } : {}),
+      running: this.running,
+      queued: this.slotQueue.length,
+      maxRunning: this.maxRunning,
+      throttled: this.throttledSync,
+    };
+  }
+
+  private takeSlot(): void {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+  }
+
+  private hasFreeSlot(): boolean {
+    return this.limit === undefined || this.running < this.limit;
+  }
+
+  /** Waits in the async queue for a slot (at once when one is free and nobody is ahead). */
+  private acquireSlot(): Promise<void> {
+    if (this.hasFreeSlot() && this.slotQueue.length === 0) {
+      this.takeSlot();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.slotQueue.push({ resolve, reject }));
+  }
+
+  private releaseSlot(): void {
+    this.running--;
+    while (this.slotQueue.length > 0 && this.hasFreeSlot()) {
+      this.takeSlot();
+      this.slotQueue.shift()!.resolve();
+    }
   }
 
   /** FC starts a fresh instance after one dies; so does this. */
@@ -127,11 +195,45 @@ export class LocalFunction {
     this.pending.clear();
   }
 
-  /** A synchronous invocation (what an MNS topic trigger does); rejects when the handler throws or times out. */
-  invoke(event: Buffer, kind: Invocation['kind'] = 'sync', details: { attempt?: number; requestId?: string; timerTrigger?: string } = {}): Promise<unknown> {
+  /**
+   * A synchronous invocation (what an MNS topic trigger does); rejects when the handler throws or times out, or at
+   * once with `ResourceThrottled` when the function's reserved concurrency is all in use. `kind: 'async'` is one
+   * attempt of an asynchronous invocation: it waits for a slot in the async queue instead.
+   */
+  async invoke(event: Buffer, kind: Invocation['kind'] = 'sync', details: { attempt?: number; requestId?: string; timerTrigger?: string } = {}): Promise<unknown> {
+    if (this.closed) throw closedError();
+    let queuedAt: number | undefined;
+    if (kind === 'sync') {
+      if (!this.hasFreeSlot()) {
+        this.throttledSync++;
+        throw Object.assign(new Error(`Reserved concurrency exceeded: ${this.name} runs at most ${this.limit} invocations at once`), { name: 'ResourceThrottled' });
+      }
+      this.takeSlot();
+    } else {
+      // invokeAsync counts the wait as work under way for idle() (timer invocations aside, as ever).
+      if (!(this.hasFreeSlot() && this.slotQueue.length === 0)) queuedAt = Date.now();
+      await this.acquireSlot();
+    }
+    try {
+      return await this.run(event, kind, details, queuedAt);
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  /** One invocation in the instance, its slot already taken. */
+  private run(event: Buffer, kind: Invocation['kind'], details: { attempt?: number; requestId?: string; timerTrigger?: string }, queuedAt: number | undefined): Promise<unknown> {
     const { attempt = 1, requestId = randomUUID(), timerTrigger } = details;
     if (this.closed) return Promise.reject(closedError());
-    const invocation: Invocation = { requestId, functionName: this.name, kind, attempt, ...(timerTrigger ? { timerTrigger } : {}), startedAt: Date.now() };
+    const invocation: Invocation = {
+      requestId,
+      functionName: this.name,
+      kind,
+      attempt,
+      ...(timerTrigger ? { timerTrigger } : {}),
+      ...(queuedAt !== undefined ? { queuedAt } : {}),
+      startedAt: Date.now(),
+    };
     this.invocations.push(invocation);
     // Timer invocations are waited for apart (timerRunsSettled): they overlap without end when timers fire often.
     const counted = timerTrigger === undefined;
@@ -225,6 +327,7 @@ export class LocalFunction {
   /** Ends the instance: running invocations fail, none is retried or starts any more. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.slotQueue.splice(0)) waiter.reject(closedError());
     this.failPending(closedError());
     await this.worker.terminate();
   }

@@ -1,41 +1,30 @@
-import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { MediaError, probeMedia, type MediaProbe } from '../media';
+import { MediaError, type MediaProbe } from '../media';
 import { ImmApiError, invalidMedia, resourceNotFound } from './errors';
-import { ossRefusal, type OssObjects } from './oss-objects';
+import { ossRefusal } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
+import type { MediaProber } from './probe-cache';
 
 type Fields = Record<string, unknown>;
 
 /**
  * DetectMediaMeta for an OSS object: the fields of the SDK's DetectMediaMetaResponseBody (with VideoStream,
  * AudioStream, SubtitleStream) that ffprobe gives, without RequestId. Durations and times are seconds as numbers,
- * frame rates are fractions as text ("25/1"), as IMM returns them.
+ * frame rates are fractions as text ("25/1"), as IMM returns them. `prober` reads the object (downloading it each
+ * time, or from a cache per ETag in the fast conversion mode).
  */
-export async function detectMediaMeta(objects: OssObjects, location: OssLocation, workDir: string): Promise<Fields> {
+export async function detectMediaMeta(prober: MediaProber, location: OssLocation): Promise<Fields> {
   const uri = formatOssUri(location);
-  const file = join(workDir, `detect-${randomUUID()}`);
+  let probe: MediaProbe;
   try {
-    try {
-      await objects.download(location, file);
-    } catch (error) {
-      const refusal = ossRefusal(error);
-      if (refusal === 'not-found') throw resourceNotFound('Object', `SourceURI: ${uri}`);
-      if (refusal === 'denied') throw new ImmApiError(403, 'PermissionDenied', `Access to ${uri} is denied.`);
-      throw error;
-    }
-    let probe: MediaProbe;
-    try {
-      probe = await probeMedia(file);
-    } catch (error) {
-      if (error instanceof MediaError) throw invalidMedia(uri);
-      throw error;
-    }
-    return metaFields(probe);
-  } finally {
-    await rm(file, { force: true });
+    probe = await prober.media(location);
+  } catch (error) {
+    if (error instanceof MediaError) throw invalidMedia(uri);
+    const refusal = ossRefusal(error);
+    if (refusal === 'not-found') throw resourceNotFound('Object', `SourceURI: ${uri}`);
+    if (refusal === 'denied') throw new ImmApiError(403, 'PermissionDenied', `Access to ${uri} is denied.`);
+    throw error;
   }
+  return metaFields(probe);
 }
 
 function metaFields({ format, streams }: MediaProbe): Fields {

@@ -32,8 +32,15 @@ export function createOssObjects(access: OssAccess, region: string) {
     async download(location: OssLocation, file: string): Promise<void> {
       await client(location.bucket).get(location.key, file);
     },
-    async upload(location: OssLocation, file: string, mime: string): Promise<void> {
-      await client(location.bucket).put(location.key, file, { mime });
+    /** A file path or the bytes themselves. */
+    async upload(location: OssLocation, body: string | Buffer, mime: string): Promise<void> {
+      await client(location.bucket).put(location.key, body, { mime });
+    },
+    /** The object's ETag (quotes removed) and size: what identifies its content without reading it. */
+    async head(location: OssLocation): Promise<{ eTag: string; size: number }> {
+      const { res } = await client(location.bucket).head(location.key);
+      const headers = res.headers as Record<string, string | undefined>;
+      return { eTag: (headers['etag'] ?? '').replaceAll('"', ''), size: Number(headers['content-length'] ?? 0) };
     },
   };
 }

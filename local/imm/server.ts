@@ -9,7 +9,9 @@ import { createOssObjects } from './oss-objects';
 import { parseOssUri } from './oss-uri';
 import { verifyAcs3Signature, type AccessKeyCredential } from './signature';
 import { booleanParameter, listTasks, parseListTasksRequest, taskInfoBody } from './task-queries';
-import { createTaskRunner, type OssAccess, type TaskInfo } from './tasks';
+import { cachingProber, downloadingProber } from './probe-cache';
+import { slidingWindowLimiter } from './rate-limit';
+import { createTaskRunner, type ConversionMode, type OssAccess, type TaskInfo } from './tasks';
 
 export { completionNotice, type TaskInfo } from './tasks';
 
@@ -32,7 +34,21 @@ export interface LocalImmOptions {
   workDir: string;
   /** Tasks converted at the same time; default 1. */
   concurrency?: number;
+  /**
+   * `ffmpeg` (default): tasks download their sources and render with ffmpeg; DetectMediaMeta downloads and runs
+   * ffprobe on every call. `fast`: tasks write a small valid animation with the planned frame count and size
+   * (local/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
+   * burst of uploads of one clip runs ffprobe once or twice in all and no ffmpeg.
+   */
+  conversion?: ConversionMode;
   faults?: {
+    /**
+     * IMM's rate limit: API calls above this many per second (all actions together, in any sliding one-second
+     * window; local/imm/rate-limit.ts) are answered `Throttling.User`, as a project's ProjectQueriesPerSecond does.
+     */
+    qps?: number;
+    /** The clock of the rate limit (tests inject one); default Date.now. */
+    now?: () => number;
     /** Share of API calls answered `Throttling.User`. */
     throttleRate?: number;
     /** Share of API calls answered 500 `InternalError` or 503 `ServiceUnavailable`. */
@@ -52,6 +68,15 @@ export interface LocalImm {
   endpoint: string;
   port: number;
   tasks(): TaskInfo[];
+  /**
+   * The API calls answered so far, per action (only signed calls of a known action count): `calls` all of them,
+   * `throttled` those refused with `Throttling.User` (the qps limit or the throttleRate fault).
+   */
+  apiCalls(): Record<string, { calls: number; throttled: number }>;
+  /** Calls refused with `Throttling.User` so far, every action together. */
+  throttledCalls(): number;
+  /** ffprobe runs so far (DetectMediaMeta, and task planning in the fast mode). */
+  probes(): number;
   /**
    * Runs a job that reached IMM another way (OSS x-oss-async-process) as a MediaConvert task: listed, rendered and
    * notified like one from CreateMediaConvertTask. Returns a snapshot of the new task.
@@ -79,6 +104,17 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
   const random = options.faults?.random ?? Math.random;
   const projects = new Set(options.projects);
   const usedNonces = new Set<string>();
+  const objects = createOssObjects(options.oss, options.region);
+  let probes = 0;
+  const downloading = downloadingProber(objects, options.workDir);
+  const counted = {
+    media: (location: Parameters<typeof downloading.media>[0]) => (probes++, downloading.media(location)),
+    video: (location: Parameters<typeof downloading.video>[0]) => (probes++, downloading.video(location)),
+  };
+  const conversion = options.conversion ?? 'ffmpeg';
+  const prober = conversion === 'fast' ? cachingProber(objects, counted) : counted;
+  const limiter = options.faults?.qps !== undefined ? slidingWindowLimiter(options.faults.qps, options.faults.now) : undefined;
+  const calls = new Map<string, { calls: number; throttled: number }>();
   const runner = createTaskRunner({
     region: options.region,
     accountId: options.accountId,
@@ -86,6 +122,8 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     publish: options.publish,
     workDir: options.workDir,
     concurrency: options.concurrency ?? 1,
+    conversion,
+    prober,
     failTasks: {
       rate: options.faults?.failTaskRate ?? 0,
       firstTasks: options.faults?.failFirstTasks ?? 0,
@@ -93,7 +131,6 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     },
     random,
   });
-  const objects = createOssObjects(options.oss, options.region);
   const hostId = `imm.${options.region}.aliyuncs.com`;
 
   function requireProject(parameters: RequestParameters): string {
@@ -138,7 +175,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
       if (!source) throw invalidArgument(`SourceURI must be an OSS URI oss://bucket/key, got ${sourceUri}`);
       // A role chain for cross-account access: must be JSON, changes nothing locally.
       jsonParameter(parameters, 'CredentialConfig', false);
-      return { RequestId: requestId, ...(await detectMediaMeta(objects, source, options.workDir)) };
+      return { RequestId: requestId, ...(await detectMediaMeta(prober, source)) };
     },
   };
 
@@ -160,8 +197,13 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     const handler = url.pathname === '/' && (request.method === 'POST' || request.method === 'GET') ? actions[action] : undefined;
     if (!handler) throw new ImmApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${request.method} ${url.pathname} ${action}.`);
 
-    if (options.faults?.throttleRate && random() < options.faults.throttleRate) {
-      throw new ImmApiError(400, 'Throttling.User', 'Request was denied due to user flow control.');
+    const count = calls.get(action) ?? { calls: 0, throttled: 0 };
+    calls.set(action, count);
+    count.calls++;
+    // The gateway's flow control first (a refused call is not passed on), then the injected random throttling.
+    if ((limiter && !limiter.tryAcquire()) || (options.faults?.throttleRate && random() < options.faults.throttleRate)) {
+      count.throttled++;
+      throw throttled();
     }
     if (options.faults?.serverErrorRate && random() < options.faults.serverErrorRate) {
       throw random() < 0.5
@@ -206,6 +248,9 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     endpoint: `127.0.0.1:${port}`,
     port,
     tasks: () => runner.list(),
+    apiCalls: () => Object.fromEntries([...calls].map(([action, count]) => [action, { ...count }])),
+    throttledCalls: () => [...calls.values()].reduce((sum, count) => sum + count.throttled, 0),
+    probes: () => probes,
     runJob(job, requestId) {
       if (!projects.has(job.projectName)) throw resourceNotFound('Project', `ProjectName: ${job.projectName}`);
       return structuredClone(runner.submit(job, requestId));
@@ -218,6 +263,9 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     },
   };
 }
+
+/** What IMM's gateway answers a call above the flow-control limit (openapi-core raises a ThrottlingError for it). */
+const throttled = () => new ImmApiError(400, 'Throttling.User', 'Request was denied due to user flow control.');
 
 function headerValue(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];

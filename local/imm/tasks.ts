@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { concatVideos, MediaError, renderAnimation } from '../media';
+import { concatVideos, MediaError, renderAnimation, type VideoInfo } from '../media';
 import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
-import type { MediaConvertJob } from './media-convert-request';
+import { fastAnimation } from './fast-animation';
+import type { MediaConvertJob, SourceClip } from './media-convert-request';
 import { createOssObjects, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
+import type { MediaProber } from './probe-cache';
 
 export type { OssAccess } from './oss-objects';
 
@@ -52,6 +54,13 @@ export interface TaskRunnerOptions {
   publish: (topicName: string, messageBody: string) => Promise<void>;
   workDir: string;
   concurrency: number;
+  /**
+   * `ffmpeg` (default): download the sources and render each animation with ffmpeg. `fast`: write a small valid
+   * animation with the planned frame count and size instead (local/imm/fast-animation.ts), probing sources with
+   * `prober` (cached per ETag), so a task takes milliseconds.
+   */
+  conversion?: ConversionMode;
+  prober?: MediaProber;
   /** Injected task failures: a share of the tasks, and/or the first N tasks run, end Failed with `code`. */
   failTasks: { rate: number; firstTasks: number; code: string };
   random: () => number;
@@ -69,8 +78,11 @@ class TaskFailure extends Error {
 
 const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp' } as const;
 
+export type ConversionMode = 'ffmpeg' | 'fast';
+
 /** Runs MediaConvert tasks in the background, `concurrency` at a time, in submission order. */
 export function createTaskRunner(options: TaskRunnerOptions) {
+  if (options.conversion === 'fast' && !options.prober) throw new Error('the fast conversion mode needs a prober');
   const tasks = new Map<string, TaskInfo>();
   const queue: { task: TaskInfo; job: MediaConvertJob }[] = [];
   const objects = createOssObjects(options.oss, options.region);
@@ -87,9 +99,9 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     }
   }
 
-  async function upload(location: OssLocation, file: string, format: keyof typeof CONTENT_TYPES): Promise<void> {
+  async function upload(location: OssLocation, body: string | Buffer, format: keyof typeof CONTENT_TYPES): Promise<void> {
     try {
-      await objects.upload(location, file, CONTENT_TYPES[format]);
+      await objects.upload(location, body, CONTENT_TYPES[format]);
     } catch (error) {
       throw ossFailure(error, location);
     }
@@ -132,11 +144,54 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     }
   }
 
+  /** The source as the fast mode plans with it: one clip, or several joined (their selected ranges end to end). */
+  async function fastSource(sources: SourceClip[]): Promise<VideoInfo> {
+    const prober = options.prober!;
+    const infos = await Promise.all(
+      sources.map(async (source) => {
+        try {
+          return await prober.video(source.location);
+        } catch (error) {
+          throw error instanceof MediaError ? error : ossFailure(error, source.location);
+        }
+      }),
+    );
+    if (infos.length === 1) return infos[0]!;
+    const clipSeconds = (info: VideoInfo, source: SourceClip) => {
+      const start = source.startTime ?? 0;
+      const end = source.duration !== undefined ? Math.min(start + source.duration, info.durationSeconds) : info.durationSeconds;
+      return Math.max(0, end - start);
+    };
+    return { ...infos[0]!, durationSeconds: infos.reduce((sum, info, index) => sum + clipSeconds(info, sources[index]!), 0) };
+  }
+
+  async function convertFast(task: TaskInfo, job: MediaConvertJob): Promise<void> {
+    const failure = injectedFailure();
+    if (failure) throw failure;
+    const source = await fastSource(job.sources);
+    for (const [index, animation] of job.animations.entries()) {
+      let rendered;
+      try {
+        rendered = await fastAnimation(source, animation.spec);
+      } catch (error) {
+        if (error instanceof MediaError && error.code === 'EmptySelection') throw new TaskFailure('InvalidArgument', `${animation.path}: ${error.message}`);
+        throw error;
+      }
+      await upload(animation.output, rendered.bytes, animation.spec.format);
+      task.outputs.push({ uri: formatOssUri(animation.output), frames: rendered.frames, width: rendered.width, height: rendered.height, bytes: rendered.bytes.length });
+      task.progress = Math.round((100 * (index + 1)) / job.animations.length);
+    }
+  }
+
   async function run(task: TaskInfo, job: MediaConvertJob): Promise<void> {
     const dir = join(options.workDir, task.taskId);
     try {
-      await mkdir(dir, { recursive: true });
-      await convert(task, job, dir);
+      if (options.conversion === 'fast') {
+        await convertFast(task, job);
+      } else {
+        await mkdir(dir, { recursive: true });
+        await convert(task, job, dir);
+      }
       task.status = 'Succeeded';
     } catch (error) {
       const failure = toTaskFailure(error);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /**
- * The least of OSS the local IMM needs, for its tests: GET and PUT of objects as ali-oss sends them to an IP
+ * The least of OSS the local IMM needs, for its tests: GET, HEAD (with an MD5 ETag) and PUT of objects as ali-oss sends them to an IP
  * endpoint (bucket in the Host header `<bucket>.oss-<region>.aliyuncs.com`, key in the path) or path-style.
  * Signatures are not checked (the real local OSS does that); an Authorization header is required.
  */
@@ -54,6 +54,16 @@ export async function startMinimalOss(): Promise<MinimalOss> {
       const body = Buffer.concat(chunks);
       objects.set(id, { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' });
       response.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex').toUpperCase()}"`, 'x-oss-request-id': randomUUID() });
+      return response.end();
+    }
+    if (request.method === 'HEAD') {
+      const object = objects.get(id);
+      if (!object) {
+        response.writeHead(404, { 'x-oss-request-id': randomUUID() });
+        return response.end();
+      }
+      const etag = `"${createHash('md5').update(object.body).digest('hex').toUpperCase()}"`;
+      response.writeHead(200, { 'content-type': object.contentType, 'content-length': object.body.length, etag, 'x-oss-request-id': randomUUID() });
       return response.end();
     }
     if (request.method === 'GET') {
