@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
@@ -7,44 +6,25 @@ import { generateSampleVideo } from '../local/media';
 import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../scripts/build';
 import { loadSpec } from '../scripts/spec';
+import { burstBench, formatBurst } from './burst';
+import { firstInvocationBench, formatFirstInvocation } from './first-invocation';
 
 /**
  * `npm run bench`: figures measured in one run on this machine, as ratios where timing is involved (the machines
- * are shared and noisy). BENCH_UPLOADS sets the size of the reliability runs (default 100; the issue's 1000 works,
- * it takes a while: every upload is converted for real).
+ * are shared and noisy):
+ * - first invocation of each function in a fresh process against the local services, against `node -e 0`
+ *   (BENCH_ROUNDS alternating runs, default 15), with package size and warm handler time;
+ * - a burst of BENCH_BURST_UPLOADS uploads (default 200) against an IMM limited to BENCH_IMM_QPS calls a second
+ *   (default 20), with the submit function capped as in s.yaml, capped at 2, and uncapped;
+ * - the reliability scenarios: BENCH_UPLOADS uploads (default 100; 1000 works, it takes a while: every upload is
+ *   converted for real).
  */
 const UPLOADS = Number(process.env['BENCH_UPLOADS'] ?? 100);
+/** Fresh processes per function for the first-invocation figures, alternating with `node -e 0`. */
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
+const BURST_UPLOADS = Number(process.env['BENCH_BURST_UPLOADS'] ?? 200);
+const BURST_QPS = Number(process.env['BENCH_IMM_QPS'] ?? 20);
 const ROOT = path.resolve(__dirname, '..');
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Wall time of a fresh `node -e <code>` process, in ms. */
-function timeNode(code: string): number {
-  const started = process.hrtime.bigint();
-  execFileSync(process.execPath, ['-e', code], { cwd: ROOT, stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - started) / 1e6;
-}
-
-async function coldStart() {
-  const bundles = await buildFunctions(await loadSpec(path.join(ROOT, 's.yaml')));
-  const rounds = 15;
-  const baseline: number[] = [];
-  const loads = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
-  // Interleaved so drift on a shared machine hits every series alike.
-  for (let i = 0; i < rounds; i++) {
-    baseline.push(timeNode('0'));
-    for (const bundle of bundles) loads.get(bundle.name)!.push(timeNode(`require(${JSON.stringify(bundle.file)})`));
-  }
-  console.log('\ncold start (median of %d fresh processes each)', rounds);
-  console.log(`  node -e 0                         ${median(baseline).toFixed(0)} ms  (1.00x)`);
-  for (const bundle of bundles) {
-    const m = median(loads.get(bundle.name)!);
-    console.log(`  require(dist/${bundle.name}/index.js)  ${m.toFixed(0)} ms  (${(m / median(baseline)).toFixed(2)}x)   bundle ${(bundle.bytes / 1024).toFixed(0)} KiB`);
-  }
-}
 
 async function reliability(title: string, options: StackOptions, uploads: number) {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-bench-'));
@@ -72,12 +52,17 @@ async function reliability(title: string, options: StackOptions, uploads: number
 }
 
 async function main() {
-  await coldStart();
+  const bundles = await buildFunctions(await loadSpec(path.join(ROOT, 's.yaml')));
+  const bundlesDir = path.dirname(path.dirname(bundles[0]!.file));
+  console.log(formatFirstInvocation(await firstInvocationBench({ rounds: ROUNDS, warmEvents: 20, bundlesDir })).join('\n'));
+  // As deployed (s.yaml's cap), sized for this IMM rate by Little's law (2), and uncapped.
+  for (const capSubmit of [true, 2, false]) {
+    console.log(`\n${formatBurst(await burstBench({ uploads: BURST_UPLOADS, qps: BURST_QPS, capSubmit })).join('\n')}`);
+  }
   await reliability('every OSS event delivered twice, concurrently', { faults: { events: { duplicateRate: 1 } } }, UPLOADS);
   await reliability('IMM throttling 10% + 5xx 5%, OSS 5xx 5%, notices duplicated 20%', {
     faults: { imm: { throttleRate: 0.1, serverErrorRate: 0.05 }, oss: { serverErrorRate: 0.05 }, notices: { duplicateRate: 0.2 } },
   }, UPLOADS);
-  console.log(`\nbundle files: ${(await stat(path.join(ROOT, 'dist/submit/index.js'))).size} and ${(await stat(path.join(ROOT, 'dist/record/index.js'))).size} bytes`);
 }
 
 void main();
