@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { OssEventRecord } from '../local/oss/events';
 import { generateSampleVideo } from '../local/media';
-import { FUNCTION_CREDENTIALS, LOCAL_ACCOUNT_ID, startStack, type Stack } from '../local/stack';
+import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack, type Stack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 
@@ -116,20 +116,6 @@ function fcContext(stack: Stack, fn: FunctionSpec) {
   };
 }
 
-/** The function's environment as FC sets it (no NODE_OPTIONS or other variables of this shell), pointed at the stack. */
-function fcEnvironment(stack: Stack, fn: FunctionSpec, topic: string): Record<string, string> {
-  return {
-    PATH: process.env['PATH'] ?? '',
-    ...fn.env,
-    FC_REGION: stack.region,
-    FC_ACCOUNT_ID: LOCAL_ACCOUNT_ID,
-    FC_FUNCTION_NAME: fn.functionName,
-    OSS_ENDPOINT: stack.oss.endpoint,
-    IMM_ENDPOINT: `http://${stack.imm.endpoint}`,
-    MNS_TOPIC: topic,
-  };
-}
-
 export async function firstInvocationBench(options: { rounds: number; warmEvents: number; bundlesDir: string }): Promise<FirstInvocationFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-first-'));
   // Conversions are not what is measured here: the fast mode writes a small valid animation at once.
@@ -186,7 +172,7 @@ export async function firstInvocationBench(options: { rounds: number; warmEvents
       const contextFile = `${eventsFile}.context.json`;
       await writeFile(eventsFile, JSON.stringify(events));
       await writeFile(contextFile, JSON.stringify(fcContext(stack, fn)));
-      const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], fcEnvironment(stack, fn, benchTopic));
+      const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra: { MNS_TOPIC: benchTopic } }));
       const { loadMs, timings } = JSON.parse(await readFile(`${eventsFile}.timings.json`, 'utf8')) as { loadMs: number; timings: number[] };
       return { ...run, loadMs, timings };
     };

@@ -333,7 +333,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** The function's s.yaml environment with the endpoints pointed at the stack, as FC would set region variables. */
-function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }): Record<string, string> {
+export function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '',
     ...fn.env,

@@ -47,6 +47,14 @@ const framedConfig = () =>
       ],
     },
   ]);
+/** An upload submitted, with the outputs its task made: what a completion notice finds. */
+async function convertedUpload(app: ReturnType<typeof fakeApp>): Promise<string> {
+  app.bucket.objects.set(KEY, 'video bytes');
+  await submitUploads(uploadEvent(KEY), app.deps());
+  for (const key of ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']) app.bucket.objects.set(key, 'GIF89a');
+  return jobIdFor({ bucket: BUCKET, key: KEY, eTag: 'ETAG1', size: 1000 }, 'preview');
+}
+
 const before = (log: Log, a: string, b: string) => {
   const i = log.indexOf(a);
   const j = log.indexOf(b);
@@ -80,10 +88,7 @@ describe('round trips per upload and notice', () => {
 
   it('a refresh lists the attempts while it reads the job, and reads the results together', async () => {
     const app = fakeApp();
-    app.bucket.objects.set(KEY, 'video bytes');
-    await submitUploads(uploadEvent(KEY), app.deps());
-    const id = jobIdFor({ bucket: BUCKET, key: KEY, eTag: 'ETAG1', size: 1000 }, 'preview');
-    for (const key of ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']) app.bucket.objects.set(key, 'GIF89a');
+    const id = await convertedUpload(app);
     const log: Log = [];
     watch(app.store, ['getJob', 'listAttempts', 'getTaskResult', 'putTaskResult'], log);
     const outcome = await recordTaskNotice(notice('task-1', id), app.deps());
@@ -96,10 +101,7 @@ describe('round trips per upload and notice', () => {
 
   it('a recorded notice for a job that already ended does not wait for its attempts', async () => {
     const app = fakeApp();
-    app.bucket.objects.set(KEY, 'video bytes');
-    await submitUploads(uploadEvent(KEY), app.deps());
-    const id = jobIdFor({ bucket: BUCKET, key: KEY, eTag: 'ETAG1', size: 1000 }, 'preview');
-    for (const key of ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']) app.bucket.objects.set(key, 'GIF89a');
+    const id = await convertedUpload(app);
     await recordTaskNotice(notice('task-1', id), app.deps());
     const log: Log = [];
     watch(app.store, ['getJob', 'listAttempts'], log);
@@ -135,10 +137,7 @@ describe('round trips per upload and notice', () => {
 
   it('a notice reads and tags the outputs together', async () => {
     const app = fakeApp();
-    app.bucket.objects.set(KEY, 'video bytes');
-    await submitUploads(uploadEvent(KEY), app.deps());
-    const id = jobIdFor({ bucket: BUCKET, key: KEY, eTag: 'ETAG1', size: 1000 }, 'preview');
-    for (const key of ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']) app.bucket.objects.set(key, 'GIF89a');
+    const id = await convertedUpload(app);
     const log: Log = [];
     watch(app.bucket, ['getBytes'], log);
     await recordTaskNotice(notice('task-1', id), app.deps());
