@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import OpenApi, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
@@ -13,6 +12,7 @@ import { createImmClient, toWireQuery } from '../../shared/clients/imm';
 import { createBucketClient } from '../../shared/clients/oss';
 import { acs3Authorization, ossV4Authorization } from '../../shared/clients/signing';
 import { immParams } from '../helpers/imm-openapi-client';
+import { startRecordingServer, type RecordedRequest } from '../helpers/recording-server';
 
 /**
  * The functions sign their own requests (shared/clients/signing.ts) to stay small and start fast; the official
@@ -20,36 +20,22 @@ import { immParams } from '../helpers/imm-openapi-client';
  * a server that records it, at the same time (and nonce), and the two must carry the same signature.
  */
 
-interface Captured {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Captured = RecordedRequest;
 
-let server: Server;
+let server: Awaited<ReturnType<typeof startRecordingServer>>;
 let port: number;
+/** The requests recorded since the test (or the last reset) began. */
 let captured: Captured[] = [];
-/** What the recording server answers the next requests with. */
-let answer: { status: number; type: string; body: string } = { status: 200, type: 'application/json', body: '{}' };
 
 before(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      captured.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(answer.status, { 'content-type': answer.type, 'x-oss-request-id': 'REQ' });
-      res.end(req.method === 'HEAD' ? undefined : answer.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  server = await startRecordingServer();
+  port = server.port;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => server.close());
 beforeEach(() => {
-  captured = [];
-  answer = { status: 200, type: 'application/json', body: '{}' };
+  server.reset();
+  captured = server.requests;
+  server.answerAlways({ status: 200, type: 'application/json', body: '{}' });
 });
 
 const REGION = 'cn-hangzhou';
@@ -110,7 +96,7 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
   async function compare(credentials: (typeof KEYS)[number], official: (client: OSS) => Promise<unknown>, ours: (client: ReturnType<typeof createBucketClient>) => Promise<unknown>) {
     await official(aliOss(credentials));
     const theirs = single();
-    captured = [];
+    captured.length = 0;
     const at = theirs.headers['x-oss-date'] as string;
     const now = () => new Date(at.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
     await ours(createBucketClient({ bucket: BUCKET, region: REGION, credentials, endpoint: { protocol: 'http', host: `localhost:${port}` }, now }));
@@ -139,17 +125,17 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
     for (const key of OBJECT_KEYS) {
       it(`GetObject, HeadObject, DeleteObject of ${JSON.stringify(key)} with ${who}`, async () => {
         await compare(credentials, (c) => c.get(key), (b) => b.getBytes(key));
-        captured = [];
+        captured.length = 0;
         await compare(credentials, (c) => c.head(key), (b) => b.head(key));
-        captured = [];
-        answer = { status: 204, type: 'application/xml', body: '' };
+        captured.length = 0;
+        server.answerAlways({ status: 204, type: 'application/xml', body: '' });
         await compare(credentials, (c) => c.delete(key), (b) => b.delete(key));
       });
 
       it(`PutObject of ${JSON.stringify(key)}, plain and create-only, with ${who}`, async () => {
         const body = '{"status":"succeeded","note":"猫"}';
         await compare(credentials, (c) => c.put(key, Buffer.from(body), { mime: 'application/json' }), (b) => b.putText(key, body));
-        captured = [];
+        captured.length = 0;
         await compare(
           credentials,
           (c) => c.put(key, Buffer.from(body), { mime: 'application/json', headers: { 'x-oss-forbid-overwrite': 'true' } }),
@@ -159,7 +145,7 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
     }
 
     it(`ListObjectsV2 with prefix, max-keys and start-after with ${who}`, async () => {
-      answer = { status: 200, type: 'application/xml', body: '<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>' };
+      server.answerAlways({ status: 200, type: 'application/xml', body: '<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>' });
       await compare(
         credentials,
         (c) => c.listV2({ prefix: '.video-animation/index/2026-11-21/', 'max-keys': '100', 'start-after': '.video-animation/index/2026-11-21/1~a b' }, {}),
@@ -179,8 +165,8 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
     assert.equal(tagging.url, `/${BUCKET}/videos/a.gif?tagging`);
     assert.equal(tagging.body, '<?xml version="1.0" encoding="UTF-8"?>\n<Tagging><TagSet><Tag><Key>JobId</Key><Value>j1</Value></Tag><Tag><Key>Rule</Key><Value>gif &amp; webp</Value></Tag></TagSet></Tagging>');
     assert.equal(officialSignature(tagging, credentials), tagging.headers.authorization);
-    captured = [];
-    answer = { status: 200, type: 'application/json', body: '{"EventId":"E","RequestId":"R","TaskId":"T"}' };
+    captured.length = 0;
+    server.answerAlways({ status: 200, type: 'application/json', body: '{"EventId":"E","RequestId":"R","TaskId":"T"}' });
     assert.deepEqual(await client.asyncProcess('videos/猫 a.mp4', 'video/animation,f_gif|sys/saveas,o_b2s'), { EventId: 'E', RequestId: 'R', TaskId: 'T' });
     const asyncProcess = single();
     assert.equal(asyncProcess.url, `/${BUCKET}/videos/%E7%8C%AB%20a.mp4?x-oss-async-process`);
@@ -189,24 +175,24 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
   });
 
   it('an OSS error answer becomes an error with its status, code, message and request id', async () => {
-    answer = { status: 409, type: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>FileAlreadyExists</Code><Message>The object you specified already exists &amp; can not be overwritten.</Message><RequestId>5C3D9778CC1C2AEDF85B</RequestId></Error>' };
+    server.answerAlways({ status: 409, type: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>FileAlreadyExists</Code><Message>The object you specified already exists &amp; can not be overwritten.</Message><RequestId>5C3D9778CC1C2AEDF85B</RequestId></Error>' });
     const client = createBucketClient({ bucket: BUCKET, region: REGION, credentials: KEYS[0]!, endpoint: { protocol: 'http', host: `localhost:${port}` } });
     assert.equal(await client.putText('a.json', '{}', { createOnly: true }), 'exists');
     await assert.rejects(client.putText('a.json', '{}'), { status: 409, code: 'FileAlreadyExists', message: 'The object you specified already exists & can not be overwritten.', requestId: '5C3D9778CC1C2AEDF85B' });
-    answer = { status: 404, type: 'application/xml', body: '<Error><Code>NoSuchKey</Code></Error>' };
+    server.answerAlways({ status: 404, type: 'application/xml', body: '<Error><Code>NoSuchKey</Code></Error>' });
     assert.equal(await client.getText('missing.json'), undefined);
     assert.equal(await client.head('missing.json'), undefined);
-    answer = { status: 403, type: 'application/xml', body: '' };
+    server.answerAlways({ status: 403, type: 'application/xml', body: '' });
     await assert.rejects(client.head('denied.json'), { status: 403, code: 'Http403', requestId: 'REQ' });
   });
 
   it('reads ListObjectsV2 keys with XML entities, and the truncation flag', async () => {
-    answer = {
+    server.answerAlways({
       status: 200,
       type: 'application/xml',
       body: '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>examplebucket</Name><Prefix>v/</Prefix><MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated>' +
         '<Contents><Key>v/a &amp;amp; b.mp4</Key><Size>1</Size></Contents><Contents><Key>v/&lt;c&gt;&#x732b;.mp4</Key><Size>2</Size></Contents></ListBucketResult>',
-    };
+    });
     const client = createBucketClient({ bucket: BUCKET, region: REGION, credentials: KEYS[0]!, endpoint: { protocol: 'http', host: `localhost:${port}` } });
     assert.deepEqual(await client.list('v/', { maxKeys: 2 }), { keys: ['v/a &amp; b.mp4', 'v/<c>猫.mp4'], truncated: true });
   });
@@ -236,7 +222,7 @@ describe('OpenAPI V3 signature: ours against @alicloud/openapi-core (IMM RPC cal
         const official = new OpenApi(new $OpenApiUtil.Config({ ...credentials, regionId: REGION, endpoint: `127.0.0.1:${port}`, protocol: 'http' }));
         await official.callApi(immParams(action), new $OpenApiUtil.OpenApiRequest({ query: toWireQuery(parameters) }), new RuntimeOptions({}));
         const theirs = single();
-        captured = [];
+        captured.length = 0;
 
         const at = new Date(String(theirs.headers['x-acs-date']));
         const nonce = String(theirs.headers['x-acs-signature-nonce']);
@@ -278,10 +264,10 @@ describe('OpenAPI V3 signature: ours against @alicloud/openapi-core (IMM RPC cal
   }
 
   it('an OpenAPI error answer becomes an error with its status, code, message and request id', async () => {
-    answer = { status: 400, type: 'application/json', body: '{"RequestId":"5F0A","HostId":"imm.cn-hangzhou.aliyuncs.com","Code":"InvalidFile.Media","Message":"The media file is invalid."}' };
+    server.answerAlways({ status: 400, type: 'application/json', body: '{"RequestId":"5F0A","HostId":"imm.cn-hangzhou.aliyuncs.com","Code":"InvalidFile.Media","Message":"The media file is invalid."}' });
     const imm = createImmClient({ region: REGION, credentials: KEYS[0]!, endpoint: { protocol: 'http', host: `127.0.0.1:${port}` } });
     await assert.rejects(imm.detectMediaMeta('p', 'oss://b/k'), { status: 400, code: 'InvalidFile.Media', message: 'The media file is invalid.', requestId: '5F0A' });
-    answer = { status: 503, type: 'text/html', body: '<html>busy</html>' };
+    server.answerAlways({ status: 503, type: 'text/html', body: '<html>busy</html>' });
     await assert.rejects(imm.getTask('p', 't'), { status: 503, code: 'Http503', message: 'GetTask answered HTTP 503: <html>busy</html>' });
   });
 });
