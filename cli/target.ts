@@ -1,7 +1,7 @@
 import OSS from 'ali-oss';
 import path from 'node:path';
 import { readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
-import { createBucketClient } from '../shared/clients/oss';
+import { createBucketClient, presignedGetUrl } from '../shared/clients/oss';
 import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
 import { ossJobStore } from '../shared/jobs/oss-store';
 import type { JobStore } from '../shared/jobs/store';
@@ -27,7 +27,7 @@ export interface Target {
   store: JobStore;
   /** An ali-oss client for the bucket (listing objects). */
   oss: OSS;
-  /** A signed GET URL of an object; `localhost` on the local stack (ali-oss refuses to sign for an IP endpoint). */
+  /** A V4 presigned GET URL of an object; `localhost` on the local stack, so a browser on this machine opens it. */
   signedUrl(key: string, expiresSeconds: number): string;
   /** The FC client, made on first use (in the cloud it needs the account id). */
   invoker(): Promise<FunctionInvoker>;
@@ -66,8 +66,8 @@ async function connectLocal(settings: AppSettings, dir: string): Promise<Target>
   const common = { accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret, bucket: endpoints.bucket, region: `oss-${endpoints.region}` };
   // With an IP endpoint ali-oss connects there and names the bucket in the Host header, as the functions do.
   const oss = new OSS({ ...common, endpoint: endpoints.ossEndpoint, secure: false });
-  // Signed URLs: path-style on `localhost` (ali-oss will not sign for an IP; `<bucket>.localhost` would not resolve).
-  const signer = new OSS({ ...common, endpoint: `http://localhost:${port}`, secure: false, sldEnable: true } as OSS.Options);
+  // Signed URLs: path-style on `localhost`, which a browser reaches as well as 127.0.0.1.
+  const linkOptions = { bucket: endpoints.bucket, region: endpoints.region, credentials, endpoint: { protocol: 'http' as const, host: `localhost:${port}` } };
   const bucketApi = await createBucketClient({ bucket: endpoints.bucket, region: endpoints.region, credentials, endpoint: ossEndpoint });
   const unreachableHint = `the local stack does not answer at ${endpoints.fcEndpoint}: start it first: npm start`;
   return {
@@ -75,7 +75,7 @@ async function connectLocal(settings: AppSettings, dir: string): Promise<Target>
     bucket: endpoints.bucket,
     store: ossJobStore(bucketApi, settings.recordsPrefix),
     oss,
-    signedUrl: (key, expires) => signer.signatureUrl(key, { expires, method: 'GET' }),
+    signedUrl: (key, expires) => presignedGetUrl(linkOptions, key, expires),
     invoker: async () => fcInvoker({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
     local: true,
     readers: async () => ({
@@ -120,7 +120,7 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
     bucket,
     store: ossJobStore(bucketApi, settings.recordsPrefix),
     oss,
-    signedUrl: (key, expires) => oss.signatureUrl(key, { expires, method: 'GET' }),
+    signedUrl: (key, expires) => presignedGetUrl({ bucket, region, credentials, endpoint: ossEndpoint }, key, expires),
     invoker: () => (invoker ??= callerAccountId(caller).then((accountId) => fcInvoker(fcOptions(accountId)))),
     local: false,
     readers: async () => ({

@@ -47,6 +47,35 @@ export function ossV4Authorization(input: OssSigningInput, credentials: CloudCre
   const datetime = input.headers['x-oss-date'];
   const payload = input.headers['x-oss-content-sha256'];
   if (!datetime || !payload) throw new Error('OSS V4 signing needs the x-oss-date and x-oss-content-sha256 headers');
+  const { scope, signature } = ossV4Signature(input, datetime, payload, credentials);
+  return `OSS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope},Signature=${signature}`;
+}
+
+/**
+ * The query of an OSS V4 presigned URL for a GET of `key`, valid `expiresSeconds` (at most 7 days) from `now`: the
+ * signature covers the method, the URI, the query itself (credential, date, expiry, the STS token if any) and no
+ * header.
+ */
+export function ossV4PresignedQuery(
+  target: { region: string; bucket: string; key: string },
+  credentials: CloudCredentials,
+  now: Date,
+  expiresSeconds: number,
+): Record<string, string> {
+  if (!(expiresSeconds > 0 && expiresSeconds <= 604_800)) throw new Error(`a V4 signed URL is valid 1 s to 7 days, not ${expiresSeconds} s`);
+  const datetime = ossDatetime(now);
+  const query: Record<string, string> = {
+    'x-oss-credential': `${credentials.accessKeyId}/${datetime.slice(0, 8)}/${target.region}/oss/aliyun_v4_request`,
+    'x-oss-date': datetime,
+    'x-oss-expires': String(expiresSeconds),
+    'x-oss-signature-version': 'OSS4-HMAC-SHA256',
+    ...(credentials.securityToken ? { 'x-oss-security-token': credentials.securityToken } : {}),
+  };
+  const { signature } = ossV4Signature({ ...target, method: 'GET', query, headers: {} }, datetime, 'UNSIGNED-PAYLOAD', credentials);
+  return { ...query, 'x-oss-signature': signature };
+}
+
+function ossV4Signature(input: OssSigningInput, datetime: string, payload: string, credentials: CloudCredentials): { scope: string; signature: string } {
   const query = Object.entries(input.query)
     .map(([name, value]) => [rfc3986(name), rfc3986(value)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -68,8 +97,7 @@ export function ossV4Authorization(input: OssSigningInput, credentials: CloudCre
   const stringToSign = ['OSS4-HMAC-SHA256', datetime, scope, sha256Hex(canonicalRequest)].join('\n');
   let key = hmacSha256(`aliyun_v4${credentials.accessKeySecret}`, date);
   for (const part of [input.region, 'oss', 'aliyun_v4_request']) key = hmacSha256(key, part);
-  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
-  return `OSS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope},Signature=${signature}`;
+  return { scope, signature: createHmac('sha256', key).update(stringToSign).digest('hex') };
 }
 
 export interface Acs3SigningInput {

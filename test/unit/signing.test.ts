@@ -9,7 +9,7 @@ const aliOssSignUtils = require('ali-oss/lib/common/signUtils') as {
   authorizationV4(id: string, secret: string, region: string, method: string, request: { headers: Record<string, string>; queries: Record<string, string | null> }, bucket: string, key: string): string;
 };
 import { createImmClient, toWireQuery } from '../../shared/clients/imm';
-import { createBucketClient } from '../../shared/clients/oss';
+import { createBucketClient, presignedGetUrl } from '../../shared/clients/oss';
 import { acs3Authorization, ossV4Authorization } from '../../shared/clients/signing';
 import { immParams } from '../helpers/imm-openapi-client';
 import { startRecordingServer, type RecordedRequest } from '../helpers/recording-server';
@@ -172,6 +172,28 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
     assert.equal(asyncProcess.url, `/${BUCKET}/videos/%E7%8C%AB%20a.mp4?x-oss-async-process`);
     assert.equal(asyncProcess.body, 'x-oss-async-process=video/animation,f_gif|sys/saveas,o_b2s');
     assert.equal(officialSignature(asyncProcess, credentials), asyncProcess.headers.authorization);
+  });
+
+  for (const credentials of KEYS) {
+    it(`a presigned GET URL equals ali-oss's signatureUrlV4 at the same time, with ${credentials.securityToken ? 'STS credentials' : 'an AccessKey pair'}`, async (t) => {
+      const at = new Date('2026-11-21T10:20:30Z');
+      t.mock.timers.enable({ apis: ['Date'], now: at });
+      for (const key of OBJECT_KEYS) {
+        const theirs = new URL(await aliOss(credentials).signatureUrlV4('GET', 3600, { headers: {} }, key));
+        const ours = new URL(presignedGetUrl({ bucket: BUCKET, region: REGION, credentials, endpoint: { protocol: 'http', host: `localhost:${port}` }, now: () => at }, key, 3600));
+        // The same object (ali-oss leaves `()*!` unescaped in the path; both sign the RFC 3986 form), the same query.
+        assert.equal(ours.origin + decodeURIComponent(ours.pathname), theirs.origin + decodeURIComponent(theirs.pathname));
+        assert.deepEqual(Object.fromEntries(ours.searchParams), Object.fromEntries(theirs.searchParams));
+        assert.match(ours.searchParams.get('x-oss-signature') ?? '', /^[0-9a-f]{64}$/);
+      }
+    });
+  }
+
+  it('a presigned URL is valid one second to seven days, as V4 allows', () => {
+    const options = { bucket: BUCKET, region: REGION, credentials: KEYS[0]!, endpoint: { protocol: 'https' as const, host: `oss-${REGION}.aliyuncs.com` } };
+    assert.match(presignedGetUrl(options, 'a b.gif', 604_800), /^https:\/\/examplebucket\.oss-cn-hangzhou\.aliyuncs\.com\/a%20b\.gif\?.*x-oss-expires=604800/);
+    assert.throws(() => presignedGetUrl(options, 'a.gif', 604_801), /valid 1 s to 7 days, not 604801 s/);
+    assert.throws(() => presignedGetUrl(options, 'a.gif', 0), /valid 1 s to 7 days/);
   });
 
   it('an OSS error answer becomes an error with its status, code, message and request id', async () => {
