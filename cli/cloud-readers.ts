@@ -1,8 +1,10 @@
-import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
+import { $OpenApiUtil } from '@alicloud/openapi-core';
 import ROS, { GetStackRequest, ListStacksRequest } from '@alicloud/ros20190910';
 import { RuntimeOptions } from '@darabonba/typescript';
 import type { CloudCredentials } from '../shared/clients/credentials';
 import { IMM_API_VERSION } from '../shared/clients/imm';
+import { ServiceResponseError } from '../shared/clients/http';
+import { createRpcClient } from '../shared/clients/openapi-rpc';
 import { OperationError } from './errors';
 
 /** A ROS stack as GetStack reports it (the fields doctor reads). */
@@ -26,21 +28,22 @@ export interface AttachmentReader {
   attachment(bucket: string): Promise<{ project?: string } | undefined>;
 }
 
-function config(credentials: CloudCredentials, region: string, endpoint?: string): $OpenApiUtil.Config {
+function config(credentials: CloudCredentials, region: string): $OpenApiUtil.Config {
   return new $OpenApiUtil.Config({
     accessKeyId: credentials.accessKeyId,
     accessKeySecret: credentials.accessKeySecret,
     ...(credentials.securityToken ? { securityToken: credentials.securityToken } : {}),
     regionId: region,
-    ...(endpoint ? { endpoint } : {}),
     readTimeout: 30_000,
     connectTimeout: 10_000,
   });
 }
 
+/** `Code: Message` of an openapi-core error (the message is in `data`) or of ours (it is the message). */
 function describe(error: unknown): string {
   const e = error as { code?: string; data?: { Message?: string }; message?: string };
   if (e.code && e.data?.Message) return `${e.code}: ${e.data.Message}`;
+  if (error instanceof ServiceResponseError) return `${error.code}: ${error.message}`;
   return e.message ?? String(error);
 }
 
@@ -80,32 +83,19 @@ export function rosStackReader(credentials: CloudCredentials): StackReader {
 }
 
 /**
- * IMM GetOSSBucketAttachment (RPC, `OSSBucket` -> `ProjectName`), over @alicloud/openapi-core's generic callApi as
- * shared/clients/imm.ts calls IMM (the generated @alicloud/imm20200930 SDK is not installed). A bucket with no
- * project answers an error (a 404, or a code naming a missing resource): that reads as "not attached".
+ * IMM GetOSSBucketAttachment (RPC, `OSSBucket` -> `ProjectName`), over the functions' own OpenAPI RPC client. A
+ * bucket with no project answers an error (a 404, or a code naming a missing resource): that reads as "not attached".
  */
 export function immAttachmentReader(credentials: CloudCredentials, region: string): AttachmentReader {
-  const client = new OpenApi(config(credentials, region, `imm.${region}.aliyuncs.com`));
+  const call = createRpcClient({ service: 'imm', endpoint: { protocol: 'https', host: `imm.${region}.aliyuncs.com` }, version: IMM_API_VERSION, credentials });
   return {
     async attachment(bucket) {
-      const params = new $OpenApiUtil.Params({
-        action: 'GetOSSBucketAttachment',
-        version: IMM_API_VERSION,
-        protocol: 'HTTPS',
-        pathname: '/',
-        method: 'POST',
-        authType: 'AK',
-        style: 'RPC',
-        reqBodyType: 'formData',
-        bodyType: 'json',
-      });
       try {
-        const response = await client.callApi(params, new $OpenApiUtil.OpenApiRequest({ query: { OSSBucket: bucket } }), new RuntimeOptions({}));
-        const project = (response as { body?: { ProjectName?: string } }).body?.ProjectName;
+        const project = (await call<{ ProjectName?: string }>('GetOSSBucketAttachment', { OSSBucket: bucket })).ProjectName;
         return project ? { project } : undefined;
       } catch (error) {
-        const e = error as { code?: string; statusCode?: number };
-        if (e.statusCode === 404 || /NotFound|NotExist|NotAttach|NotBind/i.test(e.code ?? '')) return undefined;
+        const e = error as { code?: string; status?: number };
+        if (e.status === 404 || /NotFound|NotExist|NotAttach|NotBind/i.test(e.code ?? '')) return undefined;
         throw new OperationError(`IMM GetOSSBucketAttachment ${bucket}: ${describe(error)}`);
       }
     },

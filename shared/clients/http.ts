@@ -69,11 +69,12 @@ export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
 /** A cloud service answered with an error: its HTTP status, error code and request id, as describeServiceError reads them. */
 export class ServiceResponseError extends Error {
   override name = 'ServiceResponseError';
-  readonly service: 'oss' | 'imm';
+  /** The product that answered: `oss`, `imm`, `sts`. */
+  readonly service: string;
   readonly status: number;
   readonly code: string;
   readonly requestId: string;
-  constructor(details: { service: 'oss' | 'imm'; status: number; code: string; message: string; requestId: string }) {
+  constructor(details: { service: string; status: number; code: string; message: string; requestId: string }) {
     super(details.message);
     this.service = details.service;
     this.status = details.status;

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudCredentials } from './credentials';
 import type { EndpointOverride } from './endpoint';
-import { sendHttp, ServiceResponseError } from './http';
-import { acs3Authorization, acs3CanonicalQuery, acsDatetime, sha256Hex } from './signing';
+import { createRpcClient } from './openapi-rpc';
 
 export const IMM_API_VERSION = '2020-09-30';
 
@@ -106,68 +104,21 @@ export interface ImmClientOptions {
   nonce?: () => string;
 }
 
-/**
- * A small typed IMM client: the OpenAPI RPC protocol (POST /, parameters in the query, V3 ACS3-HMAC-SHA256
- * signature) over Node's HTTP client, sending what @alicloud/openapi-core's callApi sends for these parameters
- * (test/unit/signing.test.ts compares the two requests field by field).
- */
+/** A small typed IMM client over the OpenAPI RPC protocol (openapi-rpc.ts). */
 export function createImmClient(options: ImmClientOptions): ImmApi {
-  const endpoint = options.endpoint ?? { protocol: 'https', host: `imm.${options.region}.aliyuncs.com` };
-  const now = options.now ?? (() => new Date());
-  const nonce = options.nonce ?? (() => randomUUID());
-  const { credentials } = options;
-
-  async function call<T>(action: string, request: object): Promise<T> {
-    const query = toWireQuery(request);
-    const headers: Record<string, string> = {
-      host: endpoint.host,
-      'x-acs-version': IMM_API_VERSION,
-      'x-acs-action': action,
-      'user-agent': USER_AGENT,
-      'x-acs-date': acsDatetime(now()),
-      'x-acs-signature-nonce': nonce(),
-      accept: 'application/json',
-      'x-acs-content-sha256': EMPTY_SHA256,
-      ...(credentials.securityToken ? { 'x-acs-accesskey-id': credentials.accessKeyId, 'x-acs-security-token': credentials.securityToken } : {}),
-    };
-    headers['authorization'] = acs3Authorization({ method: 'POST', pathname: '/', query, headers }, credentials);
-    const response = await sendHttp({
-      protocol: endpoint.protocol,
-      host: endpoint.host,
-      method: 'POST',
-      path: `/?${acs3CanonicalQuery(query)}`,
-      headers,
-      timeoutMs: options.timeoutMs ?? 10_000,
-    });
-    const text = response.body.toString('utf8');
-    if (response.status >= 400) {
-      const body = parseJson(text) as { Code?: unknown; Message?: unknown; RequestId?: unknown } | undefined;
-      throw new ServiceResponseError({
-        service: 'imm',
-        status: response.status,
-        code: typeof body?.Code === 'string' ? body.Code : `Http${response.status}`,
-        message: typeof body?.Message === 'string' ? body.Message : `${action} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
-        requestId: typeof body?.RequestId === 'string' ? body.RequestId : '',
-      });
-    }
-    return JSON.parse(text) as T;
-  }
-
+  const call = createRpcClient({
+    service: 'imm',
+    endpoint: options.endpoint ?? { protocol: 'https', host: `imm.${options.region}.aliyuncs.com` },
+    version: IMM_API_VERSION,
+    credentials: options.credentials,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.nonce ? { nonce: options.nonce } : {}),
+  });
   return {
-    createMediaConvertTask: (request) => call<CreateMediaConvertTaskResponse>('CreateMediaConvertTask', request),
+    createMediaConvertTask: (request) => call<CreateMediaConvertTaskResponse>('CreateMediaConvertTask', toWireQuery(request)),
     getTask: (projectName, taskId) => call<GetTaskResponse>('GetTask', { ProjectName: projectName, TaskId: taskId, TaskType: 'MediaConvert' }),
-    listTasks: (request) => call<ListTasksResponse>('ListTasks', request),
+    listTasks: (request) => call<ListTasksResponse>('ListTasks', toWireQuery(request)),
     detectMediaMeta: (projectName, sourceUri) => call<DetectMediaMetaResponse>('DetectMediaMeta', { ProjectName: projectName, SourceURI: sourceUri }),
   };
-}
-
-const USER_AGENT = 'video-animation (Node.js)';
-const EMPTY_SHA256 = sha256Hex('');
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
