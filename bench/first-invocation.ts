@@ -3,9 +3,10 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { invocationContext } from '../local/fc/invoker';
 import type { OssEventRecord } from '../local/oss/events';
 import { generateSampleVideo } from '../local/media';
-import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack, type Stack } from '../local/stack';
+import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 
@@ -105,17 +106,6 @@ const foreignLines = (output: string) =>
     }
   }).length;
 
-function fcContext(stack: Stack, fn: FunctionSpec) {
-  return {
-    requestId: `bench-${fn.resource}`,
-    region: stack.region,
-    accountId: LOCAL_ACCOUNT_ID,
-    credentials: FUNCTION_CREDENTIALS,
-    function: { name: fn.functionName, handler: fn.handler, memory: fn.memoryMB, timeout: fn.timeoutSeconds },
-    service: { name: fn.functionName, logProject: '', logStore: '' },
-  };
-}
-
 export async function firstInvocationBench(options: { rounds: number; warmEvents: number; bundlesDir: string }): Promise<FirstInvocationFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-first-'));
   // Conversions are not what is measured here: the fast mode writes a small valid animation at once.
@@ -171,7 +161,7 @@ export async function firstInvocationBench(options: { rounds: number; warmEvents
       const eventsFile = path.join(dir, `events-${eventFiles++}.json`);
       const contextFile = `${eventsFile}.context.json`;
       await writeFile(eventsFile, JSON.stringify(events));
-      await writeFile(contextFile, JSON.stringify(fcContext(stack, fn)));
+      await writeFile(contextFile, JSON.stringify(invocationContext(fn, { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
       const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra: { MNS_TOPIC: benchTopic } }));
       const { loadMs, timings } = JSON.parse(await readFile(`${eventsFile}.timings.json`, 'utf8')) as { loadMs: number; timings: number[] };
       return { ...run, loadMs, timings };

@@ -1,6 +1,6 @@
 import OSS from 'ali-oss';
 import path from 'node:path';
-import { readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
+import { processAlive, readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
 import { createBucketClient, presignedGetUrl } from '../shared/clients/oss';
 import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
 import { ossJobStore } from '../shared/jobs/oss-store';
@@ -129,14 +129,4 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
       attachments: immAttachmentReader(credentials, region),
     }),
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -6,7 +6,7 @@ import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { parseRuleSet } from '../shared/rules/validate';
 import type { Rule } from '../shared/rules/schema';
 import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamped } from './drop';
-import { readEndpointsFile } from './endpoints-file';
+import { processAlive, readEndpointsFile } from './endpoints-file';
 import { generateSampleVideo } from './media';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
@@ -221,15 +221,6 @@ async function demo(): Promise<number> {
   } finally {
     await stack.close();
     if (!shared) await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -53,3 +53,14 @@ export async function readEndpointsFile(dataDir: string): Promise<LocalEndpoints
   if (!parsed.success) throw new Error(`${file} is not a local stack endpoints file; restart the local stack (npm start) to write it again`);
   return parsed.data;
 }
+
+/** Whether the stack that wrote an endpoints file still runs (its pid answers signal 0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

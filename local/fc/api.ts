@@ -5,6 +5,7 @@ import type { FunctionSpec } from '../../scripts/spec';
 import { ImmApiError } from '../imm/errors';
 import { verifyAcs3Signature, type AccessKeyCredential } from '../imm/signature';
 import type { LocalFunction } from './invoker';
+import { headerValue, readBody } from '../http-request';
 
 export const FC_API_VERSION = '2023-03-30';
 
@@ -248,25 +249,12 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
  * What FC reports as a function's `environmentVariables`: the variables it was configured with, not those FC or
  * the runtime add. The running instance's environment (s.yaml's plus the stack's `functionEnv`, so a drifted
  * deployment shows) without the variables the local stack sets itself (PATH, FC_*, the endpoints) unless s.yaml
- * sets them. LocalFunction keeps its options private; they are read here rather than widening its interface.
+ * sets them.
  */
 const STACK_SET_VARIABLES = ['PATH', 'FC_REGION', 'FC_ACCOUNT_ID', 'FC_FUNCTION_NAME', 'OSS_ENDPOINT', 'IMM_ENDPOINT'];
 function configuredEnvironment(spec: FunctionSpec, instance: LocalFunction | undefined): Record<string, string> {
-  const running = (instance as unknown as { options?: { env?: Record<string, string> } } | undefined)?.options?.env;
+  const running = instance?.environment;
   if (!running) return spec.env;
   return Object.fromEntries(Object.entries(running).filter(([name]) => name in spec.env || !STACK_SET_VARIABLES.includes(name)));
 }
 
-function headerValue(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}

@@ -70,6 +70,18 @@ parentPort.on('message', async ({ id, event, context }) => {
 });
 `;
 
+/** The context FC hands `handler(event, context)`: request id, region, account, the role's credentials, the function. */
+export function invocationContext(spec: FunctionSpec, details: { requestId: string; accountId: string; credentials: FcCredentials }) {
+  return {
+    requestId: details.requestId,
+    region: spec.region,
+    accountId: details.accountId,
+    credentials: details.credentials,
+    function: { name: spec.functionName, handler: spec.handler, memory: spec.memoryMB, timeout: spec.timeoutSeconds },
+    service: { name: spec.functionName, logProject: '', logStore: '' },
+  };
+}
+
 /** What the function's concurrency cap holds at a moment (LocalFunction.concurrency()). */
 export interface ConcurrencyState {
   /** `concurrencyConfig.reservedConcurrency`; undefined: no cap. */
@@ -119,6 +131,11 @@ export class LocalFunction {
     this.name = options.spec.functionName;
     this.limit = options.spec.reservedConcurrency;
     this.worker = this.startInstance();
+  }
+
+  /** The environment the instance runs with (s.yaml's, plus what the stack sets: endpoints, FC_*). */
+  get environment(): Readonly<Record<string, string>> {
+    return this.options.env;
   }
 
   /** The concurrency cap and what it holds now. */
@@ -238,19 +255,7 @@ export class LocalFunction {
     // Timer invocations are waited for apart (timerRunsSettled): they overlap without end when timers fire often.
     const counted = timerTrigger === undefined;
     if (counted) this.track(+1);
-    const context = {
-      requestId,
-      region: this.options.spec.region,
-      accountId: this.options.accountId,
-      credentials: this.options.credentials,
-      function: {
-        name: this.name,
-        handler: this.options.spec.handler,
-        memory: this.options.spec.memoryMB,
-        timeout: this.options.spec.timeoutSeconds,
-      },
-      service: { name: this.name, logProject: '', logStore: '' },
-    };
+    const context = invocationContext(this.options.spec, { requestId, accountId: this.options.accountId, credentials: this.options.credentials });
     const id = randomUUID();
     const result = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -12,6 +12,7 @@ import { booleanParameter, listTasks, parseListTasksRequest, taskInfoBody } from
 import { cachingProber, downloadingProber } from './probe-cache';
 import { slidingWindowLimiter } from './rate-limit';
 import { createTaskRunner, type ConversionMode, type OssAccess, type TaskInfo } from './tasks';
+import { headerValue, readBody } from '../http-request';
 
 export { completionNotice, type TaskInfo } from './tasks';
 
@@ -266,20 +267,6 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
 
 /** What IMM's gateway answers a call above the flow-control limit (openapi-core raises a ThrottlingError for it). */
 const throttled = () => new ImmApiError(400, 'Throttling.User', 'Request was denied due to user flow control.');
-
-function headerValue(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 /** Parameters in a form or JSON body (openapi-core's reqBodyType formData / json); the query string wins on overlap. */
 function parseBodyParameters(request: IncomingMessage, body: Buffer): RequestParameters {
