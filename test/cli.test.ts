@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -29,11 +27,7 @@ const copied = 'videos/cli/copied.mp4';
 
 before(async () => {
   stack = await startTestStack();
-  await stack.client.put(good, await stack.sampleVideo(2));
-  const junk = path.join(stack.dir, 'junk.mp4');
-  await writeFile(junk, randomBytes(64 * 1024));
-  await stack.client.put(bad, junk);
-  await stack.idle();
+  await stack.uploadGoodAndBad(good, bad);
 });
 
 after(async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,11 +34,7 @@ before(async () => {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y --no-install-recommends chromium; .ci/run does), or set CHROMIUM_PATH`);
   }
   stack = await startTestStack();
-  await stack.client.put(good, await stack.sampleVideo(2));
-  const junk = path.join(stack.dir, 'junk.mp4');
-  await writeFile(junk, randomBytes(64 * 1024));
-  await stack.client.put(bad, junk);
-  await stack.idle();
+  await stack.uploadGoodAndBad(good, bad);
   const settings = await loadAppSettings(path.join(ROOT, 's.yaml'));
   gallery = await startGallery(settings, await connect(settings, { local: true, localDir: stack.dir }));
   browserHome = await mkdtemp(path.join(tmpdir(), 'video-animation-chromium-'));

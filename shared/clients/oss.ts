@@ -139,7 +139,7 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
 }
 
 /** Where a bucket's requests go: the endpoint, the Host, and whether the bucket is in the path. */
-function bucketAddress(options: Pick<OssClientOptions, 'bucket' | 'region' | 'endpoint'>) {
+export function bucketAddress(options: Pick<OssClientOptions, 'bucket' | 'region' | 'endpoint'>) {
   const endpoint = options.endpoint ?? { protocol: 'https' as const, host: `oss-${options.region}-internal.aliyuncs.com` };
   const hostname = endpoint.host.replace(/:\d+$/, '');
   const pathStyle = isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 || hostname === 'localhost';

@@ -1,5 +1,6 @@
 import type OSS from 'ali-oss';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../../local/inspect';
@@ -16,6 +17,8 @@ export interface TestStack extends Stack {
   sampleVideo(seconds?: number, name?: string): Promise<string>;
   records(): Promise<JobRecord[]>;
   recordFor(key: string, rule?: string): Promise<JobRecord | undefined>;
+  /** Uploads a 2 s video to `good` and 64 KiB of noise to `bad`, then waits until both jobs have ended. */
+  uploadGoodAndBad(good: string, bad: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,13 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     records: () => listJobRecords(client, RECORDS_PREFIX),
     async recordFor(key: string, rule = 'preview') {
       return (await listJobRecords(client, RECORDS_PREFIX)).find((r) => r.key === key && r.rule === rule);
+    },
+    async uploadGoodAndBad(good: string, bad: string) {
+      await client.put(good, await this.sampleVideo(2));
+      const junk = path.join(dir, 'junk.mp4');
+      await writeFile(junk, randomBytes(64 * 1024));
+      await client.put(bad, junk);
+      await stack.idle();
     },
     async stop() {
       await stack.close();
