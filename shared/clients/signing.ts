@@ -123,6 +123,8 @@ export function acs3CanonicalQuery(query: Record<string, string>): string {
  * content-type and x-acs-* headers, and the body's hash, with HMAC-SHA256 of the secret.
  */
 export function acs3Authorization(input: Acs3SigningInput, credentials: CloudCredentials): string {
+  const payload = input.headers['x-acs-content-sha256'];
+  if (!payload) throw new Error('OpenAPI V3 signing needs the x-acs-content-sha256 header');
   const signed = Object.keys(input.headers)
     .filter((name) => name === 'host' || name === 'content-type' || name.startsWith('x-acs-'))
     .sort();
@@ -132,7 +134,7 @@ export function acs3Authorization(input: Acs3SigningInput, credentials: CloudCre
     acs3CanonicalQuery(input.query),
     signed.map((name) => `${name}:${input.headers[name]!.trim()}\n`).join(''),
     signed.join(';'),
-    input.headers['x-acs-content-sha256'] ?? sha256Hex(''),
+    payload,
   ].join('\n');
   const stringToSign = `ACS3-HMAC-SHA256\n${sha256Hex(canonicalRequest)}`;
   const signature = createHmac('sha256', credentials.accessKeySecret).update(stringToSign).digest('hex');

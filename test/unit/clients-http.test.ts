@@ -63,6 +63,13 @@ describe('OSS client: answers', () => {
     assert.equal(createOnly?.headers['content-length'], '0');
   });
 
+  it('a redirect is an error, not a success (OSS answers 301 PermanentRedirect to a request at the wrong endpoint)', async () => {
+    server.answerNext(ossXmlError(301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.'), { status: 300 });
+    const client = bucket();
+    await assert.rejects(client.putText('a.json', '{}'), { status: 301, code: 'PermanentRedirect' });
+    await assert.rejects(client.delete('a.json'), { status: 300, code: 'Http300' });
+  });
+
   it('DELETE and tagging succeed on any 2xx and fail otherwise', async () => {
     server.answerNext({ status: 204 }, ossXmlError(403, 'AccessDenied'), { status: 200 }, ossXmlError(400, 'InvalidTag'));
     const client = bucket();

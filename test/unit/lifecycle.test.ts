@@ -233,6 +233,17 @@ describe('record: a task notice', () => {
     assert.deepEqual(job.attempts.map((a) => [a.trigger, a.outcome ?? 'none']), [['event', 'none'], ['notice', 'adopted']]);
   });
 
+  it('a view saved while the job is still open restores an open-jobs entry a concurrent reconcile removed', async () => {
+    const app = fakeApp();
+    await upload(app);
+    const id = jobId(app);
+    // Reconcile read the entry while the record did not exist yet, and removed it as "missing".
+    await app.store.markClosed(id);
+    await recordTaskNotice(notice('task-1', id, 'Failed', { Code: 'InternalError', Message: 'oops' }), app.deps());
+    assert.equal((await app.store.getJob(id))!.status, 'submitted', 'a retry task is running');
+    assert.deepEqual([...app.store.open], [id]);
+  });
+
   it('a transient task failure starts a new task right away, up to MAX_TASK_ATTEMPTS in all', async () => {
     const app = fakeApp();
     await upload(app);

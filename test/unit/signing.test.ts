@@ -285,6 +285,29 @@ describe('OpenAPI V3 signature: ours against @alicloud/openapi-core (IMM RPC cal
     }
   }
 
+  it('signs host, content-type and every x-acs-* header but no other, as openapi-core does; the body hash is required', () => {
+    const credentials = KEYS[1]!;
+    const headers = {
+      host: 'imm.cn-hangzhou.aliyuncs.com',
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-acs-action': 'GetTask',
+      'x-acs-version': '2020-09-30',
+      'x-acs-date': '2026-11-21T10:20:30Z',
+      'x-acs-signature-nonce': 'n1',
+      'x-acs-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'user-agent': 'not signed',
+      accept: 'application/json',
+    };
+    const query = { ProjectName: 'p', TaskId: 't (1)*' };
+    const official = OpenApiUtil.getAuthorization({ method: 'POST', pathname: '/', query, headers } as never, 'ACS3-HMAC-SHA256', headers['x-acs-content-sha256'], credentials.accessKeyId, credentials.accessKeySecret);
+    const ours = acs3Authorization({ method: 'POST', pathname: '/', query, headers }, credentials);
+    assert.equal(ours, official);
+    assert.match(ours, /SignedHeaders=content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,/);
+    assert.equal(acs3Authorization({ method: 'POST', pathname: '/', query, headers: { ...headers, 'user-agent': 'other' } }, credentials), ours);
+    const { 'x-acs-content-sha256': _hash, ...unhashed } = headers;
+    assert.throws(() => acs3Authorization({ method: 'POST', pathname: '/', query, headers: unhashed }, credentials), /needs the x-acs-content-sha256 header/);
+  });
+
   it('an OpenAPI error answer becomes an error with its status, code, message and request id', async () => {
     server.answerAlways({ status: 400, type: 'application/json', body: '{"RequestId":"5F0A","HostId":"imm.cn-hangzhou.aliyuncs.com","Code":"InvalidFile.Media","Message":"The media file is invalid."}' });
     const imm = createImmClient({ region: REGION, credentials: KEYS[0]!, endpoint: { protocol: 'http', host: `127.0.0.1:${port}` } });
