@@ -4,7 +4,7 @@ import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
 import { generateSampleVideo } from '../local/media';
 import { startStack } from '../local/stack';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { matchRules } from '../shared/rules/match';
 import { parseRuleSet } from '../shared/rules/validate';
 

@@ -8,7 +8,7 @@ import type { OssEventRecord } from '../local/oss/events';
 import { generateSampleVideo } from '../local/media';
 import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 
 /**
  * The way FC really starts a function: a fresh Node process, the bundle alone in a folder with no node_modules above

@@ -2,12 +2,12 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSpec, SpecError, type ServiceSpec } from '../scripts/spec';
 import type { Pricing } from '../shared/jobs/cost';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import type { Rule } from '../shared/rules/schema';
 import { parseRuleSet, RulesConfigError } from '../shared/rules/validate';
 import { UsageError } from './errors';
 
-/** Reconcile's default when s.yaml sets no RECONCILE_AFTER_SECONDS (shared/platform/config.ts). */
+/** Reconcile's default when s.yaml sets no RECONCILE_AFTER_SECONDS (shared/wiring/config.ts). */
 const DEFAULT_RECONCILE_AFTER_SECONDS = 900;
 
 /** What the command line needs of the app, read from s.yaml as `s deploy` reads it. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { processAlive, readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
 import { createBucketClient, presignedGetUrl } from '../shared/clients/oss';
 import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
-import { ossJobStore } from '../shared/jobs/oss-store';
+import { ossJobStore } from '../shared/jobs/stores/oss';
 import type { JobStore } from '../shared/jobs/store';
 import { accessAliasCredentials, callerAccountId, defaultChainCredentials, type CallerCredentials } from './credentials';
 import { UsageError } from './errors';

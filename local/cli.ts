@@ -2,7 +2,7 @@ import type OSS from 'ali-oss';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { parseRuleSet } from '../shared/rules/validate';
 import type { Rule } from '../shared/rules/schema';
 import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamped } from './drop';
@@ -189,7 +189,7 @@ async function demo(): Promise<number> {
 
     const record = (await listJobRecords(client, recordsPrefix(stack))).find((r) => r.key === key && r.rule === rule.name);
     if (!record) throw new Error(`no job record for ${key}`);
-    console.log(`\njob record ${recordsPrefix(stack)}jobs/${record.jobId}.json:\n${JSON.stringify(record, null, 2)}\n`);
+    console.log(`\njob ${record.jobId} (facts under ${recordsPrefix(stack)}jobs/${record.jobId}/):\n${JSON.stringify(record, null, 2)}\n`);
     let ok = record.status === 'succeeded';
     const kept = [video];
     for (const output of record.outputs) {

@@ -1,7 +1,7 @@
 import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
 import { removeEndpointsFile, writeEndpointsFile } from './endpoints-file';
 import { startLocalFcApi, type LocalFcApi } from './fc/api';

@@ -2,7 +2,7 @@ import { build } from 'esbuild';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
+import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { engineRuleProblems } from '../shared/engines/limits';
 import type { Rule } from '../shared/rules/schema';
 import { parseRuleSet, ruleSetWarnings, RulesConfigError } from '../shared/rules/validate';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ossClientOptions, startLocalOss, type LocalOss } from '../local/oss/server';
 import { createBucketClient } from '../shared/clients/oss';
-import { ossJobStore } from '../shared/jobs/oss-store';
+import { ossJobStore } from '../shared/jobs/stores/oss';
 import { jobStoreContract } from './helpers/store-contract';
 
 /** The job store's contract (test/helpers/store-contract.ts) against the OSS adapter, through ali-oss, on the local OSS. */

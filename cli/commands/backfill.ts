@@ -7,6 +7,7 @@ import { OperationError, UsageError } from '../errors';
 import { mapWithConcurrency, rateLimiter } from '../pool';
 import { ruleNamed } from '../settings';
 import type { Target } from '../target';
+import { readJob } from '../../shared/wiring/read-job';
 
 /** One ListObjectsV2 page: OSS's maximum. */
 const PAGE_SIZE = 1000;
@@ -69,7 +70,7 @@ export async function backfill(ctx: CommandContext, options: BackfillOptions): P
   const checking = output.progress('checking jobs', matchedObjects.length);
   const needsJob = await mapWithConcurrency(matchedObjects, options.concurrency, async ({ object, rules: matching }) => {
     const source = { bucket: target.bucket, key: object.key, eTag: object.eTag, size: object.size };
-    const missing = await Promise.all(matching.map(async (rule) => (await target.store.getJob(jobIdFor(source, rule.name))) === undefined));
+    const missing = await Promise.all(matching.map(async (rule) => (await readJob(target.store, jobIdFor(source, rule.name))) === undefined));
     checking.tick();
     return missing.some(Boolean);
   });

@@ -7,6 +7,7 @@ import { mapWithConcurrency } from '../pool';
 import { ruleNamed } from '../settings';
 import { parseSince } from '../since';
 import { colorStatus, formatTime, truncate } from './format';
+import { readJob } from '../../shared/wiring/read-job';
 
 /** Job records read at once: enough to be quick, few enough not to be throttled. */
 const READ_CONCURRENCY = 8;
@@ -53,7 +54,7 @@ export async function jobs(ctx: CommandContext, options: { status?: string; rule
 
 /** Reads job records a few at a time; a missing one is undefined. */
 export function readJobs(store: JobStore, jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
-  return mapWithConcurrency(jobIds, READ_CONCURRENCY, (jobId) => store.getJob(jobId));
+  return mapWithConcurrency(jobIds, READ_CONCURRENCY, (jobId) => readJob(store, jobId));
 }
 
 export function jobRow(record: JobRecord): JobRow {

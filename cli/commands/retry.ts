@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { retryJobId } from '../../shared/app/retry';
 import type { JobRecord } from '../../shared/jobs/job';
 import type { CommandContext, CommandResult } from '../context';
@@ -59,8 +60,10 @@ export async function retry(ctx: CommandContext, options: RetryOptions): Promise
   const rows = await mapWithConcurrency(jobs, REQUEST_CONCURRENCY, async (job): Promise<RetryRow> => {
     try {
       if (job.status !== 'failed' || !invoker) return { jobId: job.jobId, status: 'skipped', newJobId: null, reason: `it is ${job.status}; only failed jobs are retried` };
-      await invoker.invokeAsync(ctx.settings.submitFunction, { retry: { bucket: target.bucket, jobId: job.jobId } });
-      return { jobId: job.jobId, status: 'requested', newJobId: retryJobId(job.jobId, (job.retriedBy?.length ?? 0) + 1) };
+      // One id per request: FC may deliver it twice, and the submit function makes one re-run of it.
+      const requestId = randomUUID();
+      await invoker.invokeAsync(ctx.settings.submitFunction, { retry: { bucket: target.bucket, jobId: job.jobId, requestId } });
+      return { jobId: job.jobId, status: 'requested', newJobId: retryJobId(job.jobId, requestId) };
     } catch (error) {
       if (!(error instanceof OperationError)) throw error;
       return { jobId: job.jobId, status: 'error', newJobId: null, reason: error.message };

@@ -4,6 +4,7 @@ import { UsageError } from '../errors';
 import type { Target } from '../target';
 import { jobRow, readJobs, type JobRow } from './jobs';
 import { colorStatus, formatCost, formatTime } from './format';
+import { readJob } from '../../shared/wiring/read-job';
 
 /** Signed links work this long: long enough to open, short enough not to be shared for good. */
 export const URL_VALID_SECONDS = 3600;
@@ -30,7 +31,7 @@ export interface ShownJob extends JobRow {
 export async function show(ctx: CommandContext, options: { subject: string }): Promise<CommandResult> {
   const target = await ctx.target();
   const { subject } = options;
-  const byId = JOB_ID.test(subject) ? await target.store.getJob(subject) : undefined;
+  const byId = JOB_ID.test(subject) ? await readJob(target.store, subject) : undefined;
   const records = byId ? [byId] : (await readJobs(target.store, await target.store.jobsOfSource(subject))).filter((r): r is JobRecord => r !== undefined);
   if (records.length === 0) {
     throw new UsageError(`no job with id or source key "${subject}": list jobs with video-animation jobs, or process the video with video-animation backfill --prefix "${subject}"`);

@@ -1,6 +1,6 @@
 import { recordTaskNotice } from '../../shared/app/record';
 import { decodeTaskNotice } from '../../shared/events/decode';
-import { fcHandler } from '../../shared/platform/handler';
+import { fcHandler } from '../../shared/wiring/handler';
 
 /** MNS topic trigger: IMM's completion notice -> task result recorded, outputs tagged, job view refreshed. */
 export const handler = fcHandler({

@@ -1,7 +1,7 @@
 import { retryFailedJob } from '../../shared/app/retry';
 import { submitUploads } from '../../shared/app/submit';
 import { decodeSubmitPayload } from '../../shared/events/decode';
-import { fcHandler } from '../../shared/platform/handler';
+import { fcHandler } from '../../shared/wiring/handler';
 
 /** OSS trigger (and backfill): one conversion job per (uploaded video, matching rule); or a retry of a failed job. */
 export const handler = fcHandler({

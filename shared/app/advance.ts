@@ -1,60 +1,66 @@
-import { PartialSubmitError, type ConversionEngine, type StartedTask, type TaskStatus } from '../engines/engine';
-import { outputState, outputTasks } from '../jobs/derive';
-import { leaseState, type AttemptTask, type JobAttempt, type JobError, type JobRecord } from '../jobs/job';
-import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
+import type { ConversionEngine, StartedTask, TaskStatus } from '../engines/engine';
+import { PartialSubmitError } from '../engines/engine';
+import { knownTasks, leaseState, endAttempt, type AttemptTask, type JobAttempt } from '../jobs/attempt';
+import { outputState } from '../jobs/derive';
+import { isTerminal, type JobError, type JobFacts, type JobIdentity, type JobRecord } from '../jobs/job';
+import { claimNextAttempt, concludeJob, loadJob, saveAttempt, type JobState } from '../jobs/lifecycle';
 import { planOfJob, samplePlan, type JobPlan } from '../jobs/plan';
 import { needsMedia, type MediaInfo } from '../jobs/sampling';
-import { ConfigError, describeServiceError, TransientFailure } from '../platform/errors';
+import { ConfigError, describeServiceError, TransientFailure, UNKNOWN_OUTCOME, UnknownOutcome } from '../platform/errors';
 import type { Rule } from '../rules/schema';
 import type { BucketContext } from './context';
 
 export type AdvanceOutcome =
   | { status: 'missing' }
-  /** Another invocation holds the job until `until` (epoch ms). */
-  | { status: 'busy'; until: number; job: JobRecord }
-  /** The job stands where it stood: this invocation started nothing. */
-  | { status: JobRecord['status']; acted: boolean; job: JobRecord; error?: JobError };
-
-/** Rounds of claim-and-run one call makes at most (a round ends with a view refresh). */
-const MAX_ROUNDS = 4;
+  /** Another invocation holds the job (its attempt is in progress, or it just claimed the next one). */
+  | { status: 'busy'; view: JobRecord }
+  /** Where the job stands now; `acted`: this invocation ran an attempt. */
+  | { status: JobRecord['status']; acted: boolean; view: JobRecord; error?: JobError };
 
 /**
- * Drives a job on while it owes a task: claims the next attempt (create-only, so one invocation wins), and runs it.
- * The same path serves the upload event, a takeover of an abandoned attempt, a task retry after a transient task
- * failure, and reconcile. A transient failure of the attempt is thrown (the caller's event is delivered again).
+ * Drives a job on while it owes a task: claims the next attempt (create-only, so one invocation wins) and runs it.
+ * The same path serves a redelivered event, a takeover of an expired attempt, a task retry after a transient task
+ * failure, and reconcile. A job held by a live attempt is left to it at once (no waiting): the caller reports a
+ * duplicate, and reconcile takes over if the holder dies. A transient failure of the attempt is thrown after the
+ * attempt recorded it, so the caller's event is delivered again.
  */
-export async function advanceJob(ctx: BucketContext, jobId: string, trigger: JobAttempt['trigger'], known?: JobFacts): Promise<AdvanceOutcome> {
-  const { life } = ctx;
-  let acted = false;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    // `known`: facts the caller holds that are its view as stored (a job it just created), for the first round only.
-    const facts = round === 0 && known ? known : await refreshJob(life, jobId);
-    if (!facts) return { status: 'missing' };
-    if (facts.job.status !== 'pending') return { status: facts.job.status, acted, job: facts.job, ...(facts.job.error ? { error: facts.job.error } : {}) };
-    const lease = leaseState(facts.attempts, life.clock.now());
-    if (lease.state === 'held') return { status: 'busy', until: lease.until, job: facts.job };
-    const attempt = await claimNextAttempt(life, facts, lease.state === 'abandoned' ? 'takeover' : trigger);
-    if (!attempt) continue;
-    if (lease.state === 'abandoned') ctx.deps.log.warn('taking over a job whose attempt was abandoned', { jobId, abandoned: lease.attempt, attempt: attempt.number });
-    acted = true;
-    const ended = await runAttempt(ctx, facts, attempt);
-    await saveAttempt(life, jobId, ended);
-    if (ended.outcome === 'retrying') {
-      await refreshJob(life, jobId);
-      throw new TransientFailure(`job ${jobId} attempt ${ended.number}: ${ended.error?.code}: ${ended.error?.message}`);
-    }
-    if (ended.outcome === 'deferred') {
-      const view = await refreshJob(life, jobId);
-      return { status: 'pending', acted, job: view?.job ?? facts.job, ...(ended.error ? { error: ended.error } : {}) };
-    }
+export async function advanceJob(ctx: BucketContext, jobId: string, trigger: JobAttempt['trigger'], known?: JobState): Promise<AdvanceOutcome> {
+  const { life, deps } = ctx;
+  const state = known ?? (await loadJob(life, jobId));
+  if (!state) return { status: 'missing' };
+  if (isTerminal(state.view.status)) {
+    // Derived terminal but never written (its writer died): finish the transition.
+    const concluded = state.facts.ended ? state : await concludeJob(life, state);
+    return { status: concluded.view.status, acted: false, view: concluded.view };
   }
-  const facts = await refreshJob(life, jobId);
-  if (!facts) return { status: 'missing' };
-  return { status: facts.job.status, acted, job: facts.job };
+  if (state.view.status !== 'pending') return { status: state.view.status, acted: false, view: state.view };
+  const lease = leaseState(state.facts.attempts, life.clock.now());
+  if (lease.state === 'held') return { status: 'busy', view: state.view };
+  if (lease.state === 'abandoned' && state.facts.attempts.length >= life.policy.maxJobAttempts) {
+    deps.log.error('job has used all its attempts and the last one never ended; leaving it for an operator', { jobId, attempts: state.facts.attempts.length });
+    return { status: 'pending', acted: false, view: state.view };
+  }
+  const attempt = await claimNextAttempt(life, state.facts, lease.state === 'abandoned' ? 'takeover' : trigger);
+  if (!attempt) return { status: 'busy', view: state.view };
+  if (lease.state === 'abandoned') deps.log.warn('taking over a job whose attempt expired', { jobId, abandoned: lease.attempt, attempt: attempt.number });
+  return runClaimedAttempt(ctx, state, attempt);
 }
 
-/** One attempt: ownership, adoption of tasks already started, then the submission of what is still owed. */
-async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttempt): Promise<JobAttempt> {
+/** Runs an attempt this invocation claimed, records its outcome, and ends the job if the outcome ended it. */
+export async function runClaimedAttempt(ctx: BucketContext, state: JobState, attempt: JobAttempt, owners?: Promise<JobError | undefined>): Promise<AdvanceOutcome> {
+  const { life } = ctx;
+  const ended = await runAttempt(ctx, state.facts, attempt, owners);
+  const next = await concludeJob(life, await saveAttempt(life, state, ended));
+  if (ended.outcome === 'retrying') throw new TransientFailure(`job ${state.facts.job.jobId} attempt ${ended.number}: ${ended.error?.code}: ${ended.error?.message}`);
+  return { status: next.view.status, acted: true, view: next.view, ...(ended.error ? { error: ended.error } : {}) };
+}
+
+/**
+ * One attempt: ownership, adoption of tasks already started, then the submission of what is still owed. It ends
+ * with an outcome whatever a service answered; an error that is not a service's (a bug) or a configuration error
+ * is thrown instead, leaving the attempt to expire so reconcile takes over, never a verdict on the job.
+ */
+async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttempt, owners?: Promise<JobError | undefined>): Promise<JobAttempt> {
   const { deps, life } = ctx;
   const { job } = facts;
   const end = (outcome: NonNullable<JobAttempt['outcome']>, details: { tasks?: AttemptTask[]; error?: JobError } = {}) =>
@@ -69,12 +75,9 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
   }
 
   let started: StartedTask[] = [];
+  let learned: Partial<JobAttempt> = {};
   try {
-    // A first attempt probes the video (IMM DetectMediaMeta, a slow call) while it claims the outputs: the answer is
-    // memoized per upload for the await below, and an ownership conflict leaves it unawaited (its failure is moot).
-    // Later attempts may adopt tasks instead of submitting, so they probe only when they submit.
-    if (attempt.number === 1 && needsMedia(plan.outputs)) learnMedia(ctx, facts).catch(() => undefined);
-    const conflict = await claimOutputs(ctx, job);
+    const conflict = await (owners ?? claimOutputs(ctx, job));
     if (conflict) return end('failed', { error: conflict });
 
     const engine = await deps.engine(rule, ctx.bucket);
@@ -88,37 +91,36 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
       return state === 'unsubmitted' || state === 'retry';
     });
     if (!engine.findJobTasks) {
-      const wait = uncertainWait(ctx, facts, owed.map((o) => o.key));
+      const wait = uncertainWait(ctx, facts.attempts.filter((a) => a.number !== attempt.number), owed.map((o) => o.key));
       if (wait) return end('deferred', { error: wait });
     }
 
     const media = needsMedia(plan.outputs) ? await learnMedia(ctx, facts) : undefined;
     const sampled = samplePlan({ ...plan, outputs: plan.outputs.filter((o) => owed.some((w) => w.key === o.resolvedKey)) }, media);
-    const learned = {
-      ...(media ? { media } : {}),
-      plannedFrames: Object.fromEntries(sampled.outputs.map((o) => [o.resolvedKey, o.sampling.plannedFrames])),
-    };
+    learned = { ...(media ? { media } : {}), plannedFrames: Object.fromEntries(sampled.outputs.map((o) => [o.resolvedKey, o.sampling.plannedFrames])) };
     try {
       started = await engine.submit(sampled, attempt.number);
     } catch (error) {
       if (error instanceof PartialSubmitError) started = error.started;
-      return endAfterError(error, learned);
+      const cause = error instanceof PartialSubmitError ? error.cause : error;
+      // The task-starting call got no usable answer: look before anything is started again (same attempt).
+      if (cause instanceof UnknownOutcome && engine.findJobTasks) {
+        const found = await adoptStartedTasks(ctx, { ...facts, attempts: [...facts.attempts, { ...attempt, tasks: started }] }, engine);
+        if (found.length > 0) return { ...end('submitted', { tasks: [...started, ...found] }), ...learned };
+      }
+      throw error;
     }
     await indexTasks(ctx, job, started);
     return { ...end('submitted', { tasks: started }), ...learned };
   } catch (error) {
-    return endAfterError(error);
-  }
-
-  /**
-   * Whatever stopped the attempt (claiming outputs, ListTasks, DetectMediaMeta, the submission, indexing), it ends
-   * with an outcome, so the job is released at once instead of waiting out the lease; tasks already started stay.
-   */
-  function endAfterError(error: unknown, learned: Partial<JobAttempt> = {}): JobAttempt {
     if (error instanceof ConfigError) throw error;
-    const info = describeServiceError(rule!.engine === 'imm' ? 'imm' : 'oss', error);
+    const info = describeServiceError(rule.engine === 'imm' ? 'imm' : 'oss', error);
+    if (!info) {
+      deps.log.error('attempt stopped by an unexpected error; the job stays open for reconcile', { jobId: job.jobId, attempt: attempt.number, error });
+      throw error;
+    }
     const failure = { code: info.code, message: info.message };
-    if (info.transient || error instanceof TransientFailure) return { ...end('retrying', { tasks: started, error: failure }), ...learned };
+    if (info.transient) return { ...end('retrying', { tasks: started, error: failure }), ...learned };
     deps.log.error('attempt failed permanently; job failed', { jobId: job.jobId, code: info.code, reason: info.message });
     return { ...end('failed', { tasks: started, error: failure }), ...learned };
   }
@@ -126,8 +128,8 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
 
 /**
  * The source's duration and the rest, for outputs with a frame budget: what an earlier attempt learned, else one
- * DetectMediaMeta (shared by every rule of the upload). A source IMM cannot read fails the
- * job here, with IMM's code and message, before any conversion is billed.
+ * DetectMediaMeta (shared by every rule of the upload). A source IMM cannot read fails the job here, with IMM's
+ * code and message, before any conversion is billed.
  */
 async function learnMedia(ctx: BucketContext, facts: JobFacts): Promise<MediaInfo> {
   const known = facts.attempts.findLast((a) => a.media)?.media;
@@ -145,7 +147,7 @@ async function learnMedia(ctx: BucketContext, facts: JobFacts): Promise<MediaInf
 }
 
 /** The job's plan with the rule as configured now; undefined when the rule no longer makes the job's outputs. */
-function planFor(job: JobRecord, rule: Rule): JobPlan | undefined {
+function planFor(job: JobIdentity, rule: Rule): JobPlan | undefined {
   const plan = planOfJob(job, rule);
   const keys = new Set(plan.outputs.map((o) => o.resolvedKey));
   return job.outputs.every((o) => keys.has(o.key)) ? plan : undefined;
@@ -154,9 +156,10 @@ function planFor(job: JobRecord, rule: Rule): JobPlan | undefined {
 /**
  * Output ownership: each output key belongs to the first source that claimed it (create-only marker), so two sources
  * that resolve to one key (clip.avi and clip.webm under `{barename}`) cannot overwrite each other's animations. A new
- * version of the same source replaces its own outputs.
+ * version of the same source replaces its own outputs. Claiming again is harmless, so a first attempt claims them
+ * alongside its own claim.
  */
-async function claimOutputs(ctx: BucketContext, job: JobRecord): Promise<JobError | undefined> {
+export async function claimOutputs(ctx: BucketContext, job: JobIdentity): Promise<JobError | undefined> {
   const { life } = ctx;
   const claimedAt = new Date(life.clock.now()).toISOString();
   const owners = await Promise.all(
@@ -178,15 +181,15 @@ async function claimOutputs(ctx: BucketContext, job: JobRecord): Promise<JobErro
 
 /**
  * Never billed twice: before submitting again, look the job's tasks up by its tag (IMM ListTasks) and adopt those no
- * attempt recorded (a submitter that crashed after IMM accepted). Ended ones get their results written at once.
+ * fact records (a submitter that crashed, or lost IMM's answer, after IMM accepted). Ended ones get their results
+ * written at once. Failed ones first, so a live task, if any, ends up as the outputs' current task.
  */
 async function adoptStartedTasks(ctx: BucketContext, facts: JobFacts, engine: ConversionEngine): Promise<AttemptTask[]> {
-  const known = knownTasks(facts.attempts);
+  const known = new Set([...knownTasks(facts.attempts), ...facts.results.keys()]);
   const found = (await engine.findJobTasks!(facts.job.jobId)).filter((t) => !known.has(t.taskId));
-  // Failed ones first, so a live task, if any, ends up as the outputs' current task.
   const ordered = [...found.filter((t) => t.status === 'Failed'), ...found.filter((t) => t.status !== 'Failed')];
   const outputs = facts.job.outputs.map((o) => o.key);
-  for (const task of ordered.filter((t) => t.status === 'Failed')) await writeFailedResult(ctx, facts.job.jobId, task, outputs);
+  await Promise.all(ordered.filter((t) => t.status === 'Failed').map((task) => writeFailedResult(ctx, facts.job.jobId, task, outputs)));
   if (ordered.length > 0) ctx.deps.log.warn('adopted tasks an earlier attempt started', { jobId: facts.job.jobId, tasks: ordered.map((t) => `${t.taskId}:${t.status}`) });
   return ordered.map((t) => ({ taskId: t.taskId, outputs }));
 }
@@ -206,15 +209,15 @@ async function writeFailedResult(ctx: BucketContext, jobId: string, task: TaskSt
 }
 
 /**
- * Engine oss cannot find its tasks again: an attempt that died (or lost its connection) mid-POST may have started a
- * task nobody recorded. The tightest safe rule: owed outputs of such an attempt are submitted again only once
- * RECONCILE_AFTER_SECONDS have passed since it started (by then its task has normally finished and notified).
+ * Engine oss cannot find its tasks again: an attempt that died, or got no answer to its POST, may have started a
+ * task nobody recorded. Owed outputs of such an attempt are submitted again only once RECONCILE_AFTER_SECONDS have
+ * passed since it started (by then its task has normally finished and notified, and its result adopts it).
  */
-function uncertainWait(ctx: BucketContext, facts: JobFacts, owed: string[]): JobError | undefined {
+function uncertainWait(ctx: BucketContext, earlier: readonly JobAttempt[], owed: string[]): JobError | undefined {
   const now = ctx.life.clock.now();
   const waitMs = ctx.deps.config.reconcileAfterSeconds * 1000;
-  const uncertain = facts.attempts.filter(
-    (a) => (a.outcome === undefined || (a.outcome === 'retrying' && isUnknownOutcome(a.error))) && owed.some((key) => outputTasks([a], key).length === 0),
+  const uncertain = earlier.filter(
+    (a) => (a.outcome === undefined || (a.outcome === 'retrying' && a.error?.code === UNKNOWN_OUTCOME)) && owed.some((key) => !a.tasks.some((t) => t.outputs.includes(key))),
   );
   const latest = uncertain.at(-1);
   if (!latest) return undefined;
@@ -226,13 +229,8 @@ function uncertainWait(ctx: BucketContext, facts: JobFacts, owed: string[]): Job
   };
 }
 
-/** An error after which the request may have reached OSS: a network failure or a timeout, not an HTTP answer. */
-function isUnknownOutcome(error: JobError | undefined): boolean {
-  return !error || /timeout|socket|network|ECONN|EPIPE|UND_ERR|RequestError|ResponseError/i.test(`${error.code} ${error.message}`);
-}
-
-/** Engine oss notices carry no UserData of ours: the task -> job index finds the job. */
-async function indexTasks(ctx: BucketContext, job: JobRecord, tasks: StartedTask[]): Promise<void> {
+/** Engine oss notices carry no UserData of ours: the task -> job index finds the job and the output. */
+async function indexTasks(ctx: BucketContext, job: JobIdentity, tasks: StartedTask[]): Promise<void> {
   if (job.engine !== 'oss') return;
-  for (const task of tasks) await ctx.life.retry(() => ctx.life.store.indexTask(task.taskId, { jobId: job.jobId, bucket: job.bucket }));
+  await Promise.all(tasks.map((task) => ctx.life.retry(() => ctx.life.store.indexTask(task.taskId, { jobId: job.jobId, bucket: job.bucket, outputs: task.outputs }))));
 }

@@ -3,11 +3,12 @@ import type { ConversionEngine, MediaProbe, TaskLookup } from '../engines/engine
 import type { Clock, Lifecycle } from '../jobs/lifecycle';
 import type { MediaInfo } from '../jobs/sampling';
 import type { JobStore } from '../jobs/store';
-import type { AppConfig } from '../platform/config';
+import type { AppConfig } from '../wiring/config';
 import type { Logger } from '../platform/log';
+import type { Retrier } from '../platform/retry';
 import type { Rule } from '../rules/schema';
 
-/** What the use cases need, wired by platform/runtime.ts from the real adapters (or by tests from fakes). */
+/** What the use cases need, wired by wiring/runtime.ts from the real adapters (or by tests from fakes). */
 export interface AppDeps {
   config: AppConfig;
   log: Logger;
@@ -17,18 +18,19 @@ export interface AppDeps {
   leaseMs: number;
   /** Epoch ms by which the invocation must be done with its work (the function's time budget). */
   deadline: number;
-  sleep(ms: number): Promise<void>;
+  /** A bucket that holds sources and outputs. */
   bucket(name: string): Promise<BucketApi>;
-  store(bucket: BucketApi): JobStore;
+  /** The job store for the jobs of a source bucket (in RECORDS_BUCKET, or that bucket), checked fit for create-only. */
+  records(sourceBucket: string): Promise<JobStore>;
   engine(rule: Rule, bucket: BucketApi): Promise<ConversionEngine>;
   /** IMM DetectMediaMeta; undefined when no IMM project is configured. */
   mediaProbe(): Promise<MediaProbe | undefined>;
   /** IMM GetTask, for reconcile; undefined when no IMM project is configured. */
   taskLookup(): Promise<TaskLookup | undefined>;
-  retry: <T>(service: 'imm' | 'oss', operation: () => Promise<T>) => Promise<T>;
+  retry: Retrier;
 }
 
-/** The use cases' view of one bucket: its job store, the lifecycle bound to it, and the bucket itself. */
+/** The use cases' view of one source bucket: the bucket, the lifecycle over its job store. */
 export interface BucketContext {
   deps: AppDeps;
   bucket: BucketApi;
@@ -38,13 +40,13 @@ export interface BucketContext {
 }
 
 export async function bucketContext(deps: AppDeps, name: string): Promise<BucketContext> {
-  const bucket = await deps.bucket(name);
+  const [bucket, store] = await Promise.all([deps.bucket(name), deps.records(name)]);
   return {
     deps,
     bucket,
     media: new Map(),
     life: {
-      store: deps.store(bucket),
+      store,
       clock: deps.clock,
       policy: deps.config.policy,
       ...(deps.config.pricing ? { pricing: deps.config.pricing } : {}),

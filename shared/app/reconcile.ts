@@ -1,6 +1,6 @@
 import { outputState } from '../jobs/derive';
 import { isTerminal } from '../jobs/job';
-import { refreshJob } from '../jobs/lifecycle';
+import { concludeJob, loadJob } from '../jobs/lifecycle';
 import { ConfigError, TransientFailure } from '../platform/errors';
 import { advanceJob } from './advance';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
@@ -77,13 +77,19 @@ async function reconcileOrReport(ctx: BucketContext, jobId: string): Promise<Rec
 
 export async function reconcileJob(ctx: BucketContext, jobId: string): Promise<ReconcileAction> {
   const { life, deps } = ctx;
-  const facts = await refreshJob(life, jobId);
-  if (!facts || isTerminal(facts.job.status)) {
+  const state = await loadJob(life, jobId);
+  if (!state) {
     await life.retry(() => life.store.markClosed(jobId));
-    return facts ? 'closed' : 'missing';
+    return 'missing';
   }
-  if (facts.job.status === 'pending') {
-    const outcome = await advanceJob(ctx, jobId, 'reconcile');
+  const { facts, view } = state;
+  if (isTerminal(view.status)) {
+    // Ended (its writer may have died before the index entry or the close), or ended by facts nobody concluded.
+    await concludeJob(life, state);
+    return 'closed';
+  }
+  if (view.status === 'pending') {
+    const outcome = await advanceJob(ctx, jobId, 'reconcile', state);
     return outcome.status === 'busy' ? 'busy' : 'advanced';
   }
 
@@ -92,10 +98,10 @@ export async function reconcileJob(ctx: BucketContext, jobId: string): Promise<R
   const afterMs = deps.config.reconcileAfterSeconds * 1000;
   const running = new Map<string, number>();
   for (const output of facts.job.outputs) {
-    const state = outputState(facts.attempts, facts.results, output.key, life.policy);
-    if (state.state !== 'running') continue;
-    const since = facts.attempts.find((a) => a.tasks.some((t) => t.taskId === state.taskId))?.endedAt;
-    running.set(state.taskId, since ? Date.parse(since) : 0);
+    const outputNow = outputState(facts.attempts, facts.results, output.key, life.policy);
+    if (outputNow.state !== 'running') continue;
+    const since = facts.attempts.find((a) => a.tasks.some((t) => t.taskId === outputNow.taskId))?.endedAt;
+    running.set(outputNow.taskId, since ? Date.parse(since) : 0);
   }
   const due = [...running].filter(([, since]) => now - since >= afterMs).map(([taskId]) => taskId);
   if (due.length === 0) return 'waiting';
@@ -104,11 +110,14 @@ export async function reconcileJob(ctx: BucketContext, jobId: string): Promise<R
     deps.log.warn('cannot ask IMM about open tasks: IMM_PROJECT is not set', { jobId, tasks: due });
     return 'waiting';
   }
+  let known: typeof state | undefined = state;
   for (const taskId of due) {
     const task = await lookup.getTask(taskId);
     if (task?.status === 'Running') continue;
     deps.log.warn(task ? 'task ended without a recorded notice; recording it' : 'IMM no longer knows the task; recording from its outputs', { jobId, taskId });
-    await recordTaskEnd(ctx, jobId, task ? { ...task, status: task.status } : { taskId, status: 'Forgotten' });
+    await recordTaskEnd(ctx, jobId, task ? { ...task, status: task.status } : { taskId, status: 'Forgotten' }, undefined, known);
+    // The facts changed: a further task is recorded against a fresh read.
+    known = undefined;
   }
   return 'asked';
 }

@@ -9,8 +9,8 @@ const FOREIGN_NOTICE_AFTER_MS = 10 * 60 * 1000;
 
 /**
  * The record function's use case: a task's completion notice -> the task's result written once, outputs tagged,
- * the job's view refreshed (and a task retry started when the task failed transiently). Repeated, reordered or
- * concurrent notices converge on the same record (see jobs/derive.ts).
+ * the job ended or its result written once (and a task retry started when the task failed transiently). A repeated,
+ * reordered or concurrent notice finds the fact already written and changes nothing.
  */
 export async function recordTaskNotice(notice: ImmTaskNotice, deps: AppDeps): Promise<TaskEndOutcome> {
   const ignore = (reason: string): TaskEndOutcome => ({ status: 'ignored', reason, taskId: notice.TaskId });
@@ -26,18 +26,18 @@ export async function recordTaskNotice(notice: ImmTaskNotice, deps: AppDeps): Pr
     ...(notice.Message ? { message: notice.Message } : {}),
     ...(notice.StartTime ? { startTime: notice.StartTime } : {}),
     ...(notice.EndTime ? { endTime: notice.EndTime } : {}),
-  });
+  }, located.outputs);
 }
 
 /** UserData names the job (engine imm); otherwise the task index does (engine oss), once submit wrote it. */
-async function locateJob(notice: ImmTaskNotice, deps: AppDeps): Promise<{ ctx: BucketContext; jobId: string } | string> {
+async function locateJob(notice: ImmTaskNotice, deps: AppDeps): Promise<{ ctx: BucketContext; jobId: string; outputs?: string[] } | string> {
   const userData = parseUserData(notice.UserData);
   if (userData) return { ctx: await bucketContext(deps, userData.bucket), jobId: userData.jobId };
   const sourceBucket = /^oss:\/\/([^/]+)\//.exec(notice.Sources?.[0]?.URI ?? '')?.[1];
   if (!sourceBucket) return 'neither UserData nor a source bucket names a video-animation job';
   const ctx = await bucketContext(deps, sourceBucket);
   const index = await ctx.life.retry(() => ctx.life.store.findTask(notice.TaskId));
-  if (index) return { ctx, jobId: index.jobId };
+  if (index) return { ctx, jobId: index.jobId, ...(index.outputs ? { outputs: index.outputs } : {}) };
   const ended = Date.parse(notice.EndTime ?? '');
   if (Number.isFinite(ended) && deps.clock.now() - ended > FOREIGN_NOTICE_AFTER_MS) return `task ${notice.TaskId} belongs to no video-animation job`;
   throw new TransientFailure(`task ${notice.TaskId} is not indexed yet; the notice will be retried`);

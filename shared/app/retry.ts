@@ -1,28 +1,33 @@
 import { createHash } from 'node:crypto';
 import type { RetryRequest } from '../events/retry';
-import { newJobRecord, planOfJob } from '../jobs/plan';
-import { advanceJob } from './advance';
+import { loadJob } from '../jobs/lifecycle';
+import { planOfJob } from '../jobs/plan';
 import { bucketContext, type AppDeps } from './context';
+import { startJob } from './start';
 
 export type RetryOutcome = { status: 'submitted' | 'deferred' | 'duplicate' | 'failed' | 'skipped'; jobId: string; retryOf: string; reason?: string };
 
-/** The job that re-runs `jobId` for the `n`th time: the same for every caller, so concurrent retries make one job. */
-export function retryJobId(jobId: string, n: number): string {
-  return createHash('sha256').update(`${jobId}/retry/${n}`).digest('hex').slice(0, 32);
+/**
+ * The job that re-runs `jobId` for retry request `requestId`: the same for every delivery of that request, so a
+ * request FC delivers twice makes one job and one task. A request without an id (an older command line) re-runs a
+ * failed job once.
+ */
+export function retryJobId(jobId: string, requestId: string | undefined): string {
+  return createHash('sha256').update(`${jobId}/retry/${requestId ?? ''}`).digest('hex').slice(0, 32);
 }
 
 /**
  * Re-runs a failed job (a failed job is final: its record stays as it is, as history) as a new job for the same
- * source version and rule, linked both ways (`retryOf`, `retriedBy`). Its id is derived from the failed job and the
- * number of retries it had, so two concurrent retries create one job, whose attempts start one task.
+ * source version and rule, linked both ways: the new job's identity names the failed one (`retryOf`), and a
+ * create-only link beside the failed job names the new one (`retriedBy`).
  */
 export async function retryFailedJob(request: RetryRequest, deps: AppDeps): Promise<RetryOutcome> {
-  const { bucket: bucketName, jobId } = request.retry;
+  const { bucket: bucketName, jobId, requestId } = request.retry;
   const ctx = await bucketContext(deps, bucketName);
   const { life } = ctx;
   const skip = (reason: string): RetryOutcome => ({ status: 'skipped', jobId, retryOf: jobId, reason });
 
-  const failed = await life.retry(() => life.store.getJob(jobId));
+  const failed = (await loadJob(life, jobId))?.view;
   if (!failed) return skip(`no job ${jobId} in bucket ${bucketName}`);
   if (failed.status !== 'failed') return skip(`job ${jobId} is ${failed.status}; only failed jobs are retried`);
   const rule = deps.config.rules.find((r) => r.name === failed.rule);
@@ -31,17 +36,10 @@ export async function retryFailedJob(request: RetryRequest, deps: AppDeps): Prom
   if (!source) return skip(`${failed.key} no longer exists`);
   if (source.eTag.toUpperCase() !== failed.eTag) return skip(`${failed.key} changed since (ETag ${source.eTag}); the new version has its own job`);
 
-  const id = retryJobId(jobId, (failed.retriedBy?.length ?? 0) + 1);
-  const job = { ...newJobRecord({ ...planOfJob(failed, rule), jobId: id }, life.clock.now()), retryOf: jobId };
-  await life.retry(() => life.store.markOpen(id));
-  if ((await life.retry(() => life.store.createJob(job))) === 'created') await life.retry(() => life.store.indexJob(job));
-  // The failed record is final; only its link to the retry is added (a set: a concurrent retry adds the same id).
-  await life.retry(() => life.store.saveJob({ ...failed, retriedBy: [...new Set([...(failed.retriedBy ?? []), id])] }));
-
-  const outcome = await advanceJob(ctx, id, 'manual');
+  const id = retryJobId(jobId, requestId);
+  await life.retry(() => life.store.linkRetry(jobId, id));
+  const started = await startJob(ctx, { ...planOfJob(failed, rule), jobId: id }, 'manual', jobId);
   const base = { jobId: id, retryOf: jobId };
-  if (outcome.status === 'missing') return { status: 'skipped', ...base, reason: `job ${id} vanished` };
-  if (outcome.status === 'busy' || !outcome.acted) return { status: 'duplicate', ...base, reason: 'another retry of this job is running' };
-  const reason = outcome.error ? { reason: `${outcome.error.code}: ${outcome.error.message}` } : {};
-  return { status: outcome.status === 'pending' ? 'deferred' : outcome.status === 'failed' ? 'failed' : 'submitted', ...base, ...reason };
+  if (started.status === 'duplicate') return { status: 'duplicate', ...base, reason: started.reason };
+  return { status: started.status, ...base, ...(started.reason ? { reason: started.reason } : {}) };
 }

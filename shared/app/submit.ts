@@ -1,12 +1,11 @@
 import type { BucketApi } from '../clients/oss';
 import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from '../events/oss';
-import type { JobFacts } from '../jobs/lifecycle';
-import { newJobRecord, planJob, type JobPlan, type SourceObject } from '../jobs/plan';
+import { planJob, type JobPlan, type SourceObject } from '../jobs/plan';
 import { TransientFailure } from '../platform/errors';
 import { matchRules } from '../rules/match';
 import type { Rule } from '../rules/schema';
-import { advanceJob } from './advance';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
+import { startJob } from './start';
 
 export type SubmitOutcome =
   | { status: 'skipped'; key: string; reason: string }
@@ -45,17 +44,15 @@ async function submitUpload(entry: OssEventRecord, deps: AppDeps): Promise<Submi
 
   const ctx = await bucketContext(deps, entry.oss.bucket.name);
   const bucket = ctx.bucket;
-  const found = await findObject(bucket, candidates, deps);
+  const { eTag, size } = entry.oss.object;
+  // An event that names one possible key with its ETag and size says all a job needs: no HEAD. (An object deleted
+  // since then fails its task with the service's own code.)
+  const found = candidates.length === 1 && eTag && size !== undefined ? { key: candidates[0]!, info: { eTag, size } } : await findObject(bucket, candidates, deps);
   if (!found) return skip('the object no longer exists');
   const { key, info } = found;
   if (key !== eventKey) deps.log.warn('event key was URL-encoded; using the decoded key', { eventKey, key });
 
-  const source: SourceObject = {
-    bucket: bucket.bucket,
-    key,
-    eTag: (entry.oss.object.eTag ?? info.eTag).toUpperCase(),
-    size: entry.oss.object.size ?? info.size,
-  };
+  const source: SourceObject = { bucket: bucket.bucket, key, eTag: (eTag ?? info.eTag).toUpperCase(), size: size ?? info.size };
   const outcomes: SubmitOutcome[] = [];
   for (const rule of matchRules(rules, key)) {
     const sizeProblem = sizeLimitProblem(rule, source.size);
@@ -82,40 +79,11 @@ function sizeLimitProblem(rule: Rule, size: number): string | undefined {
   return undefined;
 }
 
-/** How often a duplicate event checks on the attempt that holds the job. */
-const IN_PROGRESS_POLL_MS = 1_000;
-
-/**
- * One job per (object version, rule): registered in the open-jobs index, created create-only, then driven on. A
- * duplicate event finds the job: done or submitted, it stops; held by a live attempt, it waits within its budget
- * (then throws so FC delivers it again, in case that attempt dies); abandoned, it takes over.
- */
+/** One job per (object version, rule), started once however often the event comes (app/start.ts). */
 async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutcome> {
-  const { deps, life } = ctx;
   const base = { key: plan.source.key, rule: plan.rule.name, jobId: plan.jobId };
-  // The index entry goes first: a job never exists without it, so reconcile sees every job that might stall.
-  await life.retry(() => life.store.markOpen(plan.jobId));
-  const job = newJobRecord(plan, life.clock.now());
-  const created = (await life.retry(() => life.store.createJob(job))) === 'created';
-  if (created) await life.retry(() => life.store.indexJob(job));
-  // A job this invocation just created has no attempts yet: its first round needs no read (a rival's claim of the
-  // same attempt number makes ours lose, and the next round reads the facts).
-  let known: JobFacts | undefined = created ? { job, attempts: [], results: new Map() } : undefined;
-  for (;;) {
-    const outcome = await advanceJob(ctx, plan.jobId, 'event', known);
-    known = undefined;
-    if (outcome.status === 'missing') throw new TransientFailure(`job ${plan.jobId} record vanished while being read`);
-    if (outcome.status === 'busy') {
-      const waitMs = Math.min(IN_PROGRESS_POLL_MS, Math.max(10, outcome.until - life.clock.now() + 10));
-      if (life.clock.now() + waitMs >= deps.deadline) throw new TransientFailure(`job ${plan.jobId} is held by another invocation until ${new Date(outcome.until).toISOString()}; retry later`);
-      await deps.sleep(waitMs);
-      continue;
-    }
-    const reason = outcome.error ? `${outcome.error.code}: ${outcome.error.message}` : undefined;
-    // Whoever created the record, only the invocation whose attempt ran reports the job as its own.
-    if (!outcome.acted) return { status: 'duplicate', ...base, reason: `job is already ${outcome.status}` };
-    const taskIds = [...new Set(outcome.job.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])))];
-    if (outcome.status === 'failed') return { status: 'failed', ...base, ...(reason ? { reason } : {}) };
-    return { status: outcome.status === 'pending' ? 'deferred' : 'submitted', ...base, taskIds, ...(reason ? { reason } : {}) };
-  }
+  const started = await startJob(ctx, plan, 'event');
+  if (started.status === 'duplicate') return { status: 'duplicate', ...base, reason: started.reason };
+  const taskIds = [...new Set(started.view.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])))];
+  return { status: started.status, ...base, ...(started.status === 'failed' ? {} : { taskIds }), ...(started.reason ? { reason: started.reason } : {}) };
 }

@@ -1,7 +1,7 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { TaskStatus } from '../engines/engine';
-import { isTerminal, leaseState, type JobError, type JobRecord, type TaskResult } from '../jobs/job';
-import { claimNextAttempt, endAttempt, knownTasks, refreshJob, saveAttempt, type JobFacts } from '../jobs/lifecycle';
+import { isDeepStrictEqual } from 'node:util';
+import type { JobError, JobIdentity, JobRecord, TaskResult } from '../jobs/job';
+import { concludeJob, loadJob, withFacts, type JobState } from '../jobs/lifecycle';
 import { countAnimationFrames } from '../media/animation-frames';
 import { describeServiceError, TransientFailure } from '../platform/errors';
 import { advanceJob } from './advance';
@@ -17,70 +17,73 @@ export type TaskEndOutcome =
 
 /**
  * Records that a task ended, the same way whoever learned it (the record function from a notice, reconcile from
- * GetTask): a task the job does not know yet is adopted (imm engine: a crashed submitter never saved it) under a
- * claimed attempt; its result is written once (outputs checked and tagged); the job view is refreshed; and a job
- * owing a task retry gets it at once (reconcile catches up if that fails).
+ * GetTask). The outputs are checked, counted and tagged; then either the job ends with this result (its terminal
+ * record, written once, carries it) or the result is written once beside the job. A task no attempt recorded (its
+ * submitter died after IMM accepted it) is adopted by that result: nothing waits for a lock. A job owing a task
+ * retry gets it at once (reconcile catches up if that fails).
  */
-export async function recordTaskEnd(ctx: BucketContext, jobId: string, end: TaskEnd): Promise<TaskEndOutcome> {
+export async function recordTaskEnd(ctx: BucketContext, jobId: string, end: TaskEnd, outputsOfTask?: string[], known?: JobState): Promise<TaskEndOutcome> {
   const { life, deps } = ctx;
   const base = { jobId, taskId: end.taskId };
-  let facts = await refreshJob(life, jobId);
-  if (!facts) return { status: 'ignored', reason: `job record ${jobId} does not exist in bucket ${ctx.bucket.bucket}`, taskId: end.taskId };
-  if (isTerminal(facts.job.status)) return { status: 'duplicate', ...base, jobStatus: facts.job.status, reason: `job is already ${facts.job.status}` };
+  const state = known ?? (await loadJob(life, jobId));
+  if (!state) return { status: 'ignored', reason: `job ${jobId} does not exist in the records of bucket ${ctx.bucket.bucket}`, taskId: end.taskId };
+  if (state.facts.ended) return { status: 'duplicate', ...base, jobStatus: state.view.status, reason: `job is already ${state.view.status}` };
 
-  if (!knownTasks(facts.attempts).has(end.taskId)) {
-    if (facts.job.engine !== 'imm') return { status: 'ignored', reason: `task ${end.taskId} is not one job ${jobId} tracks`, taskId: end.taskId };
-    facts = await adoptTask(ctx, facts, end.taskId);
-  }
-
-  // The refresh read the task's result if it was there; one written since wins the create-only put (and ours is a duplicate).
   let recorded = false;
-  if (!facts.results.has(end.taskId)) {
-    const result = await taskResult(ctx, facts.job, facts.attempts, end);
-    recorded = isDeepStrictEqual(await life.retry(() => life.store.putTaskResult(result)), result);
+  let next = state;
+  if (!state.facts.results.has(end.taskId)) {
+    const keys = outputKeys(state, end.taskId, outputsOfTask);
+    // Engine oss tasks are known by the task index; one it has not indexed is not this job's (UserData named it in error).
+    if (!keys) return { status: 'ignored', reason: `task ${end.taskId} is not one job ${jobId} tracks`, taskId: end.taskId };
+    const result = await taskResult(ctx, state.facts.job, keys, end);
+    const withResult = withFacts(life, { ...state.facts, results: new Map([...state.facts.results, [result.taskId, result]]) });
+    if (withResult.view.status === 'succeeded' || withResult.view.status === 'failed') {
+      // The job ends with this result: the terminal record carries it, and is the one fact written.
+      const concluded = await concludeJob(life, withResult);
+      recorded = concluded.wrote;
+      next = concluded;
+    } else {
+      const stored = await life.retry(() => life.store.putTaskResult(result));
+      recorded = isDeepStrictEqual(stored, result);
+      // Read again after writing: of two notices recording the two tasks of one job at once, at least one sees both.
+      next = (await loadJob(life, jobId)) ?? withResult;
+    }
   }
-
-  let view = await refreshJob(life, jobId);
-  if (view?.job.status === 'pending') {
+  if (!next.facts.ended && (next.view.status === 'succeeded' || next.view.status === 'failed')) next = await concludeJob(life, next);
+  if (next.view.status === 'pending') {
     try {
-      await advanceJob(ctx, jobId, 'task-retry');
+      const advanced = await advanceJob(ctx, jobId, 'task-retry', next);
+      if (advanced.status !== 'missing') next = { ...next, view: advanced.view };
     } catch (error) {
       if (!(error instanceof TransientFailure)) throw error;
       deps.log.warn('task retry could not start now; reconcile will start it', { jobId, reason: error.message });
     }
-    view = await refreshJob(life, jobId);
   }
-  const jobStatus = view?.job.status ?? facts.job.status;
-  deps.log.info(`job ${jobStatus}`, { jobId, taskId: end.taskId, outputs: view?.job.outputs.map((o) => ({ key: o.key, bytes: o.bytes })), error: view?.job.error });
-  return { status: recorded ? 'recorded' : 'duplicate', ...base, jobStatus };
+  const view = next.view;
+  deps.log.info(`job ${view.status}`, { jobId, taskId: end.taskId, outputs: view.outputs.map((o) => ({ key: o.key, bytes: o.bytes, frames: o.frames })), error: view.error });
+  return { status: recorded ? 'recorded' : 'duplicate', ...base, jobStatus: view.status };
 }
 
 /**
- * A notice (or GetTask) for a task no attempt recorded: its submitter crashed after IMM accepted it. While that
- * attempt still holds the job, the notice waits (transient: delivered again); after, the task is adopted under a
- * claimed attempt, so exactly one invocation adopts it.
+ * The outputs a task makes: as its attempt recorded them, else as the task index says (engine oss), else, for an
+ * imm task whose submitter died before recording it, all of the job's (one imm task makes every output of a job).
  */
-async function adoptTask(ctx: BucketContext, facts: JobFacts, taskId: string): Promise<JobFacts> {
-  const { life } = ctx;
-  const lease = leaseState(facts.attempts, life.clock.now());
-  if (lease.state === 'held') throw new TransientFailure(`job ${facts.job.jobId} is being worked on by attempt ${lease.attempt}; task ${taskId} will be recorded later`);
-  const attempt = await claimNextAttempt(life, facts, 'notice');
-  if (!attempt) throw new TransientFailure(`job ${facts.job.jobId} was claimed by another invocation; task ${taskId} will be recorded later`);
-  await saveAttempt(life, facts.job.jobId, endAttempt(attempt, 'adopted', life.clock.now(), { tasks: [{ taskId, outputs: facts.job.outputs.map((o) => o.key) }] }));
-  const refreshed = await refreshJob(life, facts.job.jobId);
-  if (!refreshed) throw new TransientFailure(`job ${facts.job.jobId} vanished`);
-  return refreshed;
+function outputKeys(state: JobState, taskId: string, outputsOfTask: string[] | undefined): string[] | undefined {
+  const fromAttempts = state.facts.attempts.flatMap((a) => a.tasks.filter((t) => t.taskId === taskId).flatMap((t) => t.outputs));
+  if (fromAttempts.length > 0) return [...new Set(fromAttempts)];
+  if (outputsOfTask) return outputsOfTask;
+  return state.facts.job.engine === 'imm' ? state.facts.job.outputs.map((o) => o.key) : undefined;
 }
 
 /**
  * The result of an ended task: a failure keeps IMM's Code and Message; a success has every output read, tagged,
- * and its frames counted. A permanent OSS error on the way (403 on HEAD or tagging, ...) makes the result a failure naming it,
- * so the job ends and the notice is acknowledged; a transient one is thrown, so the notice comes again.
+ * and its frames counted. A service's permanent error on the way (403 on GET or tagging, ...) makes the result a
+ * failure naming it, so the job ends and the notice is acknowledged; a transient one is thrown, so the notice comes
+ * again; anything else is a bug, thrown as it is.
  */
-async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts['attempts'], end: TaskEnd): Promise<TaskResult> {
+async function taskResult(ctx: BucketContext, job: JobIdentity, keys: string[], end: TaskEnd): Promise<TaskResult> {
   const { deps } = ctx;
-  const keys = new Set(attempts.flatMap((a) => a.tasks.filter((t) => t.taskId === end.taskId).flatMap((t) => t.outputs)));
-  const mine = job.outputs.filter((o) => keys.has(o.key));
+  const mine = job.outputs.filter((o) => keys.includes(o.key));
   const times = 'startTime' in end || 'endTime' in end ? { ...(end.startTime ? { startTime: end.startTime } : {}), ...(end.endTime ? { endTime: end.endTime } : {}) } : {};
   const base = { jobId: job.jobId, taskId: end.taskId, recordedAt: new Date(deps.clock.now()).toISOString(), ...times };
   const failed = (error: JobError): TaskResult => ({ ...base, status: 'Failed', error, outputs: mine.map((o) => ({ key: o.key, tagged: false })) });
@@ -104,6 +107,7 @@ async function taskResult(ctx: BucketContext, job: JobRecord, attempts: JobFacts
         return { key: output.key, bytes: bytes.length, ...(frames !== undefined ? { frames } : {}), tagged: true };
       } catch (error) {
         const info = describeServiceError('oss', error);
+        if (!info) throw error;
         if (info.transient) throw new TransientFailure(`recording ${output.key}: ${info.code}: ${info.message}`, info);
         return {
           problem: { code: info.code, message: `recording ${output.key} failed: ${info.message} (check the record function's OSS permissions on the output prefix)` },

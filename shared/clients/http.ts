@@ -1,5 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { NetworkError } from '../platform/errors';
+
+export { NetworkError, ServiceResponseError } from '../platform/errors';
 
 export interface HttpRequest {
   protocol: 'http' | 'https';
@@ -25,23 +28,14 @@ const agents = {
   https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
 
-/** A network failure or timeout, with the code describeServiceError sorts as transient (no HTTP status). */
-export class NetworkError extends Error {
-  override name = 'NetworkError';
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 /** One HTTP exchange with the whole response body read; the timeout covers connecting, sending and reading. */
 export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   const { hostname, port } = new URL(`${request.protocol}://${request.host}`);
   const transport = request.protocol === 'https' ? https : http;
   const where = `${request.method} ${request.protocol}://${request.host}${request.path.split('?')[0]}`;
   return new Promise((resolve, reject) => {
+    // Whether the request may have reached the service: once the connection is up, a failure leaves it unknown.
+    let connected = false;
     const req = transport.request(
       {
         agent: agents[request.protocol],
@@ -54,31 +48,18 @@ export function sendHttp(request: HttpRequest): Promise<HttpResponse> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error: NodeJS.ErrnoException) => reject(new NetworkError(`${where}: ${error.message}`, error.code ?? 'ECONNRESET')));
+        res.on('error', (error: NodeJS.ErrnoException) => reject(new NetworkError(`${where}: ${error.message}`, error.code ?? 'ECONNRESET', true)));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       },
     );
-    req.setTimeout(request.timeoutMs, () => req.destroy(new NetworkError(`${where}: no answer within ${request.timeoutMs} ms`, 'ETIMEDOUT')));
+    req.on('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
+    req.setTimeout(request.timeoutMs, () => req.destroy(new NetworkError(`${where}: no answer within ${request.timeoutMs} ms`, 'ETIMEDOUT', connected)));
     req.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error instanceof NetworkError ? error : new NetworkError(`${where}: ${error.message}`, error.code ?? 'ECONNRESET')),
+      reject(error instanceof NetworkError ? error : new NetworkError(`${where}: ${error.message}`, error.code ?? 'ECONNRESET', connected)),
     );
     req.end(request.body);
   });
-}
-
-/** A cloud service answered with an error: its HTTP status, error code and request id, as describeServiceError reads them. */
-export class ServiceResponseError extends Error {
-  override name = 'ServiceResponseError';
-  /** The product that answered: `oss`, `imm`, `sts`. */
-  readonly service: string;
-  readonly status: number;
-  readonly code: string;
-  readonly requestId: string;
-  constructor(details: { service: string; status: number; code: string; message: string; requestId: string }) {
-    super(details.message);
-    this.service = details.service;
-    this.status = details.status;
-    this.code = details.code;
-    this.requestId = details.requestId;
-  }
 }

@@ -23,6 +23,8 @@ export interface BucketApi {
   delete(key: string): Promise<void>;
   /** One page of keys under a prefix, in key order (ListObjectsV2). */
   list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
+  /** GET /?versioning: Enabled, Suspended, or undefined for a bucket whose versioning was never enabled. */
+  versioning(): Promise<'Enabled' | 'Suspended' | undefined>;
   /** POST /<key>?x-oss-async-process: starts an IMM job on the object (OSS's asynchronous processing). */
   asyncProcess(key: string, process: string): Promise<{ TaskId: string; RequestId?: string; EventId?: string }>;
 }
@@ -54,9 +56,24 @@ interface OssCall {
  */
 export function createBucketClient(options: OssClientOptions): BucketApi {
   const { endpoint, host, pathStyle } = bucketAddress(options);
-  const now = options.now ?? (() => new Date());
+  const clock = options.now ?? (() => new Date());
+  const now = () => new Date(clock().getTime() + (clockSkew.get(endpoint.host) ?? 0));
 
+  /**
+   * One signed exchange. OSS refuses a request signed more than 15 minutes from its own clock
+   * (RequestTimeTooSkewed): the signing clock is then corrected from the answer's Date and the request sent once more.
+   */
   async function call(request: OssCall, expected: (status: number) => boolean = (s) => s >= 200 && s < 300): Promise<HttpResponse> {
+    try {
+      return await exchange(request, expected);
+    } catch (error) {
+      if (!(error instanceof ServiceResponseError && error.code === 'RequestTimeTooSkewed' && error.serverDate !== undefined)) throw error;
+      clockSkew.set(endpoint.host, error.serverDate - clock().getTime());
+      return exchange(request, expected);
+    }
+  }
+
+  async function exchange(request: OssCall, expected: (status: number) => boolean): Promise<HttpResponse> {
     const query = request.query ?? {};
     const headers: Record<string, string> = {
       ...request.headers,
@@ -131,12 +148,20 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
       const keys = xmlElements(xml, 'Contents').map((contents) => xmlText(contents, 'Key') ?? '');
       return { keys, truncated: xmlText(xml, 'IsTruncated') === 'true' };
     },
+    async versioning() {
+      const xml = (await call({ method: 'GET', key: '', query: { versioning: '' } })).body.toString('utf8');
+      const status = xmlText(xml, 'Status');
+      return status === 'Enabled' || status === 'Suspended' ? status : undefined;
+    },
     async asyncProcess(key, process) {
       const response = await call({ method: 'POST', key, query: { 'x-oss-async-process': '' }, body: Buffer.from(`x-oss-async-process=${process}`, 'utf8') });
       return JSON.parse(response.body.toString('utf8')) as { TaskId: string; RequestId?: string; EventId?: string };
     },
   };
 }
+
+/** How far each endpoint's clock is from ours, learned from RequestTimeTooSkewed answers (per process). */
+const clockSkew = new Map<string, number>();
 
 /** Where a bucket's requests go: the endpoint, the Host, and whether the bucket is in the path. */
 export function bucketAddress(options: Pick<OssClientOptions, 'bucket' | 'region' | 'endpoint'>) {
@@ -169,11 +194,13 @@ function ossError(response: HttpResponse): ServiceResponseError {
   const requestId = xmlText(xml, 'RequestId') ?? String(response.headers['x-oss-request-id'] ?? '');
   const code = xmlText(xml, 'Code');
   const message = xmlText(xml, 'Message') ?? `HTTP ${response.status}`;
+  const serverDate = Date.parse(String(response.headers['date'] ?? ''));
   return new ServiceResponseError({
     service: 'oss',
     status: response.status,
     code: code || (response.status === 404 ? 'NoSuchKey' : `Http${response.status}`),
     message,
     requestId,
+    ...(Number.isFinite(serverDate) ? { serverDate } : {}),
   });
 }

@@ -1,9 +1,9 @@
 import type { SampledPlan } from '../jobs/plan';
 import type { MediaInfo } from '../jobs/sampling';
-import { describeServiceError } from '../platform/errors';
+import type { Retrier } from '../platform/retry';
+import { describeServiceError, ServiceFailure, type ServiceErrorInfo } from '../platform/errors';
 
-/** Runs a call to a cloud service with the app's retry policy (see platform/retry.ts). */
-export type Retrier = <T>(service: 'imm' | 'oss', operation: () => Promise<T>) => Promise<T>;
+export type { Retrier } from '../platform/retry';
 
 /** A task an engine started, and the output keys it makes. */
 export interface StartedTask {
@@ -44,12 +44,11 @@ export interface TaskLookup {
 
 /**
  * A later output's submission failed after earlier ones had started tasks; those keep running (and are billed), so
- * they travel with the error. Status and code are the failure's own, so describeServiceError sorts it like its cause.
+ * they travel with the error, which is sorted like its cause (transient, permanent, or an unknown outcome).
  */
-export class PartialSubmitError extends Error {
+export class PartialSubmitError extends ServiceFailure {
   override name = 'PartialSubmitError';
-  readonly status?: number;
-  readonly code: string;
+  readonly info: ServiceErrorInfo;
 
   constructor(
     readonly started: StartedTask[],
@@ -57,9 +56,9 @@ export class PartialSubmitError extends Error {
     cause: unknown,
   ) {
     const info = describeServiceError(service, cause);
+    if (!info) throw cause;
     super(`${info.code}: ${info.message} (tasks already started: ${started.map((t) => t.taskId).join(', ')})`, { cause });
-    if (info.status !== undefined) this.status = info.status;
-    this.code = info.code;
+    this.info = info;
   }
 }
 

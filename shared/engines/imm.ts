@@ -1,6 +1,7 @@
 import type { CreateMediaConvertTaskRequest, ImmAnimationTarget, ImmApi, ImmTaskInfo } from '../clients/imm';
 import type { JobPlan, SampledOutput, SampledPlan } from '../jobs/plan';
 import type { MediaInfo } from '../jobs/sampling';
+import { PermanentFailure, ServiceResponseError } from '../platform/errors';
 import * as z from '../platform/zod';
 import type { Rule } from '../rules/schema';
 import { taskStatusOf, type ConversionEngine, type MediaProbe, type Retrier, type TaskLookup, type TaskStatus } from './engine';
@@ -17,7 +18,7 @@ export type UserData = z.infer<typeof UserDataSchema>;
 
 export function userDataFor(plan: JobPlan): string {
   const text = JSON.stringify({ app: 'video-animation', v: 1, jobId: plan.jobId, bucket: plan.source.bucket, rule: plan.rule.name } satisfies UserData);
-  if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new Error(`UserData is ${Buffer.byteLength(text)} bytes; IMM takes at most ${MAX_USER_DATA_BYTES}`);
+  if (Buffer.byteLength(text) > MAX_USER_DATA_BYTES) throw new PermanentFailure('UserDataTooLong', `UserData is ${Buffer.byteLength(text)} bytes; IMM takes at most ${MAX_USER_DATA_BYTES}`);
   return text;
 }
 
@@ -99,7 +100,8 @@ export function immEngine(imm: ImmApi, settings: { projectName: string; topicNam
   return {
     async submit(plan, attempt) {
       const request = immTaskRequest(plan, settings, attempt);
-      const response = await retry('imm', () => imm.createMediaConvertTask(request));
+      // Starts a billed task: never re-sent after an ambiguous failure (the caller looks the task up instead).
+      const response = await retry('imm', () => imm.createMediaConvertTask(request), 'starts-task');
       return [{ taskId: response.TaskId, outputs: plan.outputs.map((o) => o.resolvedKey) }];
     },
     async findJobTasks(jobId) {
@@ -131,7 +133,7 @@ export function immMediaProbe(imm: ImmApi, projectName: string, retry: Retrier):
     async probe(bucket, key) {
       const meta = await retry('imm', () => imm.detectMediaMeta(projectName, ossUri(bucket, key)));
       if (!(typeof meta.Duration === 'number' && meta.Duration > 0)) {
-        throw Object.assign(new Error(`IMM found no duration in ${ossUri(bucket, key)}: it is not a video IMM can read`), { status: 400, code: 'InvalidFile.Media' });
+        throw new PermanentFailure('InvalidFile.Media', `IMM found no duration in ${ossUri(bucket, key)}: it is not a video IMM can read`);
       }
       const stream = meta.VideoStreams?.[0];
       const frameRate = parseFrameRate(stream?.AverageFrameRate) ?? parseFrameRate(stream?.FrameRate);
@@ -151,10 +153,20 @@ export function immTaskLookup(imm: ImmApi, projectName: string, retry: Retrier):
       try {
         return toTaskStatus(await retry('imm', () => imm.getTask(projectName, taskId)));
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (typeof code === 'string' && code.startsWith('ResourceNotFound')) return undefined;
+        if (error instanceof ServiceResponseError && error.code.startsWith('ResourceNotFound')) return undefined;
         throw error;
       }
     },
   };
+}
+
+/**
+ * IMM's task-failure policy: codes worth a new task are IMM's own hiccups, not the input's fault. Everything else
+ * (InvalidFile.Media, InvalidArgument, ResourceNotFound, AccessDenied, ...) fails the job at once. `TaskNotFound` is
+ * ours: IMM forgot a task (it keeps task info 7 days) whose outputs never appeared.
+ */
+const RETRYABLE_TASK_CODES = new Set(['InternalError', 'ServiceUnavailable', 'InternalFailure', 'TaskNotFound']);
+
+export function isRetryableTaskCode(code: string): boolean {
+  return RETRYABLE_TASK_CODES.has(code) || /timeout|timedout|throttl/i.test(code);
 }

@@ -1,3 +1,4 @@
+import { PermanentFailure } from '../platform/errors';
 import type { JobPlan, SampledOutput } from '../jobs/plan';
 import type { Output, Rule } from '../rules/schema';
 
@@ -12,7 +13,7 @@ import type { Output, Rule } from '../rules/schema';
 export function ossProcessString(plan: JobPlan, output: SampledOutput, settings: { topicName: string }): string {
   const problems = outputProblems(output);
   if (problems.length > 0) {
-    throw new Error(`output ${output.resolvedKey} cannot be sent to OSS: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+    throw new PermanentFailure('UnsupportedByEngine', `output ${output.resolvedKey} cannot be sent to OSS: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
   }
   const { sampling } = output;
   const params = [`f_${output.format}`];

@@ -1,36 +1,32 @@
 import type { BucketApi } from '../clients/oss';
-import { describeServiceError } from '../platform/errors';
+import { ServiceFailure, ServiceResponseError, type ServiceErrorInfo } from '../platform/errors';
 import { PartialSubmitError, type ConversionEngine, type Retrier, type StartedTask } from './engine';
 import { ossProcessString } from './oss-process';
 
-/** OSS's answer when the bucket has no IMM project attached: Code `Imm Client`, message `ResourceNotFound ... Attachment`. */
-export function isImmNotAttached(error: unknown): boolean {
-  const e = (error ?? {}) as { code?: unknown; message?: unknown };
-  return e.code === 'Imm Client' && typeof e.message === 'string' && e.message.includes('ResourceNotFound') && e.message.includes('Attachment');
+/**
+ * OSS's answer when the bucket has no IMM project attached: Code `Imm Client` (OSS's code for every IMM-side
+ * refusal), and only the message tells which: `ResourceNotFound ... Attachment`. The message picks the explanation
+ * given to the user; the code alone already makes it permanent.
+ */
+export function isImmNotAttached(error: unknown): error is ServiceResponseError {
+  return error instanceof ServiceResponseError && error.code === 'Imm Client' && error.message.includes('ResourceNotFound') && error.message.includes('Attachment');
 }
 
-/**
- * The bucket has no IMM project attached, so OSS cannot run `x-oss-async-process`. Permanent: only the user can fix
- * it, so it carries a 4xx status (OSS's own), which describeServiceError and the retry policy never retry.
- */
-export class ImmNotAttachedError extends Error {
+/** The bucket has no IMM project attached, so OSS cannot run `x-oss-async-process`: permanent, only the user can fix it. */
+export class ImmNotAttachedError extends ServiceFailure {
   override name = 'ImmNotAttachedError';
-  readonly status: number;
-  readonly code: string;
+  readonly info: ServiceErrorInfo;
 
   constructor(
     readonly bucket: string,
-    cause: unknown,
+    cause: ServiceResponseError,
   ) {
-    const info = describeServiceError('oss', cause);
-    super(
+    const message =
       `bucket "${bucket}" has no IMM project attached, so OSS cannot run x-oss-async-process for engine oss. ` +
-        `Attach the bucket to an IMM project in the same region: in the OSS console under Data Processing > IMM, ` +
-        `or with IMM AttachOSSBucket (OSSBucket=${bucket}, ProjectName=<your project>). OSS said: ${info.code}: ${info.message}`,
-      { cause },
-    );
-    this.status = info.status !== undefined && info.status < 500 ? info.status : 400;
-    this.code = info.code;
+      `Attach the bucket to an IMM project in the same region: in the OSS console under Data Processing > IMM, ` +
+      `or with IMM AttachOSSBucket (OSSBucket=${bucket}, ProjectName=<your project>). OSS said: ${cause.code}: ${cause.message}`;
+    super(message, { cause });
+    this.info = { service: 'oss', status: cause.status < 500 ? cause.status : 400, code: cause.code, message, transient: false, ambiguous: false };
   }
 }
 
@@ -47,7 +43,8 @@ export function ossAsyncEngine(bucket: BucketApi, settings: { topicName: string 
       const started: StartedTask[] = [];
       for (const { key, process } of processes) {
         try {
-          const response = await retry('oss', () => submitOne(bucket, plan.source.key, process));
+          // Starts a billed task: never re-sent after an ambiguous failure (the job then waits, see app/advance.ts).
+          const response = await retry('oss', () => submitOne(bucket, plan.source.key, process), 'starts-task');
           started.push({ taskId: response.TaskId, outputs: [key] });
         } catch (error) {
           throw started.length === 0 ? error : new PartialSubmitError(started, 'oss', error);

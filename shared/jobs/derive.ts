@@ -1,15 +1,15 @@
-import { isTransientTaskCode } from '../platform/errors';
+import { knownTasks } from './attempt';
 import { estimateCost, type Pricing } from './cost';
-import type { JobAttempt, JobError, JobOutput, JobRecord, JobStatus, TaskResult } from './job';
+import type { JobAttempt, JobError, JobFacts, JobOutput, JobRecord, JobStatus, TaskResult } from './job';
 
 export interface LifecyclePolicy {
   /** Tasks one output may get in all (a first one plus retries after transient task failures). */
   maxTaskAttempts: number;
   /** Attempts one job may get in all, however they ended; past it a job still owing a task fails. */
   maxJobAttempts: number;
+  /** Whether a task's failure code is the service's own hiccup, worth a new task (the engine's policy). */
+  isRetryableTaskCode(code: string): boolean;
 }
-
-export const DEFAULT_POLICY: LifecyclePolicy = { maxTaskAttempts: 3, maxJobAttempts: 12 };
 
 /** Where one output stands, read off the facts. */
 export type OutputState =
@@ -20,45 +20,43 @@ export type OutputState =
   | { state: 'retry'; taskId: string; error: JobError }
   | { state: 'failed'; taskId: string; error: JobError };
 
-/** The tasks started for an output, oldest first, over all attempts. */
-export function outputTasks(attempts: readonly JobAttempt[], outputKey: string): string[] {
-  const ids = attempts.flatMap((a) => a.tasks.filter((t) => t.outputs.includes(outputKey)).map((t) => t.taskId));
-  return [...new Set(ids)];
+/**
+ * The tasks of an output, oldest first: those its attempts started or adopted, then those known only from a
+ * result (a notice for a task whose submitter died before recording it: the result is the fact that adopts it).
+ */
+export function outputTasks(attempts: readonly JobAttempt[], results: ReadonlyMap<string, TaskResult>, outputKey: string): string[] {
+  const fromAttempts = attempts.flatMap((a) => a.tasks.filter((t) => t.outputs.includes(outputKey)).map((t) => t.taskId));
+  const known = knownTasks(attempts);
+  const fromResults = [...results.values()]
+    .filter((r) => !known.has(r.taskId) && r.outputs.some((o) => o.key === outputKey))
+    .sort((a, b) => (a.startTime ?? a.recordedAt).localeCompare(b.startTime ?? b.recordedAt))
+    .map((r) => r.taskId);
+  return [...new Set([...fromAttempts, ...fromResults])];
 }
 
 export function outputState(attempts: readonly JobAttempt[], results: ReadonlyMap<string, TaskResult>, outputKey: string, policy: LifecyclePolicy): OutputState {
-  const tasks = outputTasks(attempts, outputKey);
+  const tasks = outputTasks(attempts, results, outputKey);
+  // A task that made the output settles it, whatever came after (a late duplicate cannot undo an animation).
+  const succeeded = tasks.findLast((taskId) => results.get(taskId)?.status === 'Succeeded');
+  if (succeeded !== undefined) return { state: 'done', taskId: succeeded, result: results.get(succeeded)! };
   const taskId = tasks.at(-1);
   if (taskId === undefined) return { state: 'unsubmitted' };
   const result = results.get(taskId);
   if (!result) return { state: 'running', taskId };
-  if (result.status === 'Succeeded') return { state: 'done', taskId, result };
   const error = result.error ?? { code: 'TaskFailed', message: `task ${taskId} failed` };
-  if (isTransientTaskCode(error.code) && tasks.length < policy.maxTaskAttempts) return { state: 'retry', taskId, error };
-  if (isTransientTaskCode(error.code)) {
-    return { state: 'failed', taskId, error: { code: error.code, message: `${error.message} (gave up after ${tasks.length} tasks)` } };
-  }
-  return { state: 'failed', taskId, error };
+  if (!policy.isRetryableTaskCode(error.code)) return { state: 'failed', taskId, error };
+  if (tasks.length < policy.maxTaskAttempts) return { state: 'retry', taskId, error };
+  return { state: 'failed', taskId, error: { code: error.code, message: `${error.message} (gave up after ${tasks.length} tasks)` } };
 }
 
 /**
- * The job as its facts say it is: the attempts (each written only by its owner) and the task results (each written
- * once). Pure: the same facts always give the same record, whoever derives it and in whatever order the facts came.
- *
- * Why the saved view cannot go backwards (the lost-update interleaving): facts are only ever added, never changed by
- * anyone but their single writer, and a terminal fact (a result, a failed attempt) stays. Every writer saves a view
- * derived from the facts it read, then reads the facts again and saves again until the stored view equals what the
- * facts give (jobs/lifecycle.ts `refreshJob`). So if a takeover read `pending` before the record function wrote
- * `succeeded`, the takeover's own re-read sees the result fact (written before that save) and its final save is
- * `succeeded` too; and a stored terminal view is final and never re-derived.
+ * The job as its facts say it is. Pure: the same facts give the same record, whoever derives it and in whatever
+ * order the facts came. A terminal record, once written, is the job (with the retry links added since).
  */
-export function deriveJob(
-  job: JobRecord,
-  attempts: readonly JobAttempt[],
-  results: ReadonlyMap<string, TaskResult>,
-  policy: LifecyclePolicy,
-  pricing?: Pricing,
-): Omit<JobRecord, 'updatedAt'> {
+export function deriveJob(facts: JobFacts, policy: LifecyclePolicy, pricing?: Pricing): JobRecord {
+  const retried = facts.retriedBy.length > 0 ? { retriedBy: [...facts.retriedBy].sort() } : {};
+  if (facts.ended) return { ...facts.ended, ...retried };
+  const { job, attempts, results } = facts;
   const states = job.outputs.map((o) => outputState(attempts, results, o.key, policy));
   const failedAttempt = attempts.find((a) => a.outcome === 'failed');
   const failedOutput = states.find((s): s is Extract<OutputState, { state: 'failed' }> => s.state === 'failed');
@@ -86,7 +84,7 @@ export function deriveJob(
 
   const outputs: JobOutput[] = job.outputs.map((output, i) => {
     const state = states[i]!;
-    const { taskId: _task, bytes: _bytes, tagged: _tagged, plannedFrames: _planned, frames: _frames, ...identity } = output;
+    const identity = { key: output.key, format: output.format, maxFrames: output.maxFrames };
     const plannedFrames = attempts.findLast((a) => a.plannedFrames?.[output.key] !== undefined)?.plannedFrames?.[output.key];
     const planned = plannedFrames !== undefined ? { plannedFrames } : {};
     if (state.state === 'unsubmitted') return { ...identity, ...planned };
@@ -108,46 +106,41 @@ export function deriveJob(
   const startTimes = relevant.flatMap((r) => (r.startTime ? [r.startTime] : [])).sort();
   const endTimes = relevant.flatMap((r) => (r.endTime ? [r.endTime] : [])).sort();
   const submittedAt = attempts.find((a) => a.tasks.length > 0)?.endedAt;
-  const finishedAt = status === 'succeeded' || status === 'failed' ? lastTime([...relevant.map((r) => r.recordedAt), ...attempts.flatMap((a) => (a.endedAt ? [a.endedAt] : []))]) : undefined;
+  const factTimes = [job.createdAt, ...attempts.flatMap((a) => [a.startedAt, ...(a.endedAt ? [a.endedAt] : [])]), ...[...results.values()].map((r) => r.recordedAt)];
+  const updatedAt = lastTime(factTimes)!;
+  const finishedAt = status === 'succeeded' || status === 'failed' ? updatedAt : undefined;
 
   const media = attempts.findLast((a) => a.media)?.media;
-  // Counted frames where the animation exists, planned ones where not yet: known (and priced) from submission on.
-  const frameCounts = outputs.map((o) => o.frames ?? o.plannedFrames);
-  const frames = frameCounts.every((n) => n !== undefined) && frameCounts.length > 0 ? frameCounts.reduce((a, b) => a! + b!, 0)! : undefined;
+  // Counted frames where the animation exists, planned ones where not yet; a failed job made none to count.
+  const frameCounts = outputs.map((o) => o.frames ?? (status === 'failed' ? undefined : o.plannedFrames));
+  const frames = frameCounts.length > 0 && frameCounts.every((n) => n !== undefined) ? frameCounts.reduce((a, b) => a! + b!, 0)! : undefined;
   const cost = frames !== undefined ? estimateCost(frames, pricing) : undefined;
-  const { submittedAt: _s, finishedAt: _f, task: _t, updatedAt: _u, media: _m, frames: _fr, estimatedCost: _c, ...identity } = job;
   return {
-    ...identity,
-    ...(media ? { media } : {}),
-    ...(frames !== undefined ? { frames } : {}),
-    ...(cost ? { estimatedCost: cost } : {}),
+    schemaVersion: 3,
+    jobId: job.jobId,
+    bucket: job.bucket,
+    key: job.key,
+    eTag: job.eTag,
+    size: job.size,
+    rule: job.rule,
+    engine: job.engine,
     status,
     outputs,
     attempts: [...attempts],
-    error,
+    ...(media ? { media } : {}),
+    ...(frames !== undefined ? { frames } : {}),
+    ...(cost ? { estimatedCost: cost } : {}),
+    ...(job.retryOf ? { retryOf: job.retryOf } : {}),
+    ...retried,
+    createdAt: job.createdAt,
+    updatedAt,
     ...(submittedAt ? { submittedAt } : {}),
     ...(finishedAt ? { finishedAt } : {}),
     ...(startTimes.length > 0 || endTimes.length > 0 ? { task: { ...(startTimes[0] ? { startTime: startTimes[0] } : {}), ...(endTimes.at(-1) ? { endTime: endTimes.at(-1) } : {}) } } : {}),
+    error,
   };
 }
 
 function lastTime(times: string[]): string | undefined {
-  return times.sort().at(-1);
-}
-
-/** Whether a stored record already says what the facts say (updatedAt aside). */
-export function sameView(stored: JobRecord, derived: Omit<JobRecord, 'updatedAt'>): boolean {
-  const { updatedAt: _u, ...rest } = stored;
-  return JSON.stringify(canonical(rest)) === JSON.stringify(canonical(derived));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => [k, canonical(v)]),
-  );
+  return [...times].sort().at(-1);
 }

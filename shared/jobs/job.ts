@@ -1,4 +1,5 @@
 import * as z from '../platform/zod';
+import { JobAttemptSchema, type JobAttempt } from './attempt';
 import { CostSchema } from './cost';
 import { MediaInfoSchema } from './sampling';
 
@@ -12,11 +13,15 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const JobErrorSchema = z.object({ code: z.string(), message: z.string() });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
-export const JobOutputSchema = z.object({
+/** What a job makes, fixed when the job is created. */
+export const OutputIdentitySchema = z.object({
   key: z.string(),
   format: z.enum(['gif', 'webp']),
   /** The frame cap the task runs with (IMM bills per frame). */
   maxFrames: z.int(),
+});
+
+export const JobOutputSchema = z.extend(OutputIdentitySchema, {
   /** The task currently answering for this output (the latest one). */
   taskId: z.optional(z.string()),
   /** The frames the task will make (billed per frame), planned before it runs. */
@@ -28,45 +33,33 @@ export const JobOutputSchema = z.object({
 });
 export type JobOutput = z.infer<typeof JobOutputSchema>;
 
-/** One IMM task and the outputs it makes (all of them with the imm engine, one with the oss engine). */
-export const AttemptTaskSchema = z.object({ taskId: z.string(), outputs: z.array(z.string()) });
-export type AttemptTask = z.infer<typeof AttemptTaskSchema>;
-
-export const ATTEMPT_OUTCOMES = ['submitted', 'adopted', 'retrying', 'deferred', 'failed'] as const;
-
 /**
- * One try at getting the job's tasks started, owned by whoever claimed its number (create-only, one winner) and
- * written only by that owner. Until it has an outcome, it holds the job until `leaseExpiresAt`.
- * - submitted: it started tasks; adopted: it found tasks an earlier attempt started (ListTasks, a notice);
- * - retrying: a transient error stopped it (tasks it did start are kept); deferred: it chose to wait;
- * - failed: a permanent error; the job fails with it.
+ * The job's identity, `jobs/<jobId>/job.json`: one per (source object version, rule), or per re-run of a failed
+ * job. Written once, create-only; everything else about the job is a fact beside it or derived from those facts.
  */
-export const JobAttemptSchema = z.object({
-  number: z.int().check(z.minimum(1)),
-  /** What started it: the upload event, a takeover of an abandoned attempt, a task retry, reconcile, a notice. */
-  trigger: z.enum(['event', 'takeover', 'task-retry', 'reconcile', 'notice', 'manual']),
-  startedAt: z.string(),
-  requestId: z.optional(z.string()),
-  leaseExpiresAt: z.string(),
-  outcome: z.optional(z.enum(ATTEMPT_OUTCOMES)),
-  endedAt: z.optional(z.string()),
-  tasks: z._default(z.array(AttemptTaskSchema), []),
-  /** What it learned of the source (rules with `frames`), so later attempts need not ask again. */
-  media: z.optional(MediaInfoSchema),
-  /** The frames each output it submitted will have, by output key. */
-  plannedFrames: z.optional(z.record(z.string(), z.int())),
-  error: z.optional(JobErrorSchema),
+export const JobIdentitySchema = z.object({
+  schemaVersion: z.literal(3),
+  jobId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  eTag: z.string(),
+  size: z.int().check(z.minimum(0)),
+  rule: z.string(),
+  engine: z.enum(['imm', 'oss']),
+  outputs: z.array(OutputIdentitySchema),
+  createdAt: z.string(),
+  /** The failed job this one re-runs (`video-animation retry`). */
+  retryOf: z.optional(z.string()),
 });
-export type JobAttempt = z.infer<typeof JobAttemptSchema>;
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+export type JobIdentity = z.infer<typeof JobIdentitySchema>;
 
 /**
- * The job record, `<RECORDS_PREFIX>jobs/<jobId>.json`: one per (source object version, rule). Its identity fields
- * are written once; status, outputs, attempts and error are a view derived from the facts (attempt claims and task
- * results), saved for readers. See jobs/derive.ts for why that view can never go backwards.
+ * The job as its facts say it is: derived by whoever reads it while it runs (jobs/derive.ts), and written once,
+ * create-only, when it ends (`jobs/<jobId>/end.json`): a terminal record is a storage fact, never rewritten.
+ * schemaVersion 2 records (`jobs/<jobId>.json`, a view saved and re-saved by every writer) stay readable.
  */
 export const JobRecordSchema = z.object({
-  schemaVersion: z.literal(2),
+  schemaVersion: z.union([z.literal(2), z.literal(3)]),
   jobId: z.string(),
   bucket: z.string(),
   key: z.string(),
@@ -83,11 +76,11 @@ export const JobRecordSchema = z.object({
   frames: z.optional(z.int()),
   /** frames × the configured price per frame (PRICE_PER_FRAME); absent without a price. */
   estimatedCost: z.optional(CostSchema),
-  /** The failed job this one re-runs (`video-animation retry`). */
   retryOf: z.optional(z.string()),
-  /** The jobs that re-ran this one. */
+  /** The jobs that re-ran this one (from the retry links beside it). */
   retriedBy: z.optional(z.array(z.string())),
   createdAt: z.string(),
+  /** When the latest fact was written. */
   updatedAt: z.string(),
   submittedAt: z.optional(z.string()),
   finishedAt: z.optional(z.string()),
@@ -113,17 +106,17 @@ export function isTerminal(status: JobStatus): boolean {
   return status === 'succeeded' || status === 'failed';
 }
 
-/**
- * Who may act on the job now, read off its latest attempt:
- * - free: no attempt yet, or the latest one ended (it has an outcome);
- * - held: the latest attempt is running and its lease has not expired: leave the job to it;
- * - abandoned: the latest attempt never ended and its lease expired (its invocation died): anyone may take over.
- */
-export type LeaseState = { state: 'free' } | { state: 'held'; until: number; attempt: number } | { state: 'abandoned'; attempt: number };
-
-export function leaseState(attempts: readonly JobAttempt[], now: number): LeaseState {
-  const latest = attempts.at(-1);
-  if (!latest || latest.outcome !== undefined) return { state: 'free' };
-  const until = Date.parse(latest.leaseExpiresAt);
-  return until > now ? { state: 'held', until, attempt: latest.number } : { state: 'abandoned', attempt: latest.number };
+/** Everything stored about one job: the facts a view is derived from. */
+export interface JobFacts {
+  job: JobIdentity;
+  /** Every claimed attempt, by number. */
+  attempts: JobAttempt[];
+  /** Every written task result, by task id. */
+  results: Map<string, TaskResult>;
+  /** The terminal record, once one was written: then it is the job, and the other facts are history. */
+  ended?: JobRecord;
+  /** Jobs that re-run this one (create-only retry links). */
+  retriedBy: string[];
 }
+
+export type { JobAttempt } from './attempt';

@@ -1,7 +1,7 @@
-import { TransientFailure } from '../platform/errors';
+import { startAttempt, type JobAttempt } from './attempt';
 import type { Pricing } from './cost';
-import { deriveJob, sameView, type LifecyclePolicy } from './derive';
-import { isTerminal, type AttemptOutcome, type AttemptTask, type JobAttempt, type JobError, type JobRecord, type TaskResult } from './job';
+import { deriveJob, type LifecyclePolicy } from './derive';
+import { isTerminal, type JobFacts, type JobRecord } from './job';
 import type { JobStore } from './store';
 
 /** Every clock reading of the core goes through this (tests pass a fake one). */
@@ -23,85 +23,20 @@ export interface Lifecycle {
   retry: <T>(operation: () => Promise<T>) => Promise<T>;
 }
 
-/** A job with the facts its view was derived from. */
-export interface JobFacts {
-  job: JobRecord;
-  attempts: JobAttempt[];
-  results: Map<string, TaskResult>;
+/** A job's facts and the view derived from them. */
+export interface JobState {
+  facts: JobFacts;
+  view: JobRecord;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Transition: a new attempt, holding the job for one lease. */
-export function startAttempt(number: number, trigger: JobAttempt['trigger'], now: number, leaseMs: number, requestId?: string): JobAttempt {
-  return { number, trigger, startedAt: iso(now), ...(requestId ? { requestId } : {}), leaseExpiresAt: iso(now + leaseMs), tasks: [] };
+export async function loadJob(life: Lifecycle, jobId: string): Promise<JobState | undefined> {
+  const facts = await life.retry(() => life.store.loadJob(jobId));
+  return facts ? { facts, view: deriveJob(facts, life.policy, life.pricing) } : undefined;
 }
 
-/** Transition: the attempt ends with an outcome, which releases the job. */
-export function endAttempt(attempt: JobAttempt, outcome: AttemptOutcome, now: number, details: { tasks?: AttemptTask[]; error?: JobError } = {}): JobAttempt {
-  return {
-    ...attempt,
-    outcome,
-    endedAt: iso(now),
-    tasks: [...attempt.tasks, ...(details.tasks ?? [])],
-    ...(details.error ? { error: { code: details.error.code, message: details.error.message } } : {}),
-  };
-}
-
-/** Every task id the job's attempts started or adopted. */
-export function knownTasks(attempts: readonly JobAttempt[]): Set<string> {
-  return new Set(attempts.flatMap((a) => a.tasks.map((t) => t.taskId)));
-}
-
-/**
- * Reads the job and its facts; results are cached across calls (they never change once written). The attempts are
- * listed while the record is read, then the missing results are read together: one read after the other would be no
- * more consistent (a writer can act between any two reads; refreshJob re-reads after every save for that reason).
- */
-export async function loadFacts(life: Lifecycle, jobId: string, results = new Map<string, TaskResult>()): Promise<JobFacts | undefined> {
-  const listing = life.retry(() => life.store.listAttempts(jobId));
-  // A terminal record carries its attempts: the listing is not waited for (nor its failure reported).
-  listing.catch(() => undefined);
-  const job = await life.retry(() => life.store.getJob(jobId));
-  if (!job) return undefined;
-  if (isTerminal(job.status)) return { job, attempts: job.attempts, results };
-  const attempts = await listing;
-  const missing = [...knownTasks(attempts)].filter((taskId) => !results.has(taskId));
-  const found = await Promise.all(missing.map((taskId) => life.retry(() => life.store.getTaskResult(jobId, taskId))));
-  for (const result of found) if (result) results.set(result.taskId, result);
-  return { job, attempts, results };
-}
-
-/** Rounds after which a view that keeps changing is left to the next delivery. */
-const MAX_REFRESH_ROUNDS = 6;
-
-/**
- * Brings the stored job view in line with its facts and returns it. A stored terminal view is final. Otherwise the
- * view is derived, saved, and the facts read again, until what is stored is what the facts say: the last writer
- * always re-checks, so a writer holding stale facts cannot leave its view behind (see jobs/derive.ts). The
- * open-jobs entry exists before any non-terminal view (submit and retry write it before they create the job; each
- * non-terminal save writes it again) and is removed once a terminal one is confirmed; the job index follows every
- * saved view.
- */
-export async function refreshJob(life: Lifecycle, jobId: string): Promise<JobFacts | undefined> {
-  const results = new Map<string, TaskResult>();
-  let savedTerminal = false;
-  for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
-    const facts = await loadFacts(life, jobId, results);
-    if (!facts) return undefined;
-    const derived = isTerminal(facts.job.status) ? facts.job : deriveJob(facts.job, facts.attempts, facts.results, life.policy, life.pricing);
-    if (isTerminal(facts.job.status) || sameView(facts.job, derived)) {
-      if (savedTerminal) await life.retry(() => life.store.markClosed(jobId));
-      return facts;
-    }
-    const view: JobRecord = { ...derived, updatedAt: iso(life.clock.now()) };
-    // The stored view is not terminal, so its open-jobs entry was written before it (jobs are created after their
-    // entry); writing it again only restores one a concurrent reconcile removed, and need not go first.
-    await Promise.all([...(isTerminal(view.status) ? [] : [life.retry(() => life.store.markOpen(jobId))]), life.retry(() => life.store.saveJob(view))]);
-    await life.retry(() => life.store.indexJob(view, facts.job));
-    savedTerminal = isTerminal(view.status);
-  }
-  throw new TransientFailure(`job ${jobId} kept changing while it was being saved; it will be looked at again`);
+/** The state after this invocation added facts of its own (no read-back: the store holds what we just wrote). */
+export function withFacts(life: Lifecycle, facts: JobFacts): JobState {
+  return { facts, view: deriveJob(facts, life.policy, life.pricing) };
 }
 
 /** Claims the attempt after the latest one; undefined when another invocation won that number. */
@@ -111,7 +46,29 @@ export async function claimNextAttempt(life: Lifecycle, facts: JobFacts, trigger
   return (await life.retry(() => life.store.claimAttempt(facts.job.jobId, attempt))) ? attempt : undefined;
 }
 
-/** The attempt's owner records how it ended. */
-export async function saveAttempt(life: Lifecycle, jobId: string, attempt: JobAttempt): Promise<void> {
-  await life.retry(() => life.store.saveAttempt(jobId, attempt));
+/** The attempt's owner records how it ended, and the job index gets the state it reached. */
+export async function saveAttempt(life: Lifecycle, state: JobState, attempt: JobAttempt): Promise<JobState> {
+  const attempts = [...state.facts.attempts.filter((a) => a.number !== attempt.number), attempt].sort((a, b) => a.number - b.number);
+  const next = withFacts(life, { ...state.facts, attempts });
+  await Promise.all([life.retry(() => life.store.saveAttempt(state.facts.job.jobId, attempt)), ...(isTerminal(next.view.status) ? [] : [indexState(life, next.view)])]);
+  return next;
+}
+
+/** The job index entry for the state a job reached (create-only: writing it twice is harmless). */
+export function indexState(life: Lifecycle, view: JobRecord): Promise<void> {
+  return life.retry(() => life.store.indexJob(view));
+}
+
+/**
+ * The terminal transition: the terminal record is written once (the first writer's stands, and is returned), then
+ * the job gets its index entry and leaves the open-jobs index. A crash in between leaves the open entry, so
+ * reconcile comes back and finishes the same steps.
+ */
+export async function concludeJob(life: Lifecycle, state: JobState): Promise<JobState & { wrote: boolean }> {
+  const { facts, view } = state;
+  if (!isTerminal(view.status)) return { ...state, wrote: false };
+  const stored = facts.ended ? { written: false, record: facts.ended } : await life.retry(() => life.store.endJob(view));
+  await Promise.all([indexState(life, stored.record), life.retry(() => life.store.markClosed(facts.job.jobId))]);
+  const concluded = { ...facts, ended: stored.record };
+  return { facts: concluded, view: deriveJob(concluded, life.policy, life.pricing), wrote: stored.written };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolveOutputKey } from '../rules/naming';
 import type { Output, Rule } from '../rules/schema';
-import type { JobRecord } from './job';
+import type { JobIdentity } from './job';
 import { outputSampling, type MediaInfo, type Sampling } from './sampling';
 
 /** The uploaded object version a job converts. */
@@ -54,16 +54,15 @@ export function planJob(source: SourceObject, rule: Rule): JobPlan {
 }
 
 /** The plan of an existing job: its rule as configured now, its outputs as the record fixed them. */
-export function planOfJob(job: JobRecord, rule: Rule): JobPlan {
+export function planOfJob(job: Pick<JobIdentity, 'jobId' | 'bucket' | 'key' | 'eTag' | 'size'>, rule: Rule): JobPlan {
   const source = { bucket: job.bucket, key: job.key, eTag: job.eTag, size: job.size };
   return { ...planJob(source, rule), jobId: job.jobId };
 }
 
-/** A new job's record: pending, no attempt yet (the first attempt is claimed right after, like any other). */
-export function newJobRecord(plan: JobPlan, now: number): JobRecord {
-  const at = new Date(now).toISOString();
+/** A new job's identity (the first attempt is claimed alongside it, like any other). */
+export function newJobIdentity(plan: JobPlan, now: number, retryOf?: string): JobIdentity {
   return {
-    schemaVersion: 2,
+    schemaVersion: 3,
     jobId: plan.jobId,
     bucket: plan.source.bucket,
     key: plan.source.key,
@@ -71,11 +70,8 @@ export function newJobRecord(plan: JobPlan, now: number): JobRecord {
     size: plan.source.size,
     rule: plan.rule.name,
     engine: plan.rule.engine,
-    status: 'pending',
     outputs: plan.outputs.map((o) => ({ key: o.resolvedKey, format: o.format, maxFrames: o.maxFrames })),
-    attempts: [],
-    createdAt: at,
-    updatedAt: at,
-    error: null,
+    createdAt: new Date(now).toISOString(),
+    ...(retryOf ? { retryOf } : {}),
   };
 }

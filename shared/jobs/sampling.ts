@@ -1,3 +1,4 @@
+import { PermanentFailure } from '../platform/errors';
 import * as z from '../platform/zod';
 import type { Output } from '../rules/schema';
 
@@ -27,10 +28,11 @@ export interface Sampling {
 }
 
 /** A `frames` output's window does not overlap the video: the job fails before anything is billed. */
-export class WindowOutsideVideo extends Error {
+export class WindowOutsideVideo extends PermanentFailure {
   override name = 'WindowOutsideVideo';
-  readonly code = 'WindowOutsideVideo';
-  readonly status = 400;
+  constructor(message: string) {
+    super('WindowOutsideVideo', message);
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as z from '../platform/zod';
-import { JOB_STATUSES, type JobAttempt, type JobRecord, type JobStatus, type TaskResult } from './job';
+import { JOB_STATUSES, type JobAttempt, type JobFacts, type JobIdentity, type JobRecord, type JobStatus, type TaskResult } from './job';
 
 /** Maps a task id to its job, for notices that carry no UserData of ours (OSS async processing). */
-export const TaskIndexSchema = z.object({ jobId: z.string(), bucket: z.string() });
+export const TaskIndexSchema = z.object({ jobId: z.string(), bucket: z.string(), outputs: z.optional(z.array(z.string())) });
 export type TaskIndex = z.infer<typeof TaskIndexSchema>;
 
 /** One line of the job index: all that status and job listings need, read from an object key (no GET per job). */
@@ -43,24 +43,25 @@ export const OutputOwnerSchema = z.object({ outputKey: z.string(), sourceKey: z.
 export type OutputOwner = z.infer<typeof OutputOwnerSchema>;
 
 /**
- * Where jobs and their facts live, as named operations; the use cases know this port, not OSS. Every "claim" and
- * "create" is create-only (exactly one caller wins); everything else is written by a single owner or is a view.
+ * Where jobs and their facts live: a few primitives, every one either a read, a create-only write (exactly one
+ * caller wins) or a write by the single owner of the object. Nothing is ever rewritten to converge: a running job's
+ * state is derived from its facts by whoever reads it (jobs/derive.ts), and its end is one create-only record.
  */
 export interface JobStore {
-  /** Writes a new job record only if none exists (the idempotency key is the job id). */
-  createJob(job: JobRecord): Promise<'created' | 'exists'>;
-  getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** Saves the derived view of the job. */
-  saveJob(job: JobRecord): Promise<void>;
+  /** Every fact of a job (identity, attempts, results, terminal record, retry links); undefined when there is none. */
+  loadJob(jobId: string): Promise<JobFacts | undefined>;
+  /** Writes a new job's identity only if none exists (the idempotency key is the job id). */
+  createJob(job: JobIdentity): Promise<'created' | 'exists'>;
   /** Claims attempt `attempt.number` of a job; exactly one caller wins each number. */
   claimAttempt(jobId: string, attempt: JobAttempt): Promise<boolean>;
-  /** The owner of an attempt records how it went. */
+  /** The owner of an attempt records its outcome (once: the attempt is over). */
   saveAttempt(jobId: string, attempt: JobAttempt): Promise<void>;
-  /** Every claimed attempt, by number. */
-  listAttempts(jobId: string): Promise<JobAttempt[]>;
   /** Writes a task's result once; a later writer gets the first one's result back. */
   putTaskResult(result: TaskResult): Promise<TaskResult>;
-  getTaskResult(jobId: string, taskId: string): Promise<TaskResult | undefined>;
+  /** Writes the job's terminal record once; answers the stored one (ours, or the one written first). */
+  endJob(record: JobRecord): Promise<{ written: boolean; record: JobRecord }>;
+  /** Links a failed job to the job that re-runs it (create-only). */
+  linkRetry(jobId: string, retryJobId: string): Promise<void>;
   indexTask(taskId: string, index: TaskIndex): Promise<void>;
   findTask(taskId: string): Promise<TaskIndex | undefined>;
   /** Claims an output key for a source; answers whoever owns it now (the caller, if it won or owned it already). */
@@ -70,12 +71,11 @@ export interface JobStore {
   markClosed(jobId: string): Promise<void>;
   /** Open job ids in id order, after `after`, at most `limit`; `more` when the listing went on. */
   listOpen(options: { after?: string; limit: number }): Promise<{ jobIds: string[]; more: boolean }>;
-  /**
-   * Keeps the job index in step with a saved view: the entry named for `job` replaces the one named for `previous`
-   * (no previous: a new job, also listed under its source key).
-   */
-  indexJob(job: JobRecord, previous?: JobRecord): Promise<void>;
-  /** Index entries created at or after `since` (ISO), newest first, one per job. */
+  /** Adds the job index entry named for this state of the job (create-only; entries are never removed). */
+  indexJob(job: Pick<JobRecord, 'jobId' | 'rule' | 'status' | 'frames' | 'createdAt'>): Promise<void>;
+  /** Lists a new job under its source key. */
+  indexSource(sourceKey: string, jobId: string): Promise<void>;
+  /** Index entries created at or after `since` (ISO), newest first, one per job (the furthest along). */
   listJobIndex(options: { since?: string }): Promise<JobIndexEntry[]>;
   /** Ids of every job of a source key (all versions, rules and retries). */
   jobsOfSource(sourceKey: string): Promise<string[]>;

@@ -1,11 +1,14 @@
 import type { AppDeps } from '../../shared/app/context';
 import type { BucketApi } from '../../shared/clients/oss';
+import type { ImmApi, ImmTaskInfo } from '../../shared/clients/imm';
 import type { ConversionEngine, StartedTask, TaskStatus } from '../../shared/engines/engine';
+import { immEngine, immTaskLookup, JOB_TAG } from '../../shared/engines/imm';
 import { PartialSubmitError } from '../../shared/engines/engine';
-import { memoryJobStore } from '../../shared/jobs/memory-store';
+import { memoryJobStore } from './memory-store';
 import type { MediaInfo } from '../../shared/jobs/sampling';
-import type { AppConfig } from '../../shared/platform/config';
-import { DEFAULT_POLICY } from '../../shared/jobs/derive';
+import { DEFAULT_POLICY, type AppConfig } from '../../shared/wiring/config';
+import { withRetries, type Retrier } from '../../shared/platform/retry';
+import { NetworkError, ServiceResponseError } from '../../shared/platform/errors';
 import { createLogger } from '../../shared/platform/log';
 import type { RuleInput } from '../../shared/rules/schema';
 import { parseRuleSet } from '../../shared/rules/validate';
@@ -21,9 +24,9 @@ export function fakeClock(start = T0) {
   return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) };
 }
 
-/** A service error as the SDKs raise them. */
-export function serviceError(status: number, code: string, message = code): Error {
-  return Object.assign(new Error(message), { status, code });
+/** A service's error answer, as the app's clients raise it. */
+export function serviceError(status: number, code: string, message = code): ServiceResponseError {
+  return new ServiceResponseError({ service: 'oss', status, code, message, requestId: 'test' });
 }
 
 /** A bucket in memory: objects, tags, and errors to throw per operation and key. */
@@ -71,6 +74,9 @@ export function fakeBucket(name = BUCKET) {
       const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && (!startAfter || k > startAfter)).sort();
       return { keys: keys.slice(0, maxKeys), truncated: keys.length > maxKeys };
     },
+    async versioning() {
+      return undefined;
+    },
     async asyncProcess() {
       throw new Error('not used');
     },
@@ -86,50 +92,80 @@ export function fakeBucket(name = BUCKET) {
 }
 
 /**
- * IMM as far as the lifecycle sees it: tasks with tags and statuses. `submit` may be scripted to throw or to start
- * tasks and then "crash" (throw after IMM accepted).
+ * IMM at its API (CreateMediaConvertTask, ListTasks by tag, GetTask): tasks with tags and statuses. The real imm
+ * engine runs over it with the real retry policy (its backoff moves the fake clock), so what a task-starting call
+ * does after an error is the production code's. Calls may be scripted to fail before IMM accepts (`refuseNext`) or
+ * after it accepted (`dropAnswerNext`: the task exists, the answer is lost).
  */
-export function fakeImm() {
+export function fakeImm(clock: ReturnType<typeof fakeClock>) {
   const tasks: (TaskStatus & { jobId: string; outputs: string[]; attempt: number })[] = [];
-  const script: ((plan: { jobId: string }) => void)[] = [];
-  let listCalls = 0;
+  const script: { accept: boolean; error: Error }[] = [];
+  const calls = { create: 0, list: 0 };
   let counter = 0;
-  const engine: ConversionEngine = {
-    async submit(plan, attempt) {
+  const api: ImmApi = {
+    async createMediaConvertTask(request) {
+      calls.create++;
       const step = script.shift();
-      step?.(plan);
-      const task = { taskId: `task-${++counter}`, status: 'Running' as const, jobId: plan.jobId, outputs: plan.outputs.map((o) => o.resolvedKey), attempt, startTime: `2026-01-01T00:00:${String(counter).padStart(2, '0')}Z` };
+      if (step && !step.accept) throw step.error;
+      const task = {
+        taskId: `task-${++counter}`,
+        status: 'Running' as const,
+        jobId: request.Tags?.[JOB_TAG] ?? '',
+        outputs: request.Targets.flatMap((t) => t.Image.Animations.map((a) => a.URI.replace(/^oss:\/\/[^/]+\//, '').replace(/([{}])\1/g, '$1'))),
+        attempt: Number(request.Tags?.['Attempt'] ?? 0),
+        startTime: `2026-01-01T00:00:${String(counter).padStart(2, '0')}Z`,
+      };
       tasks.push(task);
-      const started: StartedTask[] = [{ taskId: task.taskId, outputs: task.outputs }];
-      return started;
+      if (step) throw step.error;
+      return { RequestId: 'r', TaskId: task.taskId, EventId: 'e' };
     },
-    async findJobTasks(jobId) {
-      listCalls++;
-      return tasks.filter((t) => t.jobId === jobId).map(({ jobId: _j, outputs: _o, attempt: _a, ...status }) => status);
+    async listTasks(request) {
+      calls.list++;
+      const jobId = request.TagSelector?.replace(`${JOB_TAG}=`, '');
+      return { RequestId: 'r', Tasks: tasks.filter((t) => t.jobId === jobId).map(toInfo) };
+    },
+    async getTask(_project, taskId) {
+      const task = tasks.find((t) => t.taskId === taskId);
+      if (!task) throw new ServiceResponseError({ service: 'imm', status: 404, code: 'ResourceNotFound', message: 'no such task', requestId: 'r' });
+      return { RequestId: 'r', ...toInfo(task) };
+    },
+    async detectMediaMeta() {
+      throw new Error('the tests use fakeMediaProbe');
     },
   };
+  const retry: Retrier = (service, operation, kind) =>
+    withRetries(operation, { service, ...(kind ? { kind } : {}), deadline: Number.POSITIVE_INFINITY, now: clock.now, random: () => 0.5, sleep: async (ms) => clock.advance(ms) });
+  const engine = immEngine(api, { projectName: 'project', topicName: 'done' }, retry);
   return {
     tasks,
+    api,
     engine,
-    listCalls: () => listCalls,
-    /** The next submit throws `error` before IMM accepts anything. */
+    calls,
+    listCalls: () => calls.list,
+    /** The next CreateMediaConvertTask fails with `error` before IMM accepts anything. */
     refuseNext(error: Error) {
-      script.push(() => {
-        throw error;
-      });
+      script.push({ accept: false, error });
+    },
+    /** The next CreateMediaConvertTask makes its task, and the answer is lost with `error` (a reset, a timeout, a 5xx). */
+    dropAnswerNext(error: Error = new NetworkError('POST imm: socket hang up', 'ECONNRESET', true)) {
+      script.push({ accept: true, error });
     },
     finish(taskId: string, status: 'Succeeded' | 'Failed', code?: string, message?: string) {
       const task = tasks.find((t) => t.taskId === taskId)!;
       Object.assign(task, { status, ...(code ? { code } : {}), ...(message ? { message } : {}), endTime: '2026-01-01T00:10:00Z' });
     },
-    lookup: {
-      async getTask(taskId: string) {
-        const task = tasks.find((t) => t.taskId === taskId);
-        if (!task) return undefined;
-        const { jobId: _j, outputs: _o, attempt: _a, ...status } = task;
-        return status;
-      },
-    },
+    lookup: immTaskLookup(api, 'project', retry),
+  };
+}
+
+function toInfo(task: TaskStatus): ImmTaskInfo {
+  return {
+    TaskId: task.taskId,
+    Status: task.status,
+    ...(task.code ? { Code: task.code } : {}),
+    ...(task.message ? { Message: task.message } : {}),
+    ...(task.startTime ? { StartTime: task.startTime } : {}),
+    ...(task.endTime ? { EndTime: task.endTime } : {}),
   };
 }
 
@@ -161,7 +197,8 @@ export function fakeOssEngine(imm: ReturnType<typeof fakeImm>, failAt?: { output
           throw started.length ? new PartialSubmitError(started, 'oss', error) : error;
         }
         const [task] = await imm.engine.submit({ ...plan, outputs: [output] }, attempt);
-        started.push(task!);
+        // One task per output, as the oss engine starts them (the fake IMM saw all outputs of the plan it was given).
+        started.push({ taskId: task!.taskId, outputs: [output.resolvedKey] });
       }
       return started;
     },
@@ -198,10 +235,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}, rules: RuleInput[
 export function fakeApp(options: { config?: AppConfig; engine?: (imm: ReturnType<typeof fakeImm>) => ConversionEngine; budgetMs?: number } = {}) {
   const clock = fakeClock();
   const bucket = fakeBucket();
-  const store = memoryJobStore();
-  const imm = fakeImm();
-  const logs: { level: string; message: string; [k: string]: unknown }[] = [];
   const config = options.config ?? testConfig();
+  const store = memoryJobStore(config.pricing);
+  const imm = fakeImm(clock);
+  const logs: { level: string; message: string; [k: string]: unknown }[] = [];
   const engine = options.engine ? options.engine(imm) : imm.engine;
   const media = fakeMediaProbe();
   const deps = (requestId = 'req'): AppDeps => ({
@@ -211,14 +248,14 @@ export function fakeApp(options: { config?: AppConfig; engine?: (imm: ReturnType
     requestId,
     leaseMs: LEASE_MS,
     deadline: clock.now() + (options.budgetMs ?? 30_000),
-    // Waiting moves the fake clock, so "wait for the lease" tests run instantly.
-    sleep: async (ms) => clock.advance(ms),
     bucket: async () => bucket,
-    store: () => store,
+    records: async () => store,
     engine: async () => engine,
     mediaProbe: async () => media,
     taskLookup: async () => imm.lookup,
-    retry: (_service, operation) => operation(),
+    // The real retry policy; its backoff moves the fake clock, so retries run instantly.
+    retry: (service, operation, kind) =>
+      withRetries(operation, { service, ...(kind ? { kind } : {}), deadline: clock.now() + 60_000, now: clock.now, random: () => 0.5, sleep: async (ms) => clock.advance(ms) }),
   });
   return { clock, bucket, store, imm, media, logs, config, deps };
 }

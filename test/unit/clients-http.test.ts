@@ -125,7 +125,9 @@ describe('HTTP transport', () => {
     const error = await sendHttp({ protocol: 'http', host: `127.0.0.1:${port}`, method: 'GET', path: '/x', headers: {}, timeoutMs: 2000 }).catch((e: unknown) => e);
     assert.ok(error instanceof NetworkError);
     assert.equal(error.code, 'ECONNREFUSED');
-    assert.equal(describeServiceError('oss', error).transient, true);
+    assert.equal(error.sent, false, 'a refused connection sent nothing');
+    assert.deepEqual(describeServiceError('oss', error)?.transient, true);
+    assert.equal(describeServiceError('oss', error)?.ambiguous, false);
   });
 
   it('no answer within the timeout is a transient ETIMEDOUT', async () => {
@@ -137,7 +139,9 @@ describe('HTTP transport', () => {
       assert.ok(error instanceof NetworkError);
       assert.equal(error.code, 'ETIMEDOUT');
       assert.equal(error.message, `GET http://127.0.0.1:${port}/slow: no answer within 50 ms`);
-      assert.equal(describeServiceError('imm', error).transient, true);
+      assert.equal(error.sent, true, 'the request went out on a live connection: it may have been acted on');
+      assert.equal(describeServiceError('imm', error)?.transient, true);
+      assert.equal(describeServiceError('imm', error)?.ambiguous, true);
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -146,9 +150,11 @@ describe('HTTP transport', () => {
 
   it('a service error sorts as describeServiceError expects: throttling and 5xx transient, other 4xx permanent', () => {
     const error = (status: number, code: string) => new ServiceResponseError({ service: 'imm', status, code, message: 'm', requestId: 'r' });
-    assert.equal(describeServiceError('imm', error(400, 'Throttling.User')).transient, true);
-    assert.equal(describeServiceError('imm', error(503, 'ServiceUnavailable')).transient, true);
-    assert.deepEqual(describeServiceError('imm', error(400, 'InvalidFile.Media')), { service: 'imm', status: 400, code: 'InvalidFile.Media', message: 'm', transient: false });
+    assert.equal(describeServiceError('imm', error(400, 'Throttling.User'))?.transient, true);
+    assert.equal(describeServiceError('imm', error(400, 'Throttling.User'))?.ambiguous, false, 'a throttled call was refused: nothing started');
+    assert.equal(describeServiceError('imm', error(503, 'ServiceUnavailable'))?.transient, true);
+    assert.equal(describeServiceError('imm', error(503, 'ServiceUnavailable'))?.ambiguous, true);
+    assert.deepEqual(describeServiceError('imm', error(400, 'InvalidFile.Media')), { service: 'imm', status: 400, code: 'InvalidFile.Media', message: 'm', transient: false, ambiguous: false });
   });
 });
 

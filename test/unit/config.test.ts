@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { DEFAULT_POLICY } from '../../shared/jobs/derive';
-import { DEFAULT_RECORDS_PREFIX, loadConfig } from '../../shared/platform/config';
+import { DEFAULT_POLICY, DEFAULT_RECORDS_PREFIX, loadConfig } from '../../shared/wiring/config';
 import { ConfigError } from '../../shared/platform/errors';
 
 // loadConfig caches the last config per container (module level): every test passes its own env, and the tests that

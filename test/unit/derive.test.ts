@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deriveJob, outputState, outputTasks, sameView, DEFAULT_POLICY } from '../../shared/jobs/derive';
-import { leaseState, type JobAttempt, type JobRecord, type TaskResult } from '../../shared/jobs/job';
-import { endAttempt, startAttempt } from '../../shared/jobs/lifecycle';
-import { newJobRecord, planJob } from '../../shared/jobs/plan';
+import { deriveJob as deriveFromFacts, outputState, outputTasks, type LifecyclePolicy } from '../../shared/jobs/derive';
+import type { JobAttempt, TaskResult } from '../../shared/jobs/job';
+import { endAttempt, leaseState, startAttempt } from '../../shared/jobs/attempt';
+import { newJobIdentity, planJob } from '../../shared/jobs/plan';
+import { DEFAULT_POLICY } from '../../shared/wiring/config';
 import { testConfig, T0 } from '../helpers/fake-app';
 
 const rule = testConfig().rules[0]!;
-const job = newJobRecord(planJob({ bucket: 'media', key: 'videos/a.mp4', eTag: 'E', size: 1 }, rule), T0);
+const job = newJobIdentity(planJob({ bucket: 'media', key: 'videos/a.mp4', eTag: 'E', size: 1 }, rule), T0);
 const [gif, webp] = job.outputs.map((o) => o.key) as [string, string];
+const deriveJob = (_job: typeof job, attempts: JobAttempt[], found: Map<string, TaskResult>, policy: LifecyclePolicy) => deriveFromFacts({ job: _job, attempts, results: found, retriedBy: [] }, policy);
 
 const submitted = (number: number, tasks: { taskId: string; outputs: string[] }[]): JobAttempt =>
   endAttempt(startAttempt(number, 'event', T0, 60_000), 'submitted', T0 + 1000, { tasks });
@@ -91,7 +93,7 @@ describe('deriveJob', () => {
 
   it('follows the latest task of each output', () => {
     const attempts = [submitted(1, [both('t1')]), submitted(2, [both('t2')])];
-    assert.deepEqual(outputTasks(attempts, gif), ['t1', 't2']);
+    assert.deepEqual(outputTasks(attempts, new Map(), gif), ['t1', 't2']);
     const view = derive(attempts, results(result('t1', 'Failed', 'InternalError'), result('t2', 'Succeeded')));
     assert.equal(view.status, 'succeeded');
     assert.deepEqual(view.outputs.map((o) => o.taskId), ['t2', 't2']);
@@ -162,19 +164,28 @@ describe('deriveJob timestamps and task times', () => {
   });
 });
 
-describe('sameView', () => {
-  it('treats an absent field and an undefined one alike', () => {
-    const view = deriveJob(job, [], results(), DEFAULT_POLICY);
-    assert.ok(sameView({ ...view, updatedAt: 'x', submittedAt: undefined } as JobRecord, view));
+describe('tasks known only from their result', () => {
+  const deriveAll = (attempts: JobAttempt[], found = results()) => deriveJob(job, attempts, found, DEFAULT_POLICY);
+  it('a result for a task no attempt recorded adopts it: the output is done with it', () => {
+    const orphan = { ...result('t9', 'Succeeded'), startTime: '2026-01-01T00:00:09Z' };
+    assert.deepEqual(outputTasks([submitted(1, [both('t1')])], results(orphan), gif), ['t1', 't9']);
+    const view = deriveAll([startAttempt(1, 'event', T0, 60_000)], results(orphan));
+    assert.equal(view.status, 'succeeded');
+    assert.deepEqual(view.outputs.map((o) => o.taskId), ['t9', 't9']);
   });
 
-  it('ignores updatedAt and key order, not anything else', () => {
-    const view = deriveJob(job, [], results(), DEFAULT_POLICY);
-    const stored: JobRecord = { ...view, updatedAt: 'later' };
-    assert.ok(sameView(stored, view));
-    const reordered = Object.fromEntries(Object.entries(stored).reverse()) as JobRecord;
-    assert.ok(sameView(reordered, view));
-    assert.ok(!sameView({ ...stored, status: 'submitted' }, view));
-    assert.ok(!sameView({ ...stored, outputs: [] }, view));
+  it('a success settles an output even when a later task of it is still running', () => {
+    const view = deriveAll([submitted(1, [both('t1')]), submitted(2, [both('t2')])], results(result('t1', 'Succeeded')));
+    assert.equal(view.status, 'succeeded');
+  });
+
+  it('a failed job shows no frames it never made; the terminal record is the job once written', () => {
+    const planned = { ...submitted(1, [both('t1')]), plannedFrames: { [gif]: 24, [webp]: 48 } };
+    assert.equal(deriveAll([planned]).frames, 72);
+    const failed = deriveAll([planned], results(result('t1', 'Failed', 'InvalidFile.Media')));
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.frames, undefined);
+    const ended = deriveFromFacts({ job, attempts: [], results: new Map(), ended: failed, retriedBy: ['b', 'a'] }, DEFAULT_POLICY);
+    assert.deepEqual(ended, { ...failed, retriedBy: ['a', 'b'] });
   });
 });

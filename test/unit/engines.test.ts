@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { NetworkError, PermanentFailure } from '../../shared/platform/errors';
 import { describe, it } from 'node:test';
 import type { DetectMediaMetaResponse, GetTaskResponse, ImmApi, ListTasksRequest, ListTasksResponse } from '../../shared/clients/imm';
 import { PartialSubmitError, taskStatusOf, type Retrier } from '../../shared/engines/engine';
@@ -76,19 +77,26 @@ describe('PartialSubmitError', () => {
     const error = new PartialSubmitError(started, 'oss', cause);
     assert.equal(error.name, 'PartialSubmitError');
     assert.equal(error.message, 'ServiceUnavailable: try later (tasks already started: t1, t2)');
-    assert.equal(error.status, 503);
-    assert.equal(error.code, 'ServiceUnavailable');
+    assert.equal(error.info.status, 503);
+    assert.equal(error.info.code, 'ServiceUnavailable');
+    assert.equal(error.kind, 'transient');
     assert.equal(error.cause, cause);
     assert.equal(error.started, started);
     assert.ok(error instanceof Error);
   });
 
-  it('has no status when the cause has none (a network error)', () => {
-    const cause = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  it('has no status when the cause has none (a network error), and sorts like it', () => {
+    const cause = new NetworkError('socket hang up', 'ECONNRESET', true);
     const error = new PartialSubmitError([{ taskId: 't1', outputs: ['a.gif'] }], 'imm', cause);
-    assert.equal(error.status, undefined);
-    assert.equal(error.code, 'ECONNRESET');
+    assert.equal(error.info.status, undefined);
+    assert.equal(error.info.code, 'ECONNRESET');
+    assert.equal(error.info.ambiguous, true);
     assert.equal(error.message, 'ECONNRESET: socket hang up (tasks already started: t1)');
+  });
+
+  it('a cause that is not a service failure (a bug) is thrown as it is', () => {
+    const bug = new TypeError('x is undefined');
+    assert.throws(() => new PartialSubmitError([], 'imm', bug), (e) => e === bug);
   });
 });
 
@@ -342,11 +350,11 @@ describe('immMediaProbe', () => {
     assert.deepEqual((await probe({ Duration: 3 })).media, { duration: 3 });
   });
 
-  it('a source without a positive duration is not a video IMM can read: 400 InvalidFile.Media', async () => {
+  it('a source without a positive duration is not a video IMM can read: a permanent InvalidFile.Media', async () => {
     for (const Duration of [undefined, 0, -1, '5' as unknown as number]) {
-      await assert.rejects(probe({ ...(Duration !== undefined ? { Duration } : {}), VideoWidth: 10 }, 'videos/{a}.mp4'), (error: Error & { status?: number; code?: string }) => {
+      await assert.rejects(probe({ ...(Duration !== undefined ? { Duration } : {}), VideoWidth: 10 }, 'videos/{a}.mp4'), (error: Error) => {
         assert.equal(error.message, 'IMM found no duration in oss://bkt/videos/{a}.mp4: it is not a video IMM can read');
-        assert.equal(error.status, 400);
+        assert.ok(error instanceof PermanentFailure);
         assert.equal(error.code, 'InvalidFile.Media');
         return true;
       });
@@ -439,12 +447,12 @@ describe('isImmNotAttached and ImmNotAttachedError', () => {
   const ossSaid = 'ResourceNotFound: The specified Attachment not found';
 
   it('recognises OSS\'s answer for a bucket without an IMM project, and nothing else', () => {
-    assert.equal(isImmNotAttached({ code: 'Imm Client', message: ossSaid }), true);
     assert.equal(isImmNotAttached(serviceError(404, 'Imm Client', ossSaid)), true);
-    assert.equal(isImmNotAttached({ code: 'Imm client', message: ossSaid }), false);
-    assert.equal(isImmNotAttached({ code: 'NoSuchKey', message: ossSaid }), false);
-    assert.equal(isImmNotAttached({ code: 'Imm Client', message: 'ResourceNotFound: project' }), false);
-    assert.equal(isImmNotAttached({ code: 'Imm Client', message: 'The specified Attachment is broken' }), false);
+    assert.equal(isImmNotAttached({ code: 'Imm Client', message: ossSaid }), false, 'only an answer from OSS counts');
+    assert.equal(isImmNotAttached(serviceError(404, 'Imm client', ossSaid)), false);
+    assert.equal(isImmNotAttached(serviceError(404, 'NoSuchKey', ossSaid)), false);
+    assert.equal(isImmNotAttached(serviceError(404, 'Imm Client', 'ResourceNotFound: project')), false);
+    assert.equal(isImmNotAttached(serviceError(404, 'Imm Client', 'The specified Attachment is broken')), false);
     assert.equal(isImmNotAttached({ code: 'Imm Client', message: ['ResourceNotFound', 'Attachment'] }), false);
     assert.equal(isImmNotAttached({ code: 'Imm Client' }), false);
     assert.equal(isImmNotAttached(null), false);
@@ -463,15 +471,15 @@ describe('isImmNotAttached and ImmNotAttachedError', () => {
         'Attach the bucket to an IMM project in the same region: in the OSS console under Data Processing > IMM, ' +
         'or with IMM AttachOSSBucket (OSSBucket=media, ProjectName=<your project>). OSS said: Imm Client: ResourceNotFound: The specified Attachment not found',
     );
-    assert.equal(error.status, 404);
-    assert.equal(error.code, 'Imm Client');
+    assert.equal(error.info.status, 404);
+    assert.equal(error.info.code, 'Imm Client');
+    assert.equal(error.kind, 'permanent');
   });
 
   it('a 5xx or missing status becomes 400, so it is never retried', () => {
-    assert.equal(new ImmNotAttachedError('b', serviceError(499, 'Imm Client', ossSaid)).status, 499);
-    assert.equal(new ImmNotAttachedError('b', serviceError(500, 'Imm Client', ossSaid)).status, 400);
-    assert.equal(new ImmNotAttachedError('b', serviceError(503, 'Imm Client', ossSaid)).status, 400);
-    assert.equal(new ImmNotAttachedError('b', { code: 'Imm Client', message: ossSaid }).status, 400);
+    assert.equal(new ImmNotAttachedError('b', serviceError(499, 'Imm Client', ossSaid)).info.status, 499);
+    assert.equal(new ImmNotAttachedError('b', serviceError(500, 'Imm Client', ossSaid)).info.status, 400);
+    assert.equal(new ImmNotAttachedError('b', serviceError(503, 'Imm Client', ossSaid)).kind, 'permanent');
   });
 });
 
@@ -525,8 +533,8 @@ describe('ossAsyncEngine', () => {
         { taskId: 't2', outputs: ['b/clip.webp'] },
       ]);
       assert.equal(error.cause, failure);
-      assert.equal(error.status, 503);
-      assert.equal(error.code, 'ServiceUnavailable');
+      assert.equal(error.info.status, 503);
+      assert.equal(error.info.code, 'ServiceUnavailable');
       return true;
     });
     assert.equal(calls.length, 3);

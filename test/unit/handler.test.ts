@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { AppDeps } from '../../shared/app/context';
 import type { Decoded } from '../../shared/events/decode';
 import { BadInput, ConfigError, TransientFailure } from '../../shared/platform/errors';
-import { fcHandler } from '../../shared/platform/handler';
+import { fcHandler } from '../../shared/wiring/handler';
 
 const ENV = {
   MNS_TOPIC: 'handler-topic',

@@ -4,7 +4,7 @@ import { recordTaskNotice } from '../../shared/app/record';
 import { submitUploads } from '../../shared/app/submit';
 import { estimateCost } from '../../shared/jobs/cost';
 import { jobIdFor } from '../../shared/jobs/plan';
-import { loadConfig } from '../../shared/platform/config';
+import { loadConfig } from '../../shared/wiring/config';
 import { BUCKET, fakeApp, notice, testConfig, uploadEvent } from '../helpers/fake-app';
 
 const env = { MNS_TOPIC: 't', IMM_PROJECT: 'p', FC_REGION: 'cn-hangzhou', RULES: JSON.stringify([{ name: 'p', prefix: 'videos/', outputs: [{ format: 'gif', key: 'a/{basename}' }] }]) };

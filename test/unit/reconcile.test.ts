@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { recordTaskNotice } from '../../shared/app/record';
 import { reconcileOpenJobs } from '../../shared/app/reconcile';
 import { submitUploads } from '../../shared/app/submit';
-import { startAttempt } from '../../shared/jobs/lifecycle';
-import { jobIdFor, newJobRecord, planJob } from '../../shared/jobs/plan';
+import { startAttempt } from '../../shared/jobs/attempt';
+import { jobIdFor, newJobIdentity, planJob } from '../../shared/jobs/plan';
 import { ConfigError } from '../../shared/platform/errors';
 import { BUCKET, fakeApp, LEASE_MS, notice, testConfig, uploadEvent } from '../helpers/fake-app';
 
@@ -83,7 +83,7 @@ describe('reconcile', () => {
     app.bucket.objects.set('videos/clip.mp4', 'video');
     const plan = planJob({ bucket: BUCKET, key: 'videos/clip.mp4', eTag: 'ETAG1', size: 1000 }, app.config.rules[0]!);
     await app.store.markOpen(plan.jobId);
-    await app.store.createJob(newJobRecord(plan, app.clock.now()));
+    await app.store.createJob(newJobIdentity(plan, app.clock.now()));
     await app.store.claimAttempt(plan.jobId, startAttempt(1, 'event', app.clock.now(), LEASE_MS));
     assert.deepEqual((await reconcileOpenJobs(app.deps())).actions, { busy: 1 });
     app.clock.advance(LEASE_MS);
@@ -122,12 +122,12 @@ describe('reconcile', () => {
     for (const key of keys) await upload(app, key);
     const starts: number[] = [];
     let inFlight = 0;
-    const getJob = app.store.getJob.bind(app.store);
-    app.store.getJob = async (jobId) => {
+    const loadJob = app.store.loadJob.bind(app.store);
+    app.store.loadJob = async (jobId) => {
       starts.push(++inFlight);
       await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
-      return getJob(jobId);
+      return loadJob(jobId);
     };
     const run = await reconcileOpenJobs(app.deps());
     assert.deepEqual(run, { looked: 6, actions: { waiting: 6 }, more: false });
@@ -135,14 +135,14 @@ describe('reconcile', () => {
 
     // With the budget spent after the first batch: four looked at, the next run goes on with the other two.
     const deps = app.deps();
-    const spend = app.store.getJob;
-    app.store.getJob = async (jobId) => {
+    const spend = app.store.loadJob;
+    app.store.loadJob = async (jobId) => {
       app.clock.advance(60_000);
       return spend(jobId);
     };
     const short = await reconcileOpenJobs({ ...deps, deadline: app.clock.now() + 1 });
     assert.deepEqual([short.looked, short.more], [4, true]);
-    app.store.getJob = getJob;
+    app.store.loadJob = loadJob;
     const rest = await reconcileOpenJobs(app.deps());
     assert.deepEqual([rest.looked, rest.more], [2, false]);
   });

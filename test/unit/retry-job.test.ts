@@ -5,12 +5,12 @@ import { retryFailedJob, retryJobId } from '../../shared/app/retry';
 import { submitUploads } from '../../shared/app/submit';
 import { decodeSubmitPayload } from '../../shared/events/decode';
 import { jobIdFor } from '../../shared/jobs/plan';
-import { BUCKET, fakeApp, notice, testConfig, uploadEvent } from '../helpers/fake-app';
+import { BUCKET, fakeApp, notice, serviceError, testConfig, uploadEvent } from '../helpers/fake-app';
 
 const KEY = 'videos/clip.mp4';
 // The fake bucket answers ETag "E" for every object, as the upload events here say.
 const original = jobIdFor({ bucket: BUCKET, key: KEY, eTag: 'E', size: 1000 }, 'preview');
-const request = (jobId = original) => ({ retry: { bucket: BUCKET, jobId } });
+const request = (jobId = original, requestId = 'r1') => ({ retry: { bucket: BUCKET, jobId, requestId } });
 
 /** A job that failed permanently (IMM said the file is bad), and its bucket. */
 async function failedJob() {
@@ -27,7 +27,7 @@ describe('retry of a failed job', () => {
   it('runs it again as a new job, linked both ways, with one new task', async () => {
     const app = await failedJob();
     const outcome = await retryFailedJob(request(), app.deps());
-    const id = retryJobId(original, 1);
+    const id = retryJobId(original, 'r1');
     assert.deepEqual(outcome, { status: 'submitted', jobId: id, retryOf: original });
     assert.equal(app.imm.tasks.length, 2);
     const retry = (await app.store.getJob(id))!;
@@ -40,22 +40,37 @@ describe('retry of a failed job', () => {
     assert.deepEqual((await app.store.jobsOfSource(KEY)).sort(), [original, id].sort());
   });
 
-  it('two concurrent retries make one job and one task', async () => {
+  it('two concurrent deliveries of one retry request make one job and one task', async () => {
     const app = await failedJob();
     const outcomes = await Promise.all([retryFailedJob(request(), app.deps('a')), retryFailedJob(request(), app.deps('b'))]);
-    assert.deepEqual(outcomes.map((o) => o.jobId), [retryJobId(original, 1), retryJobId(original, 1)]);
+    assert.deepEqual(outcomes.map((o) => o.jobId), [retryJobId(original, 'r1'), retryJobId(original, 'r1')]);
     assert.deepEqual(outcomes.map((o) => o.status).sort(), ['duplicate', 'submitted']);
     assert.equal(app.imm.tasks.length, 2);
-    assert.deepEqual((await app.store.getJob(original))?.retriedBy, [retryJobId(original, 1)]);
+    assert.deepEqual((await app.store.getJob(original))?.retriedBy, [retryJobId(original, 'r1')]);
   });
 
-  it('a second retry of the same failed job is a second new job', async () => {
+  it('a retry request delivered again after its re-run failed transiently makes no second job', async () => {
+    // The count of re-runs moves once the first delivery linked its job; the id comes from the request, so the
+    // second delivery lands on the same job and finds it taken.
+    const app = await failedJob();
+    app.imm.refuseNext(serviceError(503, 'ServiceUnavailable'));
+    await assert.rejects(retryFailedJob(request(), app.deps('first')));
+    const again = await retryFailedJob(request(), app.deps('again'));
+    assert.equal(again.jobId, retryJobId(original, 'r1'));
+    assert.equal(again.status, 'submitted');
+    assert.equal(app.imm.tasks.length, 2, 'one task for the failed job, one for its single re-run');
+    assert.deepEqual((await app.store.getJob(original))?.retriedBy, [retryJobId(original, 'r1')]);
+  });
+
+  it('a second retry request for the same failed job is a second new job; a request without an id re-runs once', async () => {
     const app = await failedJob();
     await retryFailedJob(request(), app.deps());
-    const second = await retryFailedJob(request(), app.deps());
-    assert.equal(second.jobId, retryJobId(original, 2));
-    assert.notEqual(retryJobId(original, 1), retryJobId(original, 2));
-    assert.match(retryJobId(original, 1), /^[0-9a-f]{32}$/);
+    const second = await retryFailedJob(request(original, 'r2'), app.deps());
+    assert.equal(second.jobId, retryJobId(original, 'r2'));
+    assert.notEqual(retryJobId(original, 'r1'), retryJobId(original, 'r2'));
+    assert.match(retryJobId(original, 'r1'), /^[0-9a-f]{32}$/);
+    assert.equal(retryJobId(original, undefined), retryJobId(original, undefined));
+    assert.deepEqual((await app.store.getJob(original))?.retriedBy?.length, 2);
   });
 
   it('refuses, with the reason, what cannot be retried', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import type { ServiceErrorInfo } from '../../shared/platform/errors';
+import { NetworkError, ServiceResponseError, UnknownOutcome, type ServiceErrorInfo } from '../../shared/platform/errors';
 import { withRetries, type RetryOptions } from '../../shared/platform/retry';
 
 /** An operation failing with the given errors in turn, then returning 'ok'. */
@@ -32,10 +32,12 @@ function harness(overrides: Partial<RetryOptions> = {}) {
   return { options, sleeps, retries };
 }
 
-const throttled = Object.assign(new Error('Request was denied due to request throttling.'), { statusCode: 400, code: 'Throttling.User' });
-const serverError = Object.assign(new Error('internal error'), { status: 503, code: 'ServiceUnavailable' });
-const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-const aliOssTimeout = Object.assign(new Error('ResponseTimeoutError: Response timeout for 60000ms'), { status: -1, code: 'ResponseTimeoutError', name: 'ResponseTimeoutError' });
+const answer = (status: number, code: string, message = code) => new ServiceResponseError({ service: 'imm', status, code, message, requestId: 'r' });
+const throttled = answer(400, 'Throttling.User', 'Request was denied due to request throttling.');
+const serverError = answer(503, 'ServiceUnavailable', 'internal error');
+const reset = new NetworkError('socket hang up', 'ECONNRESET', true);
+const timeout = new NetworkError('no answer within 20000 ms', 'ETIMEDOUT', true);
+const refused = new NetworkError('connect ECONNREFUSED', 'ECONNREFUSED', false);
 
 describe('withRetries', () => {
   beforeEach(() => mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 }));
@@ -49,11 +51,11 @@ describe('withRetries', () => {
 
   for (const [name, error] of [
     ['throttling (code Throttling.*, HTTP 400)', throttled],
-    ['HTTP 429', { statusCode: 429, code: 'TooManyRequests' }],
-    ['5xx (ali-oss style)', serverError],
-    ['5xx (openapi-core style)', { statusCode: 500, code: 'InternalError', data: { Message: 'oops' } }],
-    ['a network error', reset],
-    ['an ali-oss timeout (status -1)', aliOssTimeout],
+    ['HTTP 429', answer(429, 'TooManyRequests')],
+    ['5xx', serverError],
+    ['a reset connection', reset],
+    ['a timeout', timeout],
+    ['a refused connection', refused],
   ] as const) {
     test(`retries ${name}`, async () => {
       const { options, retries } = harness();
@@ -91,7 +93,7 @@ describe('withRetries', () => {
 
   test('stops at maxAttempts and throws the last error as it came', async () => {
     const { options, sleeps } = harness({ maxAttempts: 3 });
-    const last = Object.assign(new Error('third'), { status: 502, code: 'BadGateway' });
+    const last = answer(502, 'BadGateway', 'third');
     const { operation, calls } = failing(serverError, serverError, last, serverError);
     await assert.rejects(withRetries(operation, options), (error) => error === last);
     assert.equal(calls(), 3);
@@ -123,11 +125,12 @@ describe('withRetries', () => {
   });
 
   for (const [name, error] of [
-    ['ali-oss style 400 InvalidArgument', { status: 400, code: 'InvalidArgument', message: 'bad' }],
-    ['openapi-core style 400 InvalidArgument', { statusCode: 400, code: 'InvalidArgument', data: { Message: 'The argument is invalid.' } }],
-    ['403 AccessDenied', { status: 403, code: 'AccessDenied' }],
-    ['404 ResourceNotFound', { statusCode: 404, code: 'ResourceNotFound' }],
-    ['409 FileAlreadyExists', { status: 409, code: 'FileAlreadyExists' }],
+    ['400 InvalidArgument', answer(400, 'InvalidArgument', 'bad')],
+    ['403 AccessDenied', answer(403, 'AccessDenied')],
+    ['404 ResourceNotFound', answer(404, 'ResourceNotFound')],
+    ['409 FileAlreadyExists', answer(409, 'FileAlreadyExists')],
+    ['a bug (TypeError)', new TypeError('x is not a function')],
+    ['an error that only looks like a 503', Object.assign(new Error('oops'), { status: 503, code: 'ServiceUnavailable' })],
   ] as const) {
     test(`never retries ${name}`, async () => {
       const { options, sleeps, retries } = harness();
@@ -141,7 +144,7 @@ describe('withRetries', () => {
 
   test('a permanent error after transient ones stops at once', async () => {
     const { options } = harness();
-    const invalid = { statusCode: 400, code: 'InvalidArgument' };
+    const invalid = answer(400, 'InvalidArgument');
     const { operation, calls } = failing(throttled, invalid, throttled);
     await assert.rejects(withRetries(operation, options), (thrown) => thrown === invalid);
     assert.equal(calls(), 2);
@@ -183,6 +186,55 @@ describe('withRetries', () => {
     const { options } = harness({ service: 'oss', onRetry: (info) => seen.push(info) });
     const { operation } = failing(serverError);
     await withRetries(operation, options);
-    assert.deepEqual(seen, [{ service: 'oss', status: 503, code: 'ServiceUnavailable', message: 'internal error', transient: true }]);
+    assert.deepEqual(seen, [{ service: 'oss', status: 503, code: 'ServiceUnavailable', message: 'internal error', transient: true, ambiguous: true }]);
+  });
+});
+
+describe('withRetries for a call that starts a billed task', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  for (const [name, error] of [
+    ['a reset after the request went out', reset],
+    ['a timeout', timeout],
+    ['a 5xx', serverError],
+    ['a 502 from a gateway', answer(502, 'BadGateway')],
+  ] as const) {
+    test(`is never sent again after ${name}: UnknownOutcome, with the cause`, async () => {
+      const { options, sleeps, retries } = harness({ kind: 'starts-task' });
+      const { operation, calls } = failing(error, error);
+      await assert.rejects(withRetries(operation, options), (thrown) => {
+        assert.ok(thrown instanceof UnknownOutcome);
+        assert.equal(thrown.cause, error);
+        assert.equal(thrown.kind, 'transient');
+        assert.match(thrown.message, /^imm may have started the task without answering/);
+        return true;
+      });
+      assert.equal(calls(), 1);
+      assert.deepEqual(sleeps, []);
+      assert.deepEqual(retries, []);
+    });
+  }
+
+  for (const [name, error] of [
+    ['throttled (nothing was started)', throttled],
+    ['a 429', answer(429, 'TooManyRequests')],
+    ['a refused connection (nothing was sent)', refused],
+  ] as const) {
+    test(`is retried when ${name}`, async () => {
+      const { options } = harness({ kind: 'starts-task' });
+      const { operation, calls } = failing(error, error);
+      assert.equal(await withRetries(operation, options), 'ok');
+      assert.equal(calls(), 3);
+    });
+  }
+
+  test('a permanent answer is thrown as it came; a bug too', async () => {
+    for (const error of [answer(400, 'InvalidArgument'), new TypeError('bug')]) {
+      const { options } = harness({ kind: 'starts-task' });
+      const { operation, calls } = failing(error);
+      await assert.rejects(withRetries(operation, options), (thrown) => thrown === error);
+      assert.equal(calls(), 1);
+    }
   });
 });

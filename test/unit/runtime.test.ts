@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { UnknownOutcome } from '../../shared/platform/errors';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, mock, test } from 'node:test';
-import type { FcContext } from '../../shared/platform/config';
+import type { FcContext } from '../../shared/wiring/config';
 import { ConfigError } from '../../shared/platform/errors';
 import { createLogger } from '../../shared/platform/log';
-import { invocationRuntime } from '../../shared/platform/runtime';
+import { invocationRuntime } from '../../shared/wiring/runtime';
 import { fakeBucket, serviceError, testConfig } from '../helpers/fake-app';
 
 // Nothing here sends a request: the OSS and IMM clients are built offline, with the credentials from the context.
@@ -57,13 +58,6 @@ describe('invocationRuntime: time', () => {
     mock.timers.tick(1234);
     assert.equal(deps.clock.now(), NOW + 1234);
   });
-
-  test('sleep waits', async () => {
-    const { deps } = runtime();
-    const start = performance.now();
-    await deps.sleep(30);
-    assert.ok(performance.now() - start >= 25);
-  });
 });
 
 describe('invocationRuntime: identity and config', () => {
@@ -112,8 +106,8 @@ describe('invocationRuntime: engine oss', () => {
     const calls: [string, string][] = [];
     bucket.asyncProcess = async (key, process) => {
       calls.push([key, process]);
-      // OSS is busy once: the runtime's retry policy is what tries again.
-      if (calls.length === 1) throw serviceError(503, 'ServiceUnavailable');
+      // OSS throttles once (it started nothing): the runtime's retry policy is what tries again.
+      if (calls.length === 1) throw serviceError(429, 'Throttling');
       return { TaskId: 'oss-task-1' };
     };
     mock.method(Math, 'random', () => 0);
@@ -137,6 +131,15 @@ describe('invocationRuntime: engine oss', () => {
       lines.map((l) => l['message']),
       ['oss call failed; retrying'],
     );
+
+    // A 5xx leaves it unknown whether OSS started the task: the POST is not sent again.
+    calls.length = 0;
+    bucket.asyncProcess = async (key, process) => {
+      calls.push([key, process]);
+      throw serviceError(503, 'ServiceUnavailable');
+    };
+    await assert.rejects(engine.submit({ jobId: '0123456789abcdef0123456789abcdef', rule: config.rules[0]!, source: { bucket: bucket.bucket, key: 'videos/a.mp4', eTag: 'E', size: 1 }, outputs: [{ ...config.rules[0]!.outputs[0]!, resolvedKey: 'a/a.gif', sampling: { number: 10, interval: 1 } }] } as never, 1), UnknownOutcome);
+    assert.equal(calls.length, 1);
   });
 });
 
@@ -215,14 +218,6 @@ describe('invocationRuntime: OSS', () => {
     assert.equal(typeof (await deps.taskLookup())?.getTask, 'function');
   });
 
-  test('store() keeps job records under the records prefix of the given bucket', async () => {
-    const { deps } = runtime({ recordsPrefix: 'recs/' });
-    const bucket = fakeBucket();
-    const store = deps.store(bucket);
-    assert.equal(await store.createJob({ jobId: 'J' } as never), 'created');
-    assert.deepEqual([...bucket.objects.keys()], ['recs/jobs/J.json']);
-    assert.equal(await store.createJob({ jobId: 'J' } as never), 'exists');
-  });
 });
 
 interface SeenRequest {

@@ -143,7 +143,7 @@ describe('submit with frames', () => {
     const outcomes = await submitUploads(uploadEvent('videos/talk.mp4'), app.deps());
     assert.deepEqual(outcomes.map((o) => o.status), ['submitted', 'submitted', 'submitted']);
     assert.deepEqual(app.media.calls, ['videos/talk.mp4'], 'one DetectMediaMeta for the upload');
-    const jobs = [...app.store.jobs.values()];
+    const jobs = await Promise.all([...app.store.jobs.keys()].map(async (id) => (await app.store.getJob(id))!));
     const byRule = Object.fromEntries(jobs.map((j) => [j.rule, j]));
     assert.deepEqual(byRule['gif']!.media, { duration: 60, width: 640, height: 360, frameRate: 25 });
     assert.deepEqual(byRule['gif']!.outputs.map((o) => o.plannedFrames), [12]);
@@ -159,7 +159,7 @@ describe('submit with frames', () => {
     const [outcome] = await submitUploads(uploadEvent('videos/broken.mp4'), app.deps());
     assert.equal(outcome?.status, 'failed');
     assert.equal(app.imm.tasks.length, 0);
-    assert.deepEqual([...app.store.jobs.values()][0]!.error, { code: 'InvalidFile.Media', message: 'The media file is invalid.' });
+    assert.deepEqual((await app.store.getJob([...app.store.jobs.keys()][0]!))!.error, { code: 'InvalidFile.Media', message: 'The media file is invalid.' });
   });
 
   it('a transient DetectMediaMeta failure is retried by the next delivery, which asks again', async () => {
@@ -177,7 +177,7 @@ describe('submit with frames', () => {
     const app = fakeApp({ config: testConfig({}, [{ name: 'late', prefix: 'videos/', outputs: [{ format: 'gif', key: 'g/{basename}', frames: 5, start: 120 }] }]) });
     app.bucket.objects.set('videos/talk.mp4', 'video');
     await submitUploads(uploadEvent('videos/talk.mp4'), app.deps());
-    assert.equal([...app.store.jobs.values()][0]!.error?.code, 'WindowOutsideVideo');
+    assert.equal((await app.store.getJob([...app.store.jobs.keys()][0]!))!.error?.code, 'WindowOutsideVideo');
     assert.equal(app.imm.tasks.length, 0);
   });
 });

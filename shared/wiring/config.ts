@@ -1,13 +1,17 @@
 import type { CloudCredentials } from '../clients/credentials';
 import { parseEndpoint, type EndpointOverride } from '../clients/endpoint';
+import { isRetryableTaskCode } from '../engines/imm';
 import { engineRuleProblems } from '../engines/limits';
 import type { Pricing } from '../jobs/cost';
-import { DEFAULT_POLICY, type LifecyclePolicy } from '../jobs/derive';
+import type { LifecyclePolicy } from '../jobs/derive';
 import { embeddedRules } from '../rules/embedded';
 import type { Rule } from '../rules/schema';
 import { parseRuleSet } from '../rules/validate';
-import { ConfigError } from './errors';
-import * as z from './zod';
+import { ConfigError } from '../platform/errors';
+import * as z from '../platform/zod';
+
+/** Task and attempt budgets, and IMM's task-failure policy (both engines' tasks are IMM MediaConvert tasks). */
+export const DEFAULT_POLICY: LifecyclePolicy = { maxTaskAttempts: 3, maxJobAttempts: 12, isRetryableTaskCode };
 
 /** Where records go unless RECORDS_PREFIX says otherwise: outside any sensible rule prefix. */
 export const DEFAULT_RECORDS_PREFIX = '.video-animation/';
@@ -27,6 +31,8 @@ const EnvSchema = z.object({
   IMM_PROJECT: optionalText,
   MNS_TOPIC: z.string('MNS_TOPIC is required: the topic IMM notifies when a task ends').check(z.minLength(1, 'MNS_TOPIC must not be empty')),
   RECORDS_PREFIX: z._default(z.string().check(z.minLength(1)), DEFAULT_RECORDS_PREFIX),
+  /** The bucket that holds the job records; default: the bucket of the job's source. */
+  RECORDS_BUCKET: optionalText,
   IMM_ENDPOINT: optionalText,
   OSS_ENDPOINT: optionalText,
   RULES: optionalText,
@@ -52,6 +58,7 @@ export interface AppConfig {
   immProject?: string;
   mnsTopic: string;
   recordsPrefix: string;
+  recordsBucket?: string;
   immEndpoint?: EndpointOverride;
   ossEndpoint?: EndpointOverride;
   rules: Rule[];
@@ -99,6 +106,7 @@ export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.
     reconcileMaxJobs: e.RECONCILE_MAX_JOBS,
     policy: { ...DEFAULT_POLICY, maxTaskAttempts: e.MAX_TASK_ATTEMPTS },
     ...(e.BUCKET ? { bucket: e.BUCKET } : {}),
+    ...(e.RECORDS_BUCKET ? { recordsBucket: e.RECORDS_BUCKET } : {}),
     ...(e.PRICE_PER_FRAME !== undefined ? { pricing: { currency: e.PRICE_CURRENCY, pricePerFrame: e.PRICE_PER_FRAME } } : {}),
     ...(e.IMM_PROJECT ? { immProject: e.IMM_PROJECT } : {}),
     ...(e.JOB_LEASE_SECONDS !== undefined ? { leaseSeconds: e.JOB_LEASE_SECONDS } : {}),

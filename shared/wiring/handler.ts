@@ -1,12 +1,12 @@
 import type { AppDeps } from '../app/context';
 import type { Decoded } from '../events/decode';
 import { loadConfig, type FcContext } from './config';
-import { AppError } from './errors';
-import { createLogger } from './log';
+import { AppError } from '../platform/errors';
+import { createLogger } from '../platform/log';
 import { invocationRuntime } from './runtime';
 
 /**
- * The one error policy of every function (see errors.ts for the kinds): input that does not decode, or that the use
+ * The one error policy of every function (see platform/errors.ts for the kinds): input that does not decode, or that the use
  * case finds bad, is logged and acknowledged (a retry would fail the same way); a transient failure is thrown so FC
  * or MNS delivers again; anything else is logged and thrown so FC's retries end in the onFailure destination and
  * nothing is lost.

@@ -5,12 +5,13 @@ import { createBucketClient, type BucketApi } from '../clients/oss';
 import type { ConversionEngine } from '../engines/engine';
 import { immEngine, immMediaProbe, immTaskLookup } from '../engines/imm';
 import { ossAsyncEngine } from '../engines/oss';
-import { ossJobStore } from '../jobs/oss-store';
+import { ossJobStore } from '../jobs/stores/oss';
+import { ConfigError } from '../platform/errors';
+import type { Logger } from '../platform/log';
+import { withRetries, type Retrier } from '../platform/retry';
 import type { Rule } from '../rules/schema';
 import type { AppConfig, FcContext } from './config';
-import { ConfigError } from './errors';
-import type { Logger } from './log';
-import { withRetries } from './retry';
+import { checkRecordsBucket } from './records-bucket';
 
 /** FC's default timeout is 3 s; the functions are deployed with more, this is the fallback outside FC. */
 const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -29,9 +30,10 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
   const getCredentials = () => (credentials ??= invocationCredentials(context.credentials));
   const buckets = new Map<string, Promise<BucketApi>>();
 
-  const retry = <T>(service: 'imm' | 'oss', operation: () => Promise<T>) =>
+  const retry: Retrier = (service, operation, kind = 'idempotent') =>
     withRetries(operation, {
       service,
+      kind,
       deadline,
       onRetry: (info, attempt, delayMs) => log.warn(`${service} call failed; retrying`, { code: info.code, status: info.status, attempt, delayMs }),
     });
@@ -64,10 +66,13 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     clock: { now: () => Date.now() },
     leaseMs: config.leaseSeconds !== undefined ? config.leaseSeconds * 1000 : timeoutMs,
     deadline,
-    sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     requestId: context.requestId ?? 'unknown',
     bucket,
-    store: (b: BucketApi) => ossJobStore(b, config.recordsPrefix),
+    async records(sourceBucket: string) {
+      const records = await bucket(config.recordsBucket ?? sourceBucket);
+      await retry('oss', () => checkRecordsBucket(records));
+      return ossJobStore(records, config.recordsPrefix);
+    },
     engine,
     mediaProbe: async () => (config.immProject ? immMediaProbe(immClient(), config.immProject, retry) : undefined),
     taskLookup: async () => (config.immProject ? immTaskLookup(immClient(), config.immProject, retry) : undefined),
