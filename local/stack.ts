@@ -12,7 +12,7 @@ import type { ConversionMode } from './imm/tasks';
 import { startCrashProxy, type StackFaults } from './faults';
 import { createAsyncProcessHandler } from './oss-async/handler';
 import { createLocalMns, type LocalMns } from './mns/topics';
-import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
+import { ossClientOptions, startLocalOss, type LocalBucket, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 
@@ -56,6 +56,13 @@ export interface StackOptions {
   faults?: StackFaults;
   /** Receives each log line of the stack and the functions. */
   log?: (line: string) => void;
+  /**
+   * Buckets beside s.yaml's trigger buckets (e.g. a second bucket for outputs), and settings for any bucket: an
+   * entry naming a trigger bucket gives it those settings (e.g. `{ name: bucket, versioning: 'Enabled' }`).
+   */
+  buckets?: LocalBucket[];
+  /** The local OSS's clock offset in ms (see LocalOssOptions.clockOffsetMs): makes the clients' clocks look skewed. */
+  ossClockOffsetMs?: number;
   /** Buckets with no IMM project attached: OSS async processing (`engine: oss`) answers OSS's error there. */
   bucketsWithoutImm?: string[];
   /** Called when an invocation ends (ok or not). */
@@ -161,11 +168,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const pendingDeliveries = new Set<NodeJS.Timeout>();
 
+  const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
+  const configured = options.buckets ?? [];
   const oss = await startLocalOss({
     dataDir: path.join(dataDir, 'oss'),
     region,
     accountId: LOCAL_ACCOUNT_ID,
-    buckets: [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))],
+    buckets: [...triggerBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
+    ...(options.ossClockOffsetMs ? { clockOffsetMs: options.ossClockOffsetMs } : {}),
     credentials: signers,
     onEvent: routeEvent,
     // Bound once the local IMM (which needs this OSS's address) is up.
@@ -190,11 +200,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     concurrency: options.imm?.concurrency ?? (options.imm?.conversion === 'fast' ? 4 : 1),
     ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
   });
-  const buckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
   const asyncProcess = createAsyncProcessHandler({
     imm,
     projectName: projects[0] ?? 'video-animation',
-    attachedBuckets: buckets.filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    attachedBuckets: [...triggerBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    ...(faults.ossAsync ? { faults: { ...faults.ossAsync, random } } : {}),
   });
   const proxies: { close(): Promise<void> }[] = [];
 

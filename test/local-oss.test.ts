@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import OSS from 'ali-oss';
 import { ossClientOptions, startLocalOss } from '../local/oss/server';
+import { createBucketClient } from '../shared/clients/oss';
 import type { AccessKey, LocalOss, LocalOssOptions, OssClientAddressing, OssEventRecord } from '../local/oss/server';
 
 const BUCKET = 'media-bucket';
@@ -22,6 +23,8 @@ interface UntypedMethods {
   putObjectTagging(name: string, tag: Record<string, string>): Promise<{ status: number }>;
   getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
   deleteObjectTagging(name: string): Promise<{ status: number }>;
+  putBucketVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<{ status: number }>;
+  getBucketVersioning(name: string): Promise<{ versionStatus: string | undefined }>;
   /** The low-level request(), used for x-oss-async-process which ali-oss has no method for. */
   request(params: RawRequestParams): Promise<{ status: number; data: Buffer }>;
 }
@@ -87,6 +90,11 @@ async function startTestOss(t: TestContext, overrides: Partial<LocalOssOptions> 
   return running;
 }
 
+const client = (server: TestOss) => server.client();
+/** The functions' own OSS client (V4, path-style on a loopback endpoint). */
+const functionsClient = (oss: LocalOss, bucket: string) =>
+  createBucketClient({ bucket, region: REGION, credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${oss.port}` } });
+
 /** Asserts that `promise` rejects the way ali-oss surfaces an OSS error response. */
 async function assertOssError(promise: Promise<unknown>, status: number, code: string): Promise<Error & { status?: number; code?: string }> {
   const err = await promise.then(
@@ -117,7 +125,7 @@ function rawSignedRequest(
   host: string,
   resource: string,
   body?: Buffer,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; date: string | undefined }> {
   const date = new Date().toUTCString();
   const contentType = body ? 'application/octet-stream' : '';
   const stringToSign = `${method}\n\n${contentType}\n${date}\n${resource}`;
@@ -128,7 +136,7 @@ function rawSignedRequest(
     const req = httpRequest({ host: '127.0.0.1', port: oss.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), date: res.headers.date }));
     });
     req.on('error', reject);
     req.end(body);
@@ -485,7 +493,8 @@ describe('local OSS through the real ali-oss client', () => {
     for (const { key, path, host } of cases) {
       const resource = `/${BUCKET}/${key}`;
       assert.equal((await rawSignedRequest(server, 'PUT', path, host, resource, Buffer.from(key))).status, 200, key);
-      assert.deepEqual(await rawSignedRequest(server, 'GET', path, host, resource), { status: 200, body: key });
+      const { status, body } = await rawSignedRequest(server, 'GET', path, host, resource);
+      assert.deepEqual({ status, body }, { status: 200, body: key });
     }
     const listed = await client().listV2({ 'max-keys': 100 }, {});
     assert.deepEqual(listed.objects.map((object) => object.name).sort(), cases.map((c) => c.key).sort());
@@ -672,6 +681,75 @@ describe('local OSS through the real ali-oss client', () => {
     await oss.put('bad.mp4', Buffer.from('video'));
     await assertOssError(request(oss, 'bad.mp4', process), 400, 'InvalidArgument');
     await assertOssError(request(oss, 'missing.mp4', process), 404, 'NoSuchKey');
+  });
+
+  test('versioning: GET /?versioning has no Status until PUT; then x-oss-forbid-overwrite no longer protects keys', async (t) => {
+    const server = await startTestOss(t);
+    const oss = client(server);
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, undefined);
+    const raw = await oss.request({ method: 'GET', bucket: BUCKET, object: '', subres: 'versioning', headers: {}, content: Buffer.alloc(0), successStatuses: [200] });
+    assert.match(raw.data.toString(), /<VersioningConfiguration><\/VersioningConfiguration>$/);
+
+    const records = functionsClient(server.oss, BUCKET);
+    assert.equal(await records.putText('job.json', 'first', { createOnly: true }), 'written');
+    assert.equal(await records.putText('job.json', 'second', { createOnly: true }), 'exists');
+
+    await oss.putBucketVersioning(BUCKET, 'Enabled');
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, 'Enabled');
+    assert.equal(await records.putText('job.json', 'third', { createOnly: true }), 'written');
+    assert.equal(await records.getText('job.json'), 'third');
+    // A fresh options object per call: ali-oss adds its own headers (x-oss-copy-source) to the one it is given.
+    const forbid = () => ({ headers: { 'x-oss-forbid-overwrite': 'true' } });
+    await oss.copy('job.json', 'job.json', forbid());
+
+    await oss.putBucketVersioning(BUCKET, 'Suspended');
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, 'Suspended');
+    await oss.put('job.json', Buffer.from('fourth'), forbid());
+    assert.equal(await records.getText('job.json'), 'fourth');
+
+    // The state survives a restart; the other bucket never had versioning and still refuses overwrites.
+    await server.restart();
+    assert.equal((await client(server).getBucketVersioning(BUCKET)).versionStatus, 'Suspended');
+    const other = functionsClient(server.oss, OTHER_BUCKET);
+    await other.putText('job.json', 'first', { createOnly: true });
+    assert.equal(await other.putText('job.json', 'second', { createOnly: true }), 'exists');
+    assert.equal((await client(server).getBucketVersioning(OTHER_BUCKET)).versionStatus, undefined);
+
+    const bad = Buffer.from('<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>');
+    const refused = await client(server).request({ method: 'PUT', bucket: BUCKET, object: '', subres: 'versioning', headers: {}, content: bad, successStatuses: [200] }).catch((e: unknown) => e);
+    assert.deepEqual([(refused as { status?: number }).status, (refused as { code?: string }).code], [400, 'InvalidArgument']);
+  });
+
+  test('a bucket configured with versioning starts Enabled, and its create-only writes overwrite', async (t) => {
+    const server = await startTestOss(t, { buckets: [{ name: BUCKET, versioning: 'Enabled' }, OTHER_BUCKET] });
+    assert.equal((await client(server).getBucketVersioning(BUCKET)).versionStatus, 'Enabled');
+    const records = functionsClient(server.oss, BUCKET);
+    await records.putText('job.json', 'first', { createOnly: true });
+    assert.equal(await records.putText('job.json', 'second', { createOnly: true }), 'written');
+    await assert.rejects(startTestOss(t, { buckets: [BUCKET, { name: BUCKET }] }), /OSS bucket media-bucket is listed twice/);
+  });
+
+  test('clock skew: more than 15 minutes off is 403 RequestTimeTooSkewed; every answer carries the server Date to correct from', async (t) => {
+    const ahead = 20 * 60_000;
+    const server = await startTestOss(t, { clockOffsetMs: ahead });
+    for (const addressing of [{}, { v4: true }]) {
+      const err = await assertOssError(server.client(addressing).put('skewed.txt', Buffer.from('x')), 403, 'RequestTimeTooSkewed');
+      assert.match(err.message, /difference between the request time and the current time is too large/);
+    }
+    await assert.rejects(functionsClient(server.oss, BUCKET).putText('skewed.txt', 'x'), { name: 'ServiceResponseError', status: 403, code: 'RequestTimeTooSkewed' });
+
+    const answer = await rawSignedRequest(server.oss, 'GET', `/${BUCKET}/skewed.txt`, 'localhost', `/${BUCKET}/skewed.txt`);
+    assert.equal(answer.status, 403);
+    assert.match(answer.body, /<Code>RequestTimeTooSkewed<\/Code>/);
+    const serverClock = Date.parse(answer.date ?? '');
+    assert.ok(Math.abs(serverClock - (Date.now() + ahead)) < 5000, `Date header ${answer.date}`);
+
+    // A client that corrects its clock from that Date header gets through (ali-oss's amendTimeSkewed).
+    const corrected = server.client();
+    (corrected as unknown as { options: { amendTimeSkewed: number } }).options.amendTimeSkewed = serverClock - Date.now();
+    await corrected.put('skewed.txt', Buffer.from('x'));
+    const offByTen = createBucketClient({ bucket: BUCKET, region: REGION, credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${server.oss.port}` }, now: () => new Date(Date.now() + 10 * 60_000) });
+    assert.equal(await offByTen.getText('skewed.txt'), 'x');
   });
 
   test('faults answer roughly the configured shares with 503 ServiceUnavailable and SlowDown', async (t) => {

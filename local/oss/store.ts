@@ -77,6 +77,10 @@ export interface CommitResult {
 
 const UPLOAD_ID = /^[0-9A-F]{32}$/;
 
+/** A bucket's versioning state: `Off` until it is first enabled; after that only Enabled or Suspended. */
+export type VersioningStatus = 'Off' | 'Enabled' | 'Suspended';
+const BucketSettingsSchema = z.object({ versioning: z.enum(['Off', 'Enabled', 'Suspended']) });
+
 export class BucketStore {
   private sortedKeysCache: string[] | undefined;
   private readonly keyLocks = new Map<string, Promise<unknown>>();
@@ -85,6 +89,7 @@ export class BucketStore {
     readonly name: string,
     private readonly dir: string,
     private readonly objects: Map<string, StoredObject>,
+    private versioningStatus: VersioningStatus,
   ) {}
 
   /** Opens (creating if needed) a bucket folder, loading its index and dropping leftovers of interrupted writes. */
@@ -106,7 +111,25 @@ export class BucketStore {
     for (const file of files.filter((f) => f.endsWith('.data') && !referenced.has(f))) {
       await unlink(join(objectsDir, file));
     }
-    return new BucketStore(name, dir, objects);
+    return new BucketStore(name, dir, objects, await readSettings(join(dir, 'bucket.json')));
+  }
+
+  get versioning(): VersioningStatus {
+    return this.versioningStatus;
+  }
+
+  /** PutBucketVersioning: Enabled or Suspended (a bucket never goes back to Off). */
+  async setVersioning(status: Exclude<VersioningStatus, 'Off'>): Promise<void> {
+    await this.writeJson(join(this.dir, 'bucket.json'), { versioning: status });
+    this.versioningStatus = status;
+  }
+
+  /**
+   * Whether `x-oss-forbid-overwrite: true` protects existing keys here: OSS ignores the header once the bucket's
+   * versioning is Enabled or Suspended, and the upload overwrites.
+   */
+  forbidsOverwrite(requested: boolean): boolean {
+    return requested && this.versioningStatus === 'Off';
   }
 
   get(key: string): StoredObject | undefined {
@@ -363,6 +386,15 @@ export class BucketStore {
     } finally {
       if (this.keyLocks.get(key) === tail) this.keyLocks.delete(key);
     }
+  }
+}
+
+async function readSettings(path: string): Promise<VersioningStatus> {
+  try {
+    return BucketSettingsSchema.parse(JSON.parse(await readFile(path, 'utf8'))).versioning;
+  } catch (err) {
+    if (isNotFound(err)) return 'Off';
+    throw err;
   }
 }
 
