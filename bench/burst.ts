@@ -105,6 +105,7 @@ export async function burstBench(options: BurstOptions): Promise<BurstResult> {
   const cap = options.capSubmit ?? true;
   const stack = await startStack({
     dataDir: path.join(dir, 'stack'),
+    ossStorage: 'memory',
     ...(options.specFile ? { specFile: options.specFile } : {}),
     build: false,
     delayScale: 0.01,

@@ -109,7 +109,7 @@ const foreignLines = (output: string) =>
 export async function firstInvocationBench(options: { rounds: number; warmEvents: number; bundlesDir: string }): Promise<FirstInvocationFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-first-'));
   // Conversions are not what is measured here: the fast mode writes a small valid animation at once.
-  const stack = await startStack({ dataDir: path.join(dir, 'stack'), delayScale: 0.01, build: false, imm: { conversion: 'fast' } });
+  const stack = await startStack({ dataDir: path.join(dir, 'stack'), delayScale: 0.01, build: false, ossStorage: 'memory', imm: { conversion: 'fast' } });
   try {
     const byResource = (resource: string) => stack.spec.functions.find((f) => f.resource === resource)!;
     const [submit, record, reconcile] = [byResource('submit'), byResource('record'), byResource('reconcile')];

@@ -28,7 +28,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 async function reliability(title: string, options: StackOptions, uploads: number) {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-bench-'));
-  const stack = await startStack({ dataDir: dir, delayScale: 0.01, build: false, ...options });
+  const stack = await startStack({ dataDir: dir, delayScale: 0.01, build: false, ossStorage: 'memory', ...options });
   try {
     const video = path.join(dir, 'clip.mp4');
     await generateSampleVideo(video, { seconds: 1, width: 320, height: 180, fps: 25 });

@@ -40,6 +40,11 @@ export interface StackOptions {
   specFile?: string;
   /** Objects, failures and scratch files (default `.local/`). */
   dataDir?: string;
+  /**
+   * `disk` (default): the local OSS keeps its objects in `<dataDir>/oss` and they survive restarts (`npm start`).
+   * `memory`: nothing on disk, gone at close (tests and the bench: faster).
+   */
+  ossStorage?: 'disk' | 'memory';
   /** Values for s.yaml's `${env(...)}` (e.g. BUCKET). */
   specEnv?: Record<string, string>;
   /** Extra environment for both functions (e.g. RULES). */
@@ -171,7 +176,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
   const configured = options.buckets ?? [];
   const oss = await startLocalOss({
-    dataDir: path.join(dataDir, 'oss'),
+    ...(options.ossStorage === 'memory' ? { storage: 'memory' as const } : { dataDir: path.join(dataDir, 'oss') }),
     region,
     accountId: LOCAL_ACCOUNT_ID,
     buckets: [...triggerBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],

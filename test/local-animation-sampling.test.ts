@@ -29,7 +29,7 @@ let client: OSS & { request(params: Record<string, unknown>): Promise<{ status: 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'local-sampling-test-'));
   let handler: AsyncProcessHandler | undefined;
-  oss = await startLocalOss({ dataDir: join(dir, 'oss'), region: REGION, accountId: '1234567890', buckets: [BUCKET], credentials: [KEY], asyncProcess: (req) => handler!(req) });
+  oss = await startLocalOss({ storage: 'memory', region: REGION, accountId: '1234567890', buckets: [BUCKET], credentials: [KEY], asyncProcess: (req) => handler!(req) });
   imm = await startLocalImm({
     region: REGION,
     accountId: '1234567890',

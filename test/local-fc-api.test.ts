@@ -29,7 +29,7 @@ before(async () => {
   const codeDir = path.join(dir, 'code');
   await mkdir(codeDir);
   await writeFile(path.join(codeDir, 'index.js'), HANDLER);
-  stack = await startStack({ specFile: SPEC, specEnv: { CODE_DIR: codeDir }, dataDir: path.join(dir, 'data'), build: false, delayScale: 0.001 });
+  stack = await startStack({ specFile: SPEC, specEnv: { CODE_DIR: codeDir }, dataDir: path.join(dir, 'data'), ossStorage: 'memory', build: false, delayScale: 0.001 });
 });
 
 after(async () => {

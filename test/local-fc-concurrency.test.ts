@@ -59,6 +59,7 @@ async function cappedFunction(options: StackOptions = {}, cap?: string): Promise
     specFile: SPEC,
     specEnv: { CODE_DIR: codeDir, ...(cap !== undefined ? { CAP: cap } : {}) },
     dataDir: path.join(dir, `data-${stacks.length}`),
+    ossStorage: 'memory',
     build: false,
     delayScale: 0.001,
     ...options,

@@ -46,6 +46,7 @@ async function timerStack(specEnv: Record<string, string> = {}, options: StackOp
     specFile: SPEC,
     specEnv: { CODE_DIR: codeDir, ...specEnv },
     dataDir: path.join(dir, `data-${stacks.length}`),
+    ossStorage: 'memory',
     build: false,
     delayScale: 0.001,
     ...options,

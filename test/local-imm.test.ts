@@ -351,7 +351,7 @@ describe('end to end with the local OSS', () => {
   test('a video uploaded with ali-oss becomes a GIF and a WebP in the local OSS, with OSS events and the notice', async () => {
     const events: OssEventRecord[] = [];
     const localOss = await startLocalOss({
-      dataDir: join(dir, 'oss-data'),
+      storage: 'memory',
       region: REGION,
       accountId: ACCOUNT,
       buckets: [BUCKET],

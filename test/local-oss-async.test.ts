@@ -55,7 +55,7 @@ before(async () => {
   // The local OSS needs the handler when it starts, the handler needs the IMM, and the IMM needs the OSS's address.
   let handler: AsyncProcessHandler | undefined;
   oss = await startLocalOss({
-    dataDir: join(dir, 'oss'),
+    storage: 'memory',
     region: REGION,
     accountId: ACCOUNT,
     buckets: [BUCKET],
@@ -170,7 +170,7 @@ describe('local x-oss-async-process', () => {
   test('a lost answer (dropFirstAnswers): the task is made and runs, the call fails on a dropped connection', async () => {
     let handler: AsyncProcessHandler | undefined;
     const lossy = await startLocalOss({
-      dataDir: join(dir, 'lossy-oss'),
+      storage: 'memory',
       region: REGION,
       accountId: ACCOUNT,
       buckets: [BUCKET],

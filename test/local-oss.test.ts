@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test';
 import OSS from 'ali-oss';
 import { ossClientOptions, startLocalOss } from '../local/oss/server';
 import { createBucketClient } from '../shared/clients/oss';
-import type { AccessKey, LocalOss, LocalOssOptions, OssClientAddressing, OssEventRecord } from '../local/oss/server';
+import type { AccessKey, LocalOss, LocalOssOptions, LocalOssSettings, OssClientAddressing, OssEventRecord } from '../local/oss/server';
 
 const BUCKET = 'media-bucket';
 const OTHER_BUCKET = 'other-bucket';
@@ -50,13 +50,16 @@ interface TestOss {
   restart(): Promise<void>;
 }
 
-/** A local OSS on an ephemeral port over a fresh temp folder, stopped and removed after the test. */
-async function startTestOss(t: TestContext, overrides: Partial<LocalOssOptions> = {}): Promise<TestOss> {
+/**
+ * A local OSS on an ephemeral port, stopped after the test: objects in memory (default) or in a fresh temp folder
+ * (`disk`, for what only the disk store does: restarts, files). `dataDir` is removed after the test either way.
+ */
+async function startTestOss(t: TestContext, overrides: Partial<LocalOssSettings> = {}, storage: 'disk' | 'memory' = 'memory'): Promise<TestOss> {
   const root = await mkdtemp(join(tmpdir(), 'local-oss-test-'));
   const dataDir = join(root, 'data');
   const events: OssEventRecord[] = [];
   const options: LocalOssOptions = {
-    dataDir,
+    ...(storage === 'memory' ? { storage } : { dataDir }),
     region: REGION,
     accountId: ACCOUNT_ID,
     buckets: [BUCKET, OTHER_BUCKET],
@@ -171,9 +174,9 @@ const ADDRESSING: [string, OssClientAddressing][] = [
 ];
 
 describe('local OSS through the real ali-oss client', () => {
-  for (const [name, addressing] of ADDRESSING) {
-    test(`${name}: put, get, head, list, copy, tag and delete`, async (t) => {
-      const { client } = await startTestOss(t);
+  for (const [[name, addressing], storage] of ADDRESSING.flatMap((a) => [[a, 'memory'], [a, 'disk']] as const)) {
+    test(`${name}, ${storage} store: put, get, head, list, copy, tag and delete`, async (t) => {
+      const { client } = await startTestOss(t, {}, storage);
       const oss = client(addressing);
       const body = Buffer.from('frame data');
       const put = await oss.put('videos/clip.mp4', body, { meta: userMeta({ owner: 'alice' }) });
@@ -480,7 +483,7 @@ describe('local OSS through the real ali-oss client', () => {
   });
 
   test('traversal-looking keys are ordinary keys and never leave the bucket folder', async (t) => {
-    const { client, dataDir, oss: server } = await startTestOss(t);
+    const { client, dataDir, oss: server } = await startTestOss(t, {}, 'disk');
     const virtualHost = `${BUCKET}.oss-${REGION}.aliyuncs.com`;
     const pathHost = `127.0.0.1:${server.port}`;
     const cases = [
@@ -619,7 +622,7 @@ describe('local OSS through the real ali-oss client', () => {
   });
 
   test('a restarted server keeps objects, metadata, tags and in-progress uploads', async (t) => {
-    const running = await startTestOss(t);
+    const running = await startTestOss(t, {}, 'disk');
     const before = running.client();
     await before.put('kept/a.txt', Buffer.from('persisted'), {
       meta: userMeta({ note: 'restart' }),
@@ -640,6 +643,15 @@ describe('local OSS through the real ali-oss client', () => {
       { number: 2, etag: second.etag },
     ]);
     assert.equal((await after.get('kept/multi.bin')).content.length, part.length + 1000);
+  });
+
+  test('the memory store keeps nothing: a restarted server starts empty, and writes no files', async (t) => {
+    const running = await startTestOss(t);
+    await running.client().put('gone.txt', Buffer.from('in memory'));
+    assert.equal((await running.client().get('gone.txt')).content.toString(), 'in memory');
+    await running.restart();
+    await assertOssError(running.client().get('gone.txt'), 404, 'NoSuchKey');
+    await assert.rejects(readdir(running.dataDir), { code: 'ENOENT' });
   });
 
   test('x-oss-async-process: attachment error without a handler, the handler JSON with one', async (t) => {
@@ -684,7 +696,7 @@ describe('local OSS through the real ali-oss client', () => {
   });
 
   test('versioning: GET /?versioning has no Status until PUT; then x-oss-forbid-overwrite no longer protects keys', async (t) => {
-    const server = await startTestOss(t);
+    const server = await startTestOss(t, {}, 'disk');
     const oss = client(server);
     assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, undefined);
     const raw = await oss.request({ method: 'GET', bucket: BUCKET, object: '', subres: 'versioning', headers: {}, content: Buffer.alloc(0), successStatuses: [200] });

@@ -47,17 +47,17 @@ export async function getObject(ctx: OperationContext): Promise<void> {
   const { req, res } = ctx;
   const opened = await ctx.bucket.openContent(ctx.key);
   if (!opened) throw ossErrors.noSuchKey(ctx.key);
-  const { object, handle } = opened;
+  const { object } = opened;
   let range: ByteRange | undefined;
   try {
     if (checkConditions(req.headers, object, '') === 'not-modified') {
-      await handle.close();
+      await opened.close();
       sendEmpty(res, 304, { ETag: quoted(object.etag), 'Last-Modified': httpDate(object.lastModified) });
       return;
     }
     range = resolveRange(req.headers.range, object.size, req.headers['x-oss-range-behavior'] === 'standard');
   } catch (err) {
-    await handle.close();
+    await opened.close();
     throw err;
   }
   const headers = objectHeaders(object);
@@ -69,7 +69,7 @@ export async function getObject(ctx: OperationContext): Promise<void> {
     headers['content-length'] = String(range.end - range.start + 1);
   }
   res.writeHead(range ? 206 : 200, headers);
-  const content = handle.createReadStream(range ?? {});
+  const content = opened.read(range);
   await pipeline(content, res);
 }
 

@@ -12,7 +12,9 @@ import { selectOperation } from './router';
 import type { AsyncProcessHandler } from './context';
 import { verifySignature } from './signature';
 import type { AccessKey } from './signature';
-import { BucketStore } from './store';
+import { DiskBucketStore } from './disk-store';
+import { MemoryBucketStore } from './memory-store';
+import type { BucketStore } from './store';
 import type { StoredObject } from './store';
 import { parseTarget } from './target';
 
@@ -20,9 +22,16 @@ export type { OssCreatedEvent, OssEventName, OssEventRecord } from './events';
 export type { AsyncProcessHandler } from './context';
 export type { AccessKey } from './signature';
 
-export interface LocalOssOptions {
-  /** Objects, their metadata and tags, and in-progress multipart uploads persist here. */
-  dataDir: string;
+/**
+ * Where objects live. `dataDir` (storage 'disk', the default): objects, their metadata and tags, bucket settings and
+ * in-progress multipart uploads persist in that folder and survive restarts. `storage: 'memory'`: nothing touches
+ * the disk and everything is gone when the server stops (tests and the bench).
+ */
+export type OssStorage = { storage?: 'disk'; dataDir: string } | { storage: 'memory'; dataDir?: undefined };
+
+export type LocalOssOptions = OssStorage & LocalOssSettings;
+
+export interface LocalOssSettings {
   /** Default 0: an ephemeral port. Always bound to 127.0.0.1. */
   port?: number;
   /** e.g. 'cn-hangzhou'; V4 signatures must be scoped to it. */
@@ -80,7 +89,8 @@ export async function startLocalOss(options: LocalOssOptions): Promise<LocalOss>
     const { name, versioning } = typeof entry === 'string' ? { name: entry, versioning: undefined } : entry;
     if (!BUCKET_NAME.test(name)) throw new Error(`Invalid OSS bucket name: ${name}`);
     if (buckets.has(name)) throw new Error(`OSS bucket ${name} is listed twice`);
-    const store = await BucketStore.open(join(options.dataDir, name), name);
+    const store: BucketStore =
+      options.storage === 'memory' ? new MemoryBucketStore(name) : await DiskBucketStore.open(join(options.dataDir, name), name);
     if (versioning && store.versioning === 'Off') await store.setVersioning(versioning);
     buckets.set(name, store);
   }

@@ -1,21 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { ossErrors } from './errors';
+import { OssError, ossErrors } from './errors';
 
-// Layout of one bucket's folder. Every file name is derived from a hash or a random id, never
-// from the object key, so no key (`../../x`, `C:\x`, NUL bytes...) can reach outside it:
-//   objects/<sha256(key)>.json              the object's metadata, including its key
-//   objects/<sha256(key)>.<random>.data     its content; a new file per write so readers of the
-//                                           previous version keep a consistent file
-//   uploads/<uploadId>/upload.json          an in-progress multipart upload
-//   uploads/<uploadId>/<n>.json, <n>.<random>.part
-//   tmp/                                    bodies being received; emptied at start
+// One bucket's objects, uploads and settings. BucketStore holds the index and the rules (per-key locks, create-only
+// writes, versioning); where the bytes live is up to its two kinds: DiskBucketStore (disk-store.ts, a folder that
+// survives restarts) and MemoryBucketStore (memory-store.ts, nothing on disk, for tests and the bench).
 
 const TagSchema = z.object({ key: z.string(), value: z.string() });
 export type Tag = z.infer<typeof TagSchema>;
@@ -60,9 +50,9 @@ const PartSchema = z.object({
 });
 export type Part = z.infer<typeof PartSchema>;
 
-/** A received body waiting in tmp/ to become an object or a part. */
+/** A received body waiting to become an object or a part; `id` is the store's own handle on it. */
 export interface StagedBody {
-  path: string;
+  id: string;
   size: number;
 }
 
@@ -75,62 +65,30 @@ export interface CommitResult {
   previous: StoredObject | undefined;
 }
 
-const UPLOAD_ID = /^[0-9A-F]{32}$/;
+/** An object's content, opened: a reader keeps the version it opened even if the key is overwritten meanwhile. */
+export interface OpenedContent {
+  object: StoredObject;
+  /** The bytes from start to end inclusive (default: all of them). */
+  read(range?: { start: number; end: number }): Readable;
+  close(): Promise<void>;
+}
+
+export const UPLOAD_ID = /^[0-9A-F]{32}$/;
 
 /** A bucket's versioning state: `Off` until it is first enabled; after that only Enabled or Suspended. */
 export type VersioningStatus = 'Off' | 'Enabled' | 'Suspended';
-const BucketSettingsSchema = z.object({ versioning: z.enum(['Off', 'Enabled', 'Suspended']) });
+export const BucketSettingsSchema = z.object({ versioning: z.enum(['Off', 'Enabled', 'Suspended']) });
+export { ObjectAttributesSchema, PartSchema, StoredObjectSchema, UploadSchema };
 
-export class BucketStore {
+export abstract class BucketStore {
   private sortedKeysCache: string[] | undefined;
   private readonly keyLocks = new Map<string, Promise<unknown>>();
 
-  private constructor(
+  protected constructor(
     readonly name: string,
-    private readonly dir: string,
-    private readonly objects: Map<string, StoredObject>,
+    protected readonly objects: Map<string, StoredObject>,
     private versioningStatus: VersioningStatus,
   ) {}
-
-  /** Opens (creating if needed) a bucket folder, loading its index and dropping leftovers of interrupted writes. */
-  static async open(dir: string, name: string): Promise<BucketStore> {
-    const objectsDir = join(dir, 'objects');
-    await mkdir(objectsDir, { recursive: true });
-    await mkdir(join(dir, 'uploads'), { recursive: true });
-    await rm(join(dir, 'tmp'), { recursive: true, force: true });
-    await mkdir(join(dir, 'tmp'));
-    const objects = new Map<string, StoredObject>();
-    const files = await readdir(objectsDir);
-    for (const file of files.filter((f) => f.endsWith('.json'))) {
-      const path = join(objectsDir, file);
-      const parsed = StoredObjectSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-      if (!parsed.success) throw new Error(`Corrupt object metadata ${path}: ${parsed.error.message}`);
-      objects.set(parsed.data.key, parsed.data);
-    }
-    const referenced = new Set([...objects.values()].map((object) => object.dataFile));
-    for (const file of files.filter((f) => f.endsWith('.data') && !referenced.has(f))) {
-      await unlink(join(objectsDir, file));
-    }
-    return new BucketStore(name, dir, objects, await readSettings(join(dir, 'bucket.json')));
-  }
-
-  get versioning(): VersioningStatus {
-    return this.versioningStatus;
-  }
-
-  /** PutBucketVersioning: Enabled or Suspended (a bucket never goes back to Off). */
-  async setVersioning(status: Exclude<VersioningStatus, 'Off'>): Promise<void> {
-    await this.writeJson(join(this.dir, 'bucket.json'), { versioning: status });
-    this.versioningStatus = status;
-  }
-
-  /**
-   * Whether `x-oss-forbid-overwrite: true` protects existing keys here: OSS ignores the header once the bucket's
-   * versioning is Enabled or Suspended, and the upload overwrites.
-   */
-  forbidsOverwrite(requested: boolean): boolean {
-    return requested && this.versioningStatus === 'Off';
-  }
 
   get(key: string): StoredObject | undefined {
     return this.objects.get(key);
@@ -142,33 +100,48 @@ export class BucketStore {
     return this.sortedKeysCache;
   }
 
-  /** Streams a request body into tmp/, hashing it on the way, so large bodies never sit in memory. */
-  async stageBody(body: Readable): Promise<ReceivedBody> {
-    const path = this.tmpPath();
-    const md5 = createHash('md5');
-    let size = 0;
-    try {
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            md5.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        },
-        createWriteStream(path),
-      );
-    } catch (err) {
-      await rm(path, { force: true });
-      throw err;
-    }
-    return { path, size, md5: md5.digest() };
+  get versioning(): VersioningStatus {
+    return this.versioningStatus;
   }
 
-  async discard(staged: StagedBody): Promise<void> {
-    await rm(staged.path, { force: true });
+  /** PutBucketVersioning: Enabled or Suspended (a bucket never goes back to Off). */
+  async setVersioning(status: Exclude<VersioningStatus, 'Off'>): Promise<void> {
+    await this.saveSettings({ versioning: status });
+    this.versioningStatus = status;
   }
+
+  /**
+   * Whether `x-oss-forbid-overwrite: true` protects existing keys here: OSS ignores the header once the bucket's
+   * versioning is Enabled or Suspended, and the upload overwrites.
+   */
+  forbidsOverwrite(requested: boolean): boolean {
+    return requested && this.versioningStatus === 'Off';
+  }
+
+  /** Receives a request body, hashing it on the way. */
+  abstract stageBody(body: Readable): Promise<ReceivedBody>;
+  abstract discard(staged: StagedBody): Promise<void>;
+  /** Opens the object's current content; undefined if it does not exist. */
+  abstract openContent(key: string): Promise<OpenedContent | undefined>;
+  /** The content of this version of an object; rejects with NoSuchKey once that version is gone. */
+  abstract readObject(object: StoredObject): Readable;
+
+  abstract createUpload(key: string, attributes: ObjectAttributes, forbidOverwrite: boolean): Promise<Upload>;
+  /** The upload, if it exists and belongs to this key. */
+  abstract getUpload(uploadId: string, key: string): Promise<Upload | undefined>;
+  abstract savePart(upload: Upload, partNumber: number, staged: ReceivedBody): Promise<Part>;
+  /** The upload's parts by part number. */
+  abstract listParts(upload: Upload): Promise<Part[]>;
+  abstract deleteUpload(upload: Upload): Promise<void>;
+
+  /** Makes the staged body the content named dataFile. */
+  protected abstract adoptStaged(staged: StagedBody, dataFile: string): Promise<void>;
+  /** The chosen parts concatenated into one staged body. */
+  protected abstract stageParts(upload: Upload, parts: Part[]): Promise<StagedBody>;
+  protected abstract removeData(dataFile: string): Promise<void>;
+  protected abstract saveObject(object: StoredObject): Promise<void>;
+  protected abstract forgetObject(key: string): Promise<void>;
+  protected abstract saveSettings(settings: z.infer<typeof BucketSettingsSchema>): Promise<void>;
 
   /** Makes a staged body the object's content; refuses (and discards it) if forbidOverwrite and the key exists. */
   async commitObject(
@@ -183,8 +156,9 @@ export class BucketStore {
         await this.discard(staged);
         throw ossErrors.fileAlreadyExists();
       }
+      // A new name per write, so readers of the previous version keep consistent content.
       const dataFile = `${keyHash(key)}.${randomBytes(8).toString('hex')}.data`;
-      await rename(staged.path, join(this.dir, 'objects', dataFile));
+      await this.adoptStaged(staged, dataFile);
       const object: StoredObject = {
         key,
         size: staged.size,
@@ -194,35 +168,32 @@ export class BucketStore {
         dataFile,
         ...content.attributes,
       };
-      await this.writeMetadata(object);
+      await this.saveObject(object);
       this.setObject(object);
-      if (previous) await rm(this.dataPath(previous), { force: true });
+      if (previous) await this.removeData(previous.dataFile);
       return { object, previous };
     });
   }
 
-  /** Copies another object's content (possibly from another bucket) into tmp/, keeping its ETag. */
+  /** Copies another object's content (possibly from another bucket) into a staged body, keeping its ETag. */
   async stageCopy(source: BucketStore, object: StoredObject): Promise<StagedBody> {
-    const path = this.tmpPath();
     try {
-      await copyFile(source.dataPath(object), path);
+      return await this.stageBody(source.readObject(object));
     } catch (err) {
-      await rm(path, { force: true });
       // The source was replaced or deleted while we copied it.
       if (isNotFound(err)) throw ossErrors.noSuchKey(object.key);
       throw err;
     }
-    return { path, size: object.size };
   }
 
   async deleteObject(key: string): Promise<StoredObject | undefined> {
     return this.withKeyLock(key, async () => {
       const previous = this.objects.get(key);
       if (!previous) return undefined;
-      await rm(this.metadataPath(key), { force: true });
+      await this.forgetObject(key);
       this.objects.delete(key);
       this.sortedKeysCache = undefined;
-      await rm(this.dataPath(previous), { force: true });
+      await this.removeData(previous.dataFile);
       return previous;
     });
   }
@@ -232,148 +203,39 @@ export class BucketStore {
       const current = this.objects.get(key);
       if (!current) throw ossErrors.noSuchKey(key);
       const object = { ...current, tags };
-      await this.writeMetadata(object);
+      await this.saveObject(object);
       this.setObject(object);
       return object;
     });
   }
 
-  /** Opens the object's current content; undefined if it does not exist. */
-  async openContent(key: string): Promise<{ object: StoredObject; handle: FileHandle } | undefined> {
-    // A concurrent overwrite may delete the data file between the lookup and the open: look again.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const object = this.objects.get(key);
-      if (!object) return undefined;
-      try {
-        return { object, handle: await open(this.dataPath(object), 'r') };
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    return undefined;
+  /** Concatenates the chosen parts into the object; its ETag is the MD5 of the parts' binary MD5s, then `-<count>`. */
+  async completeUpload(upload: Upload, parts: Part[], forbidOverwrite: boolean): Promise<CommitResult> {
+    const staged = await this.stageParts(upload, parts);
+    const partMd5s = Buffer.concat(parts.map((part) => Buffer.from(part.etag, 'hex')));
+    const etag = `${createHash('md5').update(partMd5s).digest('hex').toUpperCase()}-${parts.length}`;
+    const result = await this.commitObject(upload.key, staged, { etag, type: 'Multipart', attributes: upload.attributes }, forbidOverwrite);
+    await this.deleteUpload(upload);
+    return result;
   }
 
-  async createUpload(key: string, attributes: ObjectAttributes, forbidOverwrite: boolean): Promise<Upload> {
-    const upload: Upload = {
-      uploadId: randomBytes(16).toString('hex').toUpperCase(),
-      key,
-      initiated: new Date().toISOString(),
-      attributes,
-      forbidOverwrite,
-    };
-    const dir = this.uploadDir(upload.uploadId);
-    await mkdir(dir);
-    await this.writeJson(join(dir, 'upload.json'), upload);
-    return upload;
+  protected newUpload(key: string, attributes: ObjectAttributes, forbidOverwrite: boolean): Upload {
+    return { uploadId: randomBytes(16).toString('hex').toUpperCase(), key, initiated: new Date().toISOString(), attributes, forbidOverwrite };
   }
 
-  /** The upload, if it exists and belongs to this key. */
-  async getUpload(uploadId: string, key: string): Promise<Upload | undefined> {
-    if (!UPLOAD_ID.test(uploadId)) return undefined;
-    try {
-      const upload = UploadSchema.parse(JSON.parse(await readFile(join(this.uploadDir(uploadId), 'upload.json'), 'utf8')));
-      return upload.key === key ? upload : undefined;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async savePart(upload: Upload, partNumber: number, staged: ReceivedBody): Promise<Part> {
-    const dir = this.uploadDir(upload.uploadId);
-    const part: Part = {
+  protected newPart(partNumber: number, staged: ReceivedBody): Part {
+    return {
       partNumber,
       etag: staged.md5.toString('hex').toUpperCase(),
       size: staged.size,
       lastModified: wholeSecondsNow(),
       dataFile: `${partNumber}.${randomBytes(8).toString('hex')}.part`,
     };
-    const previous = await this.readPart(dir, partNumber);
-    try {
-      await rename(staged.path, join(dir, part.dataFile));
-    } catch (err) {
-      await this.discard(staged);
-      // Aborted or completed while this part was arriving.
-      if (isNotFound(err)) throw ossErrors.noSuchUpload(upload.uploadId);
-      throw err;
-    }
-    await this.writeJson(join(dir, `${partNumber}.json`), part);
-    if (previous) await rm(join(dir, previous.dataFile), { force: true });
-    return part;
-  }
-
-  private async readPart(dir: string, partNumber: number): Promise<Part | undefined> {
-    try {
-      return PartSchema.parse(JSON.parse(await readFile(join(dir, `${partNumber}.json`), 'utf8')));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async listParts(upload: Upload): Promise<Part[]> {
-    const dir = this.uploadDir(upload.uploadId);
-    const files = (await readdir(dir)).filter((file) => /^\d+\.json$/.test(file));
-    const parts = await Promise.all(
-      files.map(async (file) => PartSchema.parse(JSON.parse(await readFile(join(dir, file), 'utf8')))),
-    );
-    return parts.sort((a, b) => a.partNumber - b.partNumber);
-  }
-
-  /** Concatenates the chosen parts into the object; its ETag is the MD5 of the parts' binary MD5s, then `-<count>`. */
-  async completeUpload(upload: Upload, parts: Part[], forbidOverwrite: boolean): Promise<CommitResult> {
-    const dir = this.uploadDir(upload.uploadId);
-    const path = this.tmpPath();
-    await pipeline(async function* () {
-      for (const part of parts) yield* createReadStream(join(dir, part.dataFile));
-    }, createWriteStream(path));
-    const staged = { path, size: parts.reduce((sum, part) => sum + part.size, 0) };
-    const partMd5s = Buffer.concat(parts.map((part) => Buffer.from(part.etag, 'hex')));
-    const etag = `${createHash('md5').update(partMd5s).digest('hex').toUpperCase()}-${parts.length}`;
-    const result = await this.commitObject(
-      upload.key,
-      staged,
-      { etag, type: 'Multipart', attributes: upload.attributes },
-      forbidOverwrite,
-    );
-    await this.deleteUpload(upload);
-    return result;
-  }
-
-  async deleteUpload(upload: Upload): Promise<void> {
-    await rm(this.uploadDir(upload.uploadId), { recursive: true, force: true });
-  }
-
-  private dataPath(object: StoredObject): string {
-    return join(this.dir, 'objects', object.dataFile);
-  }
-
-  private metadataPath(key: string): string {
-    return join(this.dir, 'objects', `${keyHash(key)}.json`);
-  }
-
-  private uploadDir(uploadId: string): string {
-    return join(this.dir, 'uploads', uploadId);
-  }
-
-  private tmpPath(): string {
-    return join(this.dir, 'tmp', `${randomBytes(16).toString('hex')}.tmp`);
   }
 
   private setObject(object: StoredObject): void {
     if (!this.objects.has(object.key)) this.sortedKeysCache = undefined;
     this.objects.set(object.key, object);
-  }
-
-  private async writeMetadata(object: StoredObject): Promise<void> {
-    await this.writeJson(this.metadataPath(object.key), object);
-  }
-
-  /** Write-then-rename, so a crash never leaves a half-written JSON file behind. */
-  private async writeJson(path: string, value: unknown): Promise<void> {
-    const tmp = this.tmpPath();
-    await writeFile(tmp, JSON.stringify(value));
-    await rename(tmp, path);
   }
 
   /** Runs fn after every earlier fn for the same key has finished, so metadata writes never interleave. */
@@ -389,26 +251,20 @@ export class BucketStore {
   }
 }
 
-async function readSettings(path: string): Promise<VersioningStatus> {
-  try {
-    return BucketSettingsSchema.parse(JSON.parse(await readFile(path, 'utf8'))).versioning;
-  } catch (err) {
-    if (isNotFound(err)) return 'Off';
-    throw err;
-  }
+/** A not-found from the file system, or the NoSuchKey a store raises for content that is gone. */
+export function isNotFound(err: unknown): boolean {
+  if (err instanceof OssError) return err.code === 'NoSuchKey';
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
-function keyHash(key: string): string {
+export function keyHash(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-function wholeSecondsNow(): string {
+export function wholeSecondsNow(): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
 }
 
-function isNotFound(err: unknown): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';
-}
 
 /**
  * Compares strings by code point, which is UTF-8 byte order (OSS's listing order). Plain `<`

@@ -22,10 +22,13 @@ export interface TestStack extends Stack {
   stop(): Promise<void>;
 }
 
-/** A stack on ephemeral ports with its own data folder, fast retry intervals and the functions built from s.yaml. */
+/**
+ * A stack on ephemeral ports with its own data folder, objects in memory, fast retry intervals and the functions
+ * built from s.yaml.
+ */
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-test-'));
-  const stack = await startStack({ dataDir: dir, delayScale: 0.001, ...options });
+  const stack = await startStack({ dataDir: dir, delayScale: 0.001, ossStorage: 'memory', ...options });
   const client = stack.ossClient() as TestStack['client'];
   let videos = 0;
   return Object.assign(stack, {
