@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { startLocalImm } from '../local/imm/server';
+import { startLocalOss } from '../local/oss/server';
+import { NetworkError } from '../shared/clients/http';
 import { createImmClient } from '../shared/clients/imm';
 import { createBucketClient } from '../shared/clients/oss';
 import { startTestStack, type TestStack } from './helpers/stack';
@@ -41,5 +44,35 @@ describe('the local stack with buckets beside s.yaml', () => {
     const bucket = createBucketClient({ bucket: stack.bucket, region: stack.region, credentials: stack.credentials, endpoint: { protocol: 'http', host: `127.0.0.1:${stack.oss.port}` } });
     assert.equal(await bucket.putText('notes/once.json', '1', { createOnly: true }), 'written');
     assert.equal(await bucket.putText('notes/once.json', '2', { createOnly: true }), 'written');
+  });
+});
+
+describe("the functions' own clients against the local cloud's faults", () => {
+  const KEY = { accessKeyId: 'LTAIclientstest', accessKeySecret: 'clients-test-secret' };
+
+  test('a clock 20 minutes off is 403 RequestTimeTooSkewed, a ServiceResponseError the app can classify', async (t) => {
+    const oss = await startLocalOss({ storage: 'memory', region: 'cn-hangzhou', accountId: '1', buckets: ['skewed'], credentials: [KEY], clockOffsetMs: 20 * 60_000 });
+    t.after(() => oss.close());
+    const bucket = createBucketClient({ bucket: 'skewed', region: 'cn-hangzhou', credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${oss.port}` } });
+    await assert.rejects(bucket.putText('x.json', '{}'), { name: 'ServiceResponseError', status: 403, code: 'RequestTimeTooSkewed' });
+  });
+
+  test('a lost CreateMediaConvertTask answer is a NetworkError (ECONNRESET) while the task exists', async (t) => {
+    const imm = await startLocalImm({
+      region: 'cn-hangzhou',
+      accountId: '1',
+      credentials: [KEY],
+      projects: ['p'],
+      oss: { endpoint: 'http://127.0.0.1:9', ...KEY },
+      publish: async () => {},
+      workDir: stack.dir,
+      conversion: 'fast',
+      faults: { dropFirstCreateAnswers: 1 },
+    });
+    t.after(() => imm.close());
+    const client = createImmClient({ region: 'cn-hangzhou', credentials: KEY, endpoint: { protocol: 'http', host: imm.endpoint } });
+    const request = { ProjectName: 'p', Sources: [{ URI: 'oss://media-bkt/in.mp4' }], Targets: [{ Image: { Animations: [{ Format: 'gif' as const, URI: 'oss://media-bkt/out.gif' }] } }] };
+    await assert.rejects(client.createMediaConvertTask(request), (error: unknown) => error instanceof NetworkError && error.code === 'ECONNRESET');
+    assert.equal(imm.tasks().length, 1);
   });
 });
