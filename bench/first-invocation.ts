@@ -3,9 +3,9 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { invocationContext } from '../local/fc/invoker';
-import type { OssEventRecord } from '../local/oss/events';
-import { generateSampleVideo } from '../local/media';
+import { invocationContext } from '../packages/local-cloud/src/fc/invoker';
+import type { OssEventRecord } from '../packages/local-cloud/src/oss/events';
+import { generateSampleVideo } from '../packages/local-cloud/src/media';
 import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';

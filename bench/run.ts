@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
-import { generateSampleVideo } from '../local/media';
+import { generateSampleVideo } from '../packages/local-cloud/src/media';
 import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../scripts/build';
 import { loadSpec } from '../scripts/spec';

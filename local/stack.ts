@@ -3,16 +3,16 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
-import { removeEndpointsFile, writeEndpointsFile } from './endpoints-file';
-import { startLocalFcApi, type LocalFcApi } from './fc/api';
-import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
-import { timerEvent, timerIntervalMs } from './fc/timer';
-import { startLocalImm, type LocalImm } from './imm/server';
-import type { ConversionMode } from './imm/tasks';
+import { removeEndpointsFile, writeEndpointsFile } from '../packages/local-cloud/src/endpoints-file';
+import { startLocalFcApi, type LocalFcApi } from '../packages/local-cloud/src/fc/api';
+import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from '../packages/local-cloud/src/fc/invoker';
+import { timerEvent, timerIntervalMs } from '../packages/local-cloud/src/fc/timer';
+import { startLocalImm, type LocalImm } from '../packages/local-cloud/src/imm/server';
+import type { ConversionMode } from '../packages/local-cloud/src/imm/tasks';
 import { startCrashProxy, type StackFaults } from './faults';
-import { createAsyncProcessHandler } from './oss-async/handler';
-import { createLocalMns, type LocalMns } from './mns/topics';
-import { ossClientOptions, startLocalOss, type LocalBucket, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
+import { createAsyncProcessHandler } from '../packages/local-cloud/src/oss-async/handler';
+import { createLocalMns, type LocalMns } from '../packages/local-cloud/src/mns/topics';
+import { ossClientOptions, startLocalOss, type LocalBucket, type LocalOss, type LocalOssOptions, type OssEventRecord } from '../packages/local-cloud/src/oss/server';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 

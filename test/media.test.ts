@@ -13,7 +13,7 @@ import {
   renderAnimation,
   type AnimationFormat,
   type AnimationSpec,
-} from '../local/media';
+} from '../packages/local-cloud/src/media';
 
 let dir: string;
 let video: string;

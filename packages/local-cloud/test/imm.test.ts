@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { ClientError, OpenApiUtil, ServerError, ThrottlingError } from '@alicloud/openapi-core';
 import OSS from 'ali-oss';
 import sharp from 'sharp';
-import { startLocalImm, type LocalImm, type LocalImmOptions } from '../local/imm/server';
-import { generateSampleVideo } from '../local/media';
-import { ossClientOptions, startLocalOss, type OssEventRecord } from '../local/oss/server';
+import { startLocalImm, type LocalImm, type LocalImmOptions } from '../src/imm/server';
+import { generateSampleVideo } from '../src/media';
+import { ossClientOptions, startLocalOss, type OssEventRecord } from '../src/oss/server';
 import { immCaller, type ImmCaller } from './helpers/imm-openapi-client';
 import { startMinimalOss, type MinimalOss } from './helpers/minimal-oss-server';
 

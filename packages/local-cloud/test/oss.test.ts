@@ -7,8 +7,8 @@ import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import OSS from 'ali-oss';
-import { ossClientOptions, startLocalOss } from '../local/oss/server';
-import type { AccessKey, LocalOss, LocalOssOptions, LocalOssSettings, OssClientAddressing, OssEventRecord } from '../local/oss/server';
+import { ossClientOptions, startLocalOss } from '../src/oss/server';
+import type { AccessKey, LocalOss, LocalOssOptions, LocalOssSettings, OssClientAddressing, OssEventRecord } from '../src/oss/server';
 
 const BUCKET = 'media-bucket';
 const OTHER_BUCKET = 'other-bucket';
