@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
-import { generateSampleVideo } from '../packages/local-cloud/src/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack } from '../local/stack';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { matchRules } from '../shared/rules/match';

@@ -3,10 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { invocationContext } from '../packages/local-cloud/src/fc/invoker';
-import type { OssEventRecord } from '../packages/local-cloud/src/oss/events';
-import { generateSampleVideo } from '../packages/local-cloud/src/media';
-import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
+import { generateSampleVideo, invocationContext, type OssEventRecord } from '@video-animation/local-cloud';
+import { FUNCTION_CREDENTIALS, functionDescription, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 
@@ -161,7 +159,7 @@ export async function firstInvocationBench(options: { rounds: number; warmEvents
       const eventsFile = path.join(dir, `events-${eventFiles++}.json`);
       const contextFile = `${eventsFile}.context.json`;
       await writeFile(eventsFile, JSON.stringify(events));
-      await writeFile(contextFile, JSON.stringify(invocationContext(fn, { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
+      await writeFile(contextFile, JSON.stringify(invocationContext(functionDescription(fn), { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
       const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra: { MNS_TOPIC: benchTopic } }));
       const { loadMs, timings } = JSON.parse(await readFile(`${eventsFile}.timings.json`, 'utf8')) as { loadMs: number; timings: number[] };
       return { ...run, loadMs, timings };

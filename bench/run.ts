@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
-import { generateSampleVideo } from '../packages/local-cloud/src/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../scripts/build';
 import { loadSpec } from '../scripts/spec';

@@ -22,7 +22,7 @@ export interface StackFaults {
   imm?: {
     /**
      * IMM's rate limit: calls above this many per second, every action together, answered `Throttling.User` (a sliding
-     * one-second window: local/imm/rate-limit.ts). `stack.imm.apiCalls()` / `throttledCalls()` count them.
+     * one-second window: packages/local-cloud/src/imm/rate-limit.ts). `stack.imm.apiCalls()` / `throttledCalls()` count them.
      */
     qps?: number;
     throttleRate?: number;

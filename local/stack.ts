@@ -3,16 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
-import { removeEndpointsFile, writeEndpointsFile } from '../packages/local-cloud/src/endpoints-file';
-import { startLocalFcApi, type LocalFcApi } from '../packages/local-cloud/src/fc/api';
-import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from '../packages/local-cloud/src/fc/invoker';
-import { timerEvent, timerIntervalMs } from '../packages/local-cloud/src/fc/timer';
-import { startLocalImm, type LocalImm } from '../packages/local-cloud/src/imm/server';
-import type { ConversionMode } from '../packages/local-cloud/src/imm/tasks';
+import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
-import { createAsyncProcessHandler } from '../packages/local-cloud/src/oss-async/handler';
-import { createLocalMns, type LocalMns } from '../packages/local-cloud/src/mns/topics';
-import { ossClientOptions, startLocalOss, type LocalBucket, type LocalOss, type LocalOssOptions, type OssEventRecord } from '../packages/local-cloud/src/oss/server';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 
@@ -76,7 +68,7 @@ export interface StackOptions {
   timerIntervalMs?: number;
   /**
    * The local IMM: `conversion: 'fast'` writes small valid animations with the planned frame counts instead of
-   * running ffmpeg, and caches probes per ETag (local/imm/fast-animation.ts); `concurrency`: tasks converted at once
+   * running ffmpeg, and caches probes per ETag (packages/local-cloud/src/imm/fast-animation.ts); `concurrency`: tasks converted at once
    * (default 1 with ffmpeg, 4 in the fast mode).
    */
   imm?: { conversion?: ConversionMode; concurrency?: number };
@@ -230,9 +222,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env[crash.after === 'record-created' ? 'OSS_ENDPOINT' : 'IMM_ENDPOINT'] = `http://127.0.0.1:${proxy.port}`;
     }
     const capOverride = options.reservedConcurrency?.[fn.resource];
-    const { reservedConcurrency: _cap, ...uncapped } = fn;
     const instance: LocalFunction = new LocalFunction({
-      spec: capOverride === undefined ? fn : capOverride === null ? uncapped : { ...fn, reservedConcurrency: capOverride },
+      spec: functionDescription(fn, capOverride),
       env,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: functionCredentials,
@@ -254,7 +245,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
 
-  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions, functions });
+  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions.map((fn) => functionDescription(fn)), functions });
   const endpointsFile = await writeEndpointsFile(dataDir, {
     pid: process.pid,
     region,
@@ -344,6 +335,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await imm.close();
       await oss.close();
     },
+  };
+}
+
+/**
+ * What the local FC runs for an fc3 resource of s.yaml; `reservedConcurrency` overrides s.yaml's cap (null: none).
+ */
+export function functionDescription(fn: FunctionSpec, reservedConcurrency?: number | null): FunctionDescription {
+  const cap = reservedConcurrency === undefined ? fn.reservedConcurrency : (reservedConcurrency ?? undefined);
+  return {
+    functionName: fn.functionName,
+    ...(fn.description !== undefined ? { description: fn.description } : {}),
+    region: fn.region,
+    runtime: fn.runtime,
+    handler: fn.handler,
+    codeDir: fn.codeDir,
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMB: fn.memoryMB,
+    env: fn.env,
+    maxAsyncRetryAttempts: fn.maxAsyncRetryAttempts,
+    ...(fn.onFailureDestination !== undefined ? { onFailureDestination: fn.onFailureDestination } : {}),
+    ...(cap !== undefined ? { reservedConcurrency: cap } : {}),
+    ossTriggers: fn.ossTriggers.map(({ name, region, bucket, events, prefix, suffix }) => ({ name, region, bucket, events, prefix, suffix })),
+    mnsTriggers: fn.mnsTriggers.map(({ name, topic, notifyContentFormat, notifyStrategy }) => ({ name, topic, notifyContentFormat, notifyStrategy })),
+    timerTriggers: fn.timerTriggers.map(({ name, cronExpression, enable, payload }) => ({ name, cronExpression, enable, ...(payload !== undefined ? { payload } : {}) })),
   };
 }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startLocalImm } from '../packages/local-cloud/src/imm/server';
-import { startLocalOss } from '../packages/local-cloud/src/oss/server';
+import { startLocalImm, startLocalOss } from '@video-animation/local-cloud';
 import { NetworkError } from '../shared/clients/http';
 import { createImmClient } from '../shared/clients/imm';
 import { createBucketClient } from '../shared/clients/oss';

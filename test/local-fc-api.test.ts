@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { LocalEndpointsSchema } from '../packages/local-cloud/src/endpoints-file';
+import { LocalEndpointsSchema } from '@video-animation/local-cloud';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type Stack } from '../local/stack';
 
 const SPEC = path.join(__dirname, 'fixtures', 'specs', 'timers.yaml');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { LocalFunction } from '../packages/local-cloud/src/fc/invoker';
+import type { LocalFunction } from '@video-animation/local-cloud';
 import { LOCAL_CREDENTIALS, startStack, type Stack, type StackOptions } from '../local/stack';
 import { loadSpec, SpecError } from '../scripts/spec';
 

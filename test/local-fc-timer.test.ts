@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { timerIntervalMs, UnsupportedTimerError } from '../packages/local-cloud/src/fc/timer';
+import { timerIntervalMs, UnsupportedTimerError } from '@video-animation/local-cloud';
 import { startStack, type Stack, type StackOptions } from '../local/stack';
 import { loadSpec, SpecError } from '../scripts/spec';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../../local/inspect';
-import { generateSampleVideo } from '../../packages/local-cloud/src/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack, type Stack, type StackOptions } from '../../local/stack';
 import type { JobRecord } from '../../shared/jobs/job';
 

@@ -38,14 +38,14 @@ export interface LocalImmOptions {
   /**
    * `ffmpeg` (default): tasks download their sources and render with ffmpeg; DetectMediaMeta downloads and runs
    * ffprobe on every call. `fast`: tasks write a small valid animation with the planned frame count and size
-   * (local/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
+   * (src/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
    * burst of uploads of one clip runs ffprobe once or twice in all and no ffmpeg.
    */
   conversion?: ConversionMode;
   faults?: {
     /**
      * IMM's rate limit: API calls above this many per second (all actions together, in any sliding one-second
-     * window; local/imm/rate-limit.ts) are answered `Throttling.User`, as a project's ProjectQueriesPerSecond does.
+     * window; src/imm/rate-limit.ts) are answered `Throttling.User`, as a project's ProjectQueriesPerSecond does.
      */
     qps?: number;
     /** The clock of the rate limit (tests inject one); default Date.now. */
