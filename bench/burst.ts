@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
-import { generateSampleVideo } from '../local/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack } from '../local/stack';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { matchRules } from '../shared/rules/match';
@@ -105,6 +105,7 @@ export async function burstBench(options: BurstOptions): Promise<BurstResult> {
   const cap = options.capSubmit ?? true;
   const stack = await startStack({
     dataDir: path.join(dir, 'stack'),
+    ossStorage: 'memory',
     ...(options.specFile ? { specFile: options.specFile } : {}),
     build: false,
     delayScale: 0.01,

@@ -3,10 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { invocationContext } from '../local/fc/invoker';
-import type { OssEventRecord } from '../local/oss/events';
-import { generateSampleVideo } from '../local/media';
-import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
+import { generateSampleVideo, invocationContext, type OssEventRecord } from '@video-animation/local-cloud';
+import { FUNCTION_CREDENTIALS, functionDescription, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../scripts/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 
@@ -109,7 +107,7 @@ const foreignLines = (output: string) =>
 export async function firstInvocationBench(options: { rounds: number; warmEvents: number; bundlesDir: string }): Promise<FirstInvocationFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-first-'));
   // Conversions are not what is measured here: the fast mode writes a small valid animation at once.
-  const stack = await startStack({ dataDir: path.join(dir, 'stack'), delayScale: 0.01, build: false, imm: { conversion: 'fast' } });
+  const stack = await startStack({ dataDir: path.join(dir, 'stack'), delayScale: 0.01, build: false, ossStorage: 'memory', imm: { conversion: 'fast' } });
   try {
     const byResource = (resource: string) => stack.spec.functions.find((f) => f.resource === resource)!;
     const [submit, record, reconcile] = [byResource('submit'), byResource('record'), byResource('reconcile')];
@@ -161,7 +159,7 @@ export async function firstInvocationBench(options: { rounds: number; warmEvents
       const eventsFile = path.join(dir, `events-${eventFiles++}.json`);
       const contextFile = `${eventsFile}.context.json`;
       await writeFile(eventsFile, JSON.stringify(events));
-      await writeFile(contextFile, JSON.stringify(invocationContext(fn, { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
+      await writeFile(contextFile, JSON.stringify(invocationContext(functionDescription(fn), { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
       const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra: { MNS_TOPIC: benchTopic } }));
       const { loadMs, timings } = JSON.parse(await readFile(`${eventsFile}.timings.json`, 'utf8')) as { loadMs: number; timings: number[] };
       return { ...run, loadMs, timings };

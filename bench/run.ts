@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
-import { generateSampleVideo } from '../local/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../scripts/build';
 import { loadSpec } from '../scripts/spec';
@@ -28,7 +28,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 async function reliability(title: string, options: StackOptions, uploads: number) {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-bench-'));
-  const stack = await startStack({ dataDir: dir, delayScale: 0.01, build: false, ...options });
+  const stack = await startStack({ dataDir: dir, delayScale: 0.01, build: false, ossStorage: 'memory', ...options });
   try {
     const video = path.join(dir, 'clip.mp4');
     await generateSampleVideo(video, { seconds: 1, width: 320, height: 180, fps: 25 });

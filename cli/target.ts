@@ -1,6 +1,6 @@
 import OSS from 'ali-oss';
 import path from 'node:path';
-import { processAlive, readEndpointsFile, type LocalEndpoints } from '../local/endpoints-file';
+import { type LocalEndpoints, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { createBucketClient, presignedGetUrl } from '../shared/clients/oss';
 import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
 import { ossJobStore } from '../shared/jobs/stores/oss';

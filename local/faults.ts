@@ -22,7 +22,7 @@ export interface StackFaults {
   imm?: {
     /**
      * IMM's rate limit: calls above this many per second, every action together, answered `Throttling.User` (a sliding
-     * one-second window: local/imm/rate-limit.ts). `stack.imm.apiCalls()` / `throttledCalls()` count them.
+     * one-second window: packages/local-cloud/src/imm/rate-limit.ts). `stack.imm.apiCalls()` / `throttledCalls()` count them.
      */
     qps?: number;
     throttleRate?: number;
@@ -30,7 +30,12 @@ export interface StackFaults {
     failTaskRate?: number;
     failFirstTasks?: number;
     failTaskCode?: string;
+    /** CreateMediaConvertTask calls whose task is made (and runs) but whose answer is lost: the connection drops. */
+    dropCreateAnswerRate?: number;
+    dropFirstCreateAnswers?: number;
   };
+  /** POST /<key>?x-oss-async-process requests whose task is made (and runs) but whose answer is lost. */
+  ossAsync?: { dropAnswerRate?: number; dropFirstAnswers?: number };
   /** OSS trigger events: deliver a share twice (concurrently), and/or late. */
   events?: { duplicateRate?: number; delayMs?: number };
   /** MNS notices (IMM's completion messages): pushed twice, late, or lost (a share, and/or the first N published). */
@@ -43,7 +48,9 @@ export interface StackFaults {
  * Faults from the environment (or `--fault name=value` on the command line), e.g.
  * FAULT_IMM_THROTTLE=0.1 FAULT_IMM_5XX=0.05 FAULT_EVENT_DUPLICATE=1 FAULT_CRASH=submit:record-created,
  * FAULT_IMM_FAIL_TASK=0.2 FAULT_IMM_FAIL_FIRST_TASKS=1 FAULT_IMM_FAIL_TASK_CODE=InvalidFile.Media,
- * FAULT_NOTICE_DROP=0.1 FAULT_NOTICE_DROP_FIRST=1, FAULT_IMM_QPS=20 (IMM answers Throttling.User above 20 calls a second).
+ * FAULT_NOTICE_DROP=0.1 FAULT_NOTICE_DROP_FIRST=1, FAULT_IMM_QPS=20 (IMM answers Throttling.User above 20 calls a second),
+ * FAULT_IMM_DROP_CREATE_ANSWER=0.1 FAULT_IMM_DROP_FIRST_CREATE_ANSWERS=1 (the task is made, its answer lost),
+ * FAULT_OSS_ASYNC_DROP_ANSWER=0.1 FAULT_OSS_ASYNC_DROP_FIRST_ANSWERS=1 (the same for x-oss-async-process).
  */
 export function faultsFromSettings(settings: Record<string, string | undefined>): StackFaults {
   const rate = (name: string) => {
@@ -88,7 +95,10 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
     failTaskRate: rate('FAULT_IMM_FAIL_TASK'),
     failFirstTasks: count('FAULT_IMM_FAIL_FIRST_TASKS'),
     failTaskCode: code('FAULT_IMM_FAIL_TASK_CODE'),
+    dropCreateAnswerRate: rate('FAULT_IMM_DROP_CREATE_ANSWER'),
+    dropFirstCreateAnswers: count('FAULT_IMM_DROP_FIRST_CREATE_ANSWERS'),
   });
+  const ossAsync = defined({ dropAnswerRate: rate('FAULT_OSS_ASYNC_DROP_ANSWER'), dropFirstAnswers: count('FAULT_OSS_ASYNC_DROP_FIRST_ANSWERS') });
   const events = defined({ duplicateRate: rate('FAULT_EVENT_DUPLICATE'), delayMs: ms('FAULT_EVENT_DELAY_MS') });
   const notices = defined({
     duplicateRate: rate('FAULT_NOTICE_DUPLICATE'),
@@ -98,6 +108,7 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
   });
   if (Object.keys(oss).length) faults.oss = oss;
   if (Object.keys(imm).length) faults.imm = imm;
+  if (Object.keys(ossAsync).length) faults.ossAsync = ossAsync;
   if (Object.keys(events).length) faults.events = events;
   if (Object.keys(notices).length) faults.notices = notices;
   const crash = settings['FAULT_CRASH'];

@@ -3,16 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
-import { removeEndpointsFile, writeEndpointsFile } from './endpoints-file';
-import { startLocalFcApi, type LocalFcApi } from './fc/api';
-import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';
-import { timerEvent, timerIntervalMs } from './fc/timer';
-import { startLocalImm, type LocalImm } from './imm/server';
-import type { ConversionMode } from './imm/tasks';
+import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
-import { createAsyncProcessHandler } from './oss-async/handler';
-import { createLocalMns, type LocalMns } from './mns/topics';
-import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 
@@ -40,6 +32,11 @@ export interface StackOptions {
   specFile?: string;
   /** Objects, failures and scratch files (default `.local/`). */
   dataDir?: string;
+  /**
+   * `disk` (default): the local OSS keeps its objects in `<dataDir>/oss` and they survive restarts (`npm start`).
+   * `memory`: nothing on disk, gone at close (tests and the bench: faster).
+   */
+  ossStorage?: 'disk' | 'memory';
   /** Values for s.yaml's `${env(...)}` (e.g. BUCKET). */
   specEnv?: Record<string, string>;
   /** Extra environment for both functions (e.g. RULES). */
@@ -56,6 +53,13 @@ export interface StackOptions {
   faults?: StackFaults;
   /** Receives each log line of the stack and the functions. */
   log?: (line: string) => void;
+  /**
+   * Buckets beside s.yaml's trigger buckets (e.g. a second bucket for outputs), and settings for any bucket: an
+   * entry naming a trigger bucket gives it those settings (e.g. `{ name: bucket, versioning: 'Enabled' }`).
+   */
+  buckets?: LocalBucket[];
+  /** The local OSS's clock offset in ms (see LocalOssOptions.clockOffsetMs): makes the clients' clocks look skewed. */
+  ossClockOffsetMs?: number;
   /** Buckets with no IMM project attached: OSS async processing (`engine: oss`) answers OSS's error there. */
   bucketsWithoutImm?: string[];
   /** Called when an invocation ends (ok or not). */
@@ -64,7 +68,7 @@ export interface StackOptions {
   timerIntervalMs?: number;
   /**
    * The local IMM: `conversion: 'fast'` writes small valid animations with the planned frame counts instead of
-   * running ffmpeg, and caches probes per ETag (local/imm/fast-animation.ts); `concurrency`: tasks converted at once
+   * running ffmpeg, and caches probes per ETag (packages/local-cloud/src/imm/fast-animation.ts); `concurrency`: tasks converted at once
    * (default 1 with ffmpeg, 4 in the fast mode).
    */
   imm?: { conversion?: ConversionMode; concurrency?: number };
@@ -161,11 +165,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const pendingDeliveries = new Set<NodeJS.Timeout>();
 
+  const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
+  const configured = options.buckets ?? [];
   const oss = await startLocalOss({
-    dataDir: path.join(dataDir, 'oss'),
+    ...(options.ossStorage === 'memory' ? { storage: 'memory' as const } : { dataDir: path.join(dataDir, 'oss') }),
     region,
     accountId: LOCAL_ACCOUNT_ID,
-    buckets: [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))],
+    buckets: [...triggerBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
+    ...(options.ossClockOffsetMs ? { clockOffsetMs: options.ossClockOffsetMs } : {}),
     credentials: signers,
     onEvent: routeEvent,
     // Bound once the local IMM (which needs this OSS's address) is up.
@@ -190,11 +197,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     concurrency: options.imm?.concurrency ?? (options.imm?.conversion === 'fast' ? 4 : 1),
     ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
   });
-  const buckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
   const asyncProcess = createAsyncProcessHandler({
     imm,
     projectName: projects[0] ?? 'video-animation',
-    attachedBuckets: buckets.filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    attachedBuckets: [...triggerBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    ...(faults.ossAsync ? { faults: { ...faults.ossAsync, random } } : {}),
   });
   const proxies: { close(): Promise<void> }[] = [];
 
@@ -215,9 +222,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env[crash.after === 'record-created' ? 'OSS_ENDPOINT' : 'IMM_ENDPOINT'] = `http://127.0.0.1:${proxy.port}`;
     }
     const capOverride = options.reservedConcurrency?.[fn.resource];
-    const { reservedConcurrency: _cap, ...uncapped } = fn;
     const instance: LocalFunction = new LocalFunction({
-      spec: capOverride === undefined ? fn : capOverride === null ? uncapped : { ...fn, reservedConcurrency: capOverride },
+      spec: functionDescription(fn, capOverride),
       env,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: functionCredentials,
@@ -239,7 +245,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
 
-  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions, functions });
+  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions.map((fn) => functionDescription(fn)), functions });
   const endpointsFile = await writeEndpointsFile(dataDir, {
     pid: process.pid,
     region,
@@ -329,6 +335,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await imm.close();
       await oss.close();
     },
+  };
+}
+
+/**
+ * What the local FC runs for an fc3 resource of s.yaml; `reservedConcurrency` overrides s.yaml's cap (null: none).
+ */
+export function functionDescription(fn: FunctionSpec, reservedConcurrency?: number | null): FunctionDescription {
+  const cap = reservedConcurrency === undefined ? fn.reservedConcurrency : (reservedConcurrency ?? undefined);
+  return {
+    functionName: fn.functionName,
+    ...(fn.description !== undefined ? { description: fn.description } : {}),
+    region: fn.region,
+    runtime: fn.runtime,
+    handler: fn.handler,
+    codeDir: fn.codeDir,
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMB: fn.memoryMB,
+    env: fn.env,
+    maxAsyncRetryAttempts: fn.maxAsyncRetryAttempts,
+    ...(fn.onFailureDestination !== undefined ? { onFailureDestination: fn.onFailureDestination } : {}),
+    ...(cap !== undefined ? { reservedConcurrency: cap } : {}),
+    ossTriggers: fn.ossTriggers.map(({ name, region, bucket, events, prefix, suffix }) => ({ name, region, bucket, events, prefix, suffix })),
+    mnsTriggers: fn.mnsTriggers.map(({ name, topic, notifyContentFormat, notifyStrategy }) => ({ name, topic, notifyContentFormat, notifyStrategy })),
+    timerTriggers: fn.timerTriggers.map(({ name, cronExpression, enable, payload }) => ({ name, cronExpression, enable, ...(payload !== undefined ? { payload } : {}) })),
   };
 }
 

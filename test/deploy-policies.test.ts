@@ -8,7 +8,7 @@ import { deploymentFromSpec, roleLogicalId, stackTemplate, type Deployment } fro
 import { evaluateExpression, type RosTemplate } from '../scripts/ros-template';
 import { loadSpec } from '../scripts/spec';
 import { LOCAL_ACCOUNT_ID, type StackOptions } from '../local/stack';
-import { parseTarget } from '../local/oss/target';
+import { parseOssRequestTarget as parseTarget } from '@video-animation/local-cloud';
 import { parseRuleSet } from '../shared/rules/validate';
 import { startTestStack, type TestStack } from './helpers/stack';
 

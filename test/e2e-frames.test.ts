@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspectAnimation } from '../local/inspect';
-import { generateSampleVideo, readClockFrames } from '../local/media';
+import { generateSampleVideo, readClockFrames } from '@video-animation/local-cloud';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 /**

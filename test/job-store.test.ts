@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ossClientOptions, startLocalOss, type LocalOss } from '../local/oss/server';
+import { type LocalOss, ossClientOptions, startLocalOss } from '@video-animation/local-cloud';
 import { createBucketClient } from '../shared/clients/oss';
 import { ossJobStore } from '../shared/jobs/stores/oss';
 import { jobStoreContract } from './helpers/store-contract';

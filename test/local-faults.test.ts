@@ -20,6 +20,18 @@ describe('fault switches from the environment and --fault flags', () => {
     assert.deepEqual(faultsFromSettings(faultSettingsFromArgs(['--fault', 'FAULT_IMM_QPS=5'], {})), { imm: { qps: 5 } });
   });
 
+  test('lost answers: IMM CreateMediaConvertTask and OSS x-oss-async-process, a share and the first N', () => {
+    assert.deepEqual(
+      faultsFromSettings({
+        FAULT_IMM_DROP_CREATE_ANSWER: '0.2',
+        FAULT_IMM_DROP_FIRST_CREATE_ANSWERS: '1',
+        FAULT_OSS_ASYNC_DROP_ANSWER: '0.5',
+        FAULT_OSS_ASYNC_DROP_FIRST_ANSWERS: '2',
+      }),
+      { imm: { dropCreateAnswerRate: 0.2, dropFirstCreateAnswers: 1 }, ossAsync: { dropAnswerRate: 0.5, dropFirstAnswers: 2 } },
+    );
+  });
+
   test('--fault flags override the environment', () => {
     const settings = faultSettingsFromArgs(['--fault', 'FAULT_NOTICE_DROP_FIRST=3'], { FAULT_NOTICE_DROP_FIRST: '1' });
     assert.deepEqual(faultsFromSettings(settings), { notices: { dropFirst: 3 } });
@@ -34,6 +46,8 @@ describe('fault switches from the environment and --fault flags', () => {
     [{ FAULT_IMM_QPS: '2.5' }, /FAULT_IMM_QPS=2.5: expected a whole number of API calls per second, at least 1/],
     [{ FAULT_IMM_QPS: 'fast' }, /FAULT_IMM_QPS=fast: expected a whole number/],
     [{ FAULT_IMM_QPS: '' }, /FAULT_IMM_QPS=: expected a whole number/],
+    [{ FAULT_IMM_DROP_CREATE_ANSWER: '1.5' }, /FAULT_IMM_DROP_CREATE_ANSWER=1.5: expected a share between 0 and 1/],
+    [{ FAULT_OSS_ASYNC_DROP_FIRST_ANSWERS: 'x' }, /FAULT_OSS_ASYNC_DROP_FIRST_ANSWERS=x: expected a whole number/],
   ];
   for (const [settings, message] of refused) {
     test(`${JSON.stringify(settings)} is refused`, () => assert.throws(() => faultsFromSettings(settings), message));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { LocalEndpointsSchema } from '../local/endpoints-file';
+import { LocalEndpointsSchema } from '@video-animation/local-cloud';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type Stack } from '../local/stack';
 
 const SPEC = path.join(__dirname, 'fixtures', 'specs', 'timers.yaml');
@@ -29,7 +29,7 @@ before(async () => {
   const codeDir = path.join(dir, 'code');
   await mkdir(codeDir);
   await writeFile(path.join(codeDir, 'index.js'), HANDLER);
-  stack = await startStack({ specFile: SPEC, specEnv: { CODE_DIR: codeDir }, dataDir: path.join(dir, 'data'), build: false, delayScale: 0.001 });
+  stack = await startStack({ specFile: SPEC, specEnv: { CODE_DIR: codeDir }, dataDir: path.join(dir, 'data'), ossStorage: 'memory', build: false, delayScale: 0.001 });
 });
 
 after(async () => {

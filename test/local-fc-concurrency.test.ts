@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { LocalFunction } from '../local/fc/invoker';
+import type { LocalFunction } from '@video-animation/local-cloud';
 import { LOCAL_CREDENTIALS, startStack, type Stack, type StackOptions } from '../local/stack';
 import { loadSpec, SpecError } from '../scripts/spec';
 
@@ -59,6 +59,7 @@ async function cappedFunction(options: StackOptions = {}, cap?: string): Promise
     specFile: SPEC,
     specEnv: { CODE_DIR: codeDir, ...(cap !== undefined ? { CAP: cap } : {}) },
     dataDir: path.join(dir, `data-${stacks.length}`),
+    ossStorage: 'memory',
     build: false,
     delayScale: 0.001,
     ...options,

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { timerIntervalMs, UnsupportedTimerError } from '../local/fc/timer';
+import { timerIntervalMs, UnsupportedTimerError } from '@video-animation/local-cloud';
 import { startStack, type Stack, type StackOptions } from '../local/stack';
 import { loadSpec, SpecError } from '../scripts/spec';
 
@@ -46,6 +46,7 @@ async function timerStack(specEnv: Record<string, string> = {}, options: StackOp
     specFile: SPEC,
     specEnv: { CODE_DIR: codeDir, ...specEnv },
     dataDir: path.join(dir, `data-${stacks.length}`),
+    ossStorage: 'memory',
     build: false,
     delayScale: 0.001,
     ...options,

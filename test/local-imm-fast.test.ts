@@ -5,12 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { fastAnimation, plannedFrameCount } from '../local/imm/fast-animation';
-import { startLocalImm, type LocalImm, type LocalImmOptions } from '../local/imm/server';
-import { generateSampleVideo, planAnimation, probeVideo, renderAnimation, type AnimationSpec } from '../local/media';
+import { type AnimationSpec, fastAnimation, generateSampleVideo, type LocalImm, type LocalImmOptions, planAnimation, plannedFrameCount, probeVideo, renderAnimation, startLocalImm } from '@video-animation/local-cloud';
 import { countAnimationFrames } from '../shared/media/animation-frames';
-import { immCaller, type ImmCaller } from './helpers/imm-openapi-client';
-import { startMinimalOss, type MinimalOss } from './helpers/minimal-oss-server';
+import { immCaller, type ImmCaller } from '../packages/local-cloud/test/helpers/imm-openapi-client';
+import { startMinimalOss, type MinimalOss } from '../packages/local-cloud/test/helpers/minimal-oss-server';
 
 const REGION = 'cn-hangzhou';
 const PROJECT = 'video-animation';

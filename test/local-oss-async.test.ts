@@ -5,11 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OSS from 'ali-oss';
 import sharp from 'sharp';
-import { startLocalImm, type LocalImm } from '../local/imm/server';
-import { generateSampleVideo } from '../local/media';
-import { createLocalMns, type LocalMns } from '../local/mns/topics';
-import { createAsyncProcessHandler } from '../local/oss-async/handler';
-import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../local/oss/server';
+import { type AsyncProcessHandler, createAsyncProcessHandler, createLocalMns, generateSampleVideo, type LocalImm, type LocalMns, type LocalOss, ossClientOptions, startLocalImm, startLocalOss } from '@video-animation/local-cloud';
+import { NetworkError } from '../shared/clients/http';
 import { createBucketClient, type BucketApi } from '../shared/clients/oss';
 import type { Retrier } from '../shared/engines/engine';
 import { ossAsyncEngine } from '../shared/engines/oss';
@@ -54,7 +51,7 @@ before(async () => {
   // The local OSS needs the handler when it starts, the handler needs the IMM, and the IMM needs the OSS's address.
   let handler: AsyncProcessHandler | undefined;
   oss = await startLocalOss({
-    dataDir: join(dir, 'oss'),
+    storage: 'memory',
     region: REGION,
     accountId: ACCOUNT,
     buckets: [BUCKET],
@@ -164,6 +161,36 @@ describe('local x-oss-async-process', () => {
     const webp = await animationOf('out/clip.webp');
     assert.deepEqual({ pages: webp.pages, delay: webp.delay, width: webp.width, pageHeight: webp.pageHeight }, { pages: 2, delay: [1000, 1000], width: 80, pageHeight: 60 });
     assert.deepEqual(notices, []);
+  });
+
+  test('a lost answer (dropFirstAnswers): the task is made and runs, the call fails on a dropped connection', async () => {
+    let handler: AsyncProcessHandler | undefined;
+    const lossy = await startLocalOss({
+      storage: 'memory',
+      region: REGION,
+      accountId: ACCOUNT,
+      buckets: [BUCKET],
+      credentials: [KEY],
+      asyncProcess: (req) => handler!(req),
+    });
+    try {
+      handler = createAsyncProcessHandler({ imm, projectName: PROJECT, attachedBuckets: [BUCKET], faults: { dropFirstAnswers: 1 } });
+      const lossyBucket = createBucketClient({ bucket: BUCKET, region: REGION, credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${lossy.port}` } });
+      // This OSS only checks that the source exists; the IMM behind it reads the clip from the suite's OSS.
+      await lossyBucket.putText(SOURCE_KEY, 'placeholder');
+      const process = `video/animation,f_gif,num_1|sys/saveas,o_${b64('out/lost.gif')}`;
+      const tasksBefore = imm.tasks().length;
+      await assert.rejects(lossyBucket.asyncProcess(SOURCE_KEY, process), (error: unknown) => error instanceof NetworkError && error.code === 'ECONNRESET');
+      assert.equal(imm.tasks().length, tasksBefore + 1);
+      const answered = await lossyBucket.asyncProcess(SOURCE_KEY, process);
+      await settle();
+      const made = imm.tasks().slice(tasksBefore);
+      assert.deepEqual([made.length, made[1]?.taskId], [2, answered.TaskId]);
+      // The lost answer's task ran to the end like the answered one.
+      assert.deepEqual(made.map((t) => t.status), ['Succeeded', 'Succeeded']);
+    } finally {
+      await lossy.close();
+    }
   });
 
   const saveas = `|sys/saveas,o_${b64('out/x.gif')}`;

@@ -5,15 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import {
-  generateSampleVideo,
-  MediaError,
-  planGeometry,
-  probeVideo,
-  renderAnimation,
-  type AnimationFormat,
-  type AnimationSpec,
-} from '../local/media';
+import { type AnimationFormat, type AnimationSpec, generateSampleVideo, MediaError, planGeometry, probeVideo, renderAnimation } from '@video-animation/local-cloud';
 
 let dir: string;
 let video: string;

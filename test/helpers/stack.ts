@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listJobRecords } from '../../local/inspect';
-import { generateSampleVideo } from '../../local/media';
+import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack, type Stack, type StackOptions } from '../../local/stack';
 import type { JobRecord } from '../../shared/jobs/job';
 
@@ -22,10 +22,13 @@ export interface TestStack extends Stack {
   stop(): Promise<void>;
 }
 
-/** A stack on ephemeral ports with its own data folder, fast retry intervals and the functions built from s.yaml. */
+/**
+ * A stack on ephemeral ports with its own data folder, objects in memory, fast retry intervals and the functions
+ * built from s.yaml.
+ */
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const dir = await mkdtemp(path.join(tmpdir(), 'video-animation-test-'));
-  const stack = await startStack({ dataDir: dir, delayScale: 0.001, ...options });
+  const stack = await startStack({ dataDir: dir, delayScale: 0.001, ossStorage: 'memory', ...options });
   const client = stack.ossClient() as TestStack['client'];
   let videos = 0;
   return Object.assign(stack, {

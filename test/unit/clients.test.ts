@@ -4,7 +4,7 @@ import { ConfigError } from '../../shared/platform/errors';
 import { invocationCredentials } from '../../shared/clients/credentials';
 import { parseEndpoint } from '../../shared/clients/endpoint';
 import { IMM_API_VERSION, toWireQuery } from '../../shared/clients/imm';
-import { immParams } from '../helpers/imm-openapi-client';
+import { immParams } from '../../packages/local-cloud/test/helpers/imm-openapi-client';
 
 describe('parseEndpoint', () => {
   it('http(s)://host[:port], with or without a trailing slash, keeps its protocol', () => {

@@ -11,7 +11,7 @@ const aliOssSignUtils = require('ali-oss/lib/common/signUtils') as {
 import { createImmClient, toWireQuery } from '../../shared/clients/imm';
 import { createBucketClient, presignedGetUrl } from '../../shared/clients/oss';
 import { acs3Authorization, ossV4Authorization } from '../../shared/clients/signing';
-import { immParams } from '../helpers/imm-openapi-client';
+import { immParams } from '../../packages/local-cloud/test/helpers/imm-openapi-client';
 import { startRecordingServer, type RecordedRequest } from '../helpers/recording-server';
 
 /**

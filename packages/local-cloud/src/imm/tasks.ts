@@ -56,7 +56,7 @@ export interface TaskRunnerOptions {
   concurrency: number;
   /**
    * `ffmpeg` (default): download the sources and render each animation with ffmpeg. `fast`: write a small valid
-   * animation with the planned frame count and size instead (local/imm/fast-animation.ts), probing sources with
+   * animation with the planned frame count and size instead (src/imm/fast-animation.ts), probing sources with
    * `prober` (cached per ETag), so a task takes milliseconds.
    */
   conversion?: ConversionMode;

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { ClientError, OpenApiUtil, ServerError, ThrottlingError } from '@alicloud/openapi-core';
 import OSS from 'ali-oss';
 import sharp from 'sharp';
-import { startLocalImm, type LocalImm, type LocalImmOptions } from '../local/imm/server';
-import { generateSampleVideo } from '../local/media';
-import { ossClientOptions, startLocalOss, type OssEventRecord } from '../local/oss/server';
+import { startLocalImm, type LocalImm, type LocalImmOptions } from '../src/imm/server';
+import { generateSampleVideo } from '../src/media';
+import { ossClientOptions, startLocalOss, type OssEventRecord } from '../src/oss/server';
 import { immCaller, type ImmCaller } from './helpers/imm-openapi-client';
 import { startMinimalOss, type MinimalOss } from './helpers/minimal-oss-server';
 
@@ -349,7 +349,7 @@ describe('end to end with the local OSS', () => {
   test('a video uploaded with ali-oss becomes a GIF and a WebP in the local OSS, with OSS events and the notice', async () => {
     const events: OssEventRecord[] = [];
     const localOss = await startLocalOss({
-      dataDir: join(dir, 'oss-data'),
+      storage: 'memory',
       region: REGION,
       accountId: ACCOUNT,
       buckets: [BUCKET],
@@ -420,6 +420,38 @@ describe('fault injection on tasks', () => {
     await callerFor(permanent)('CreateMediaConvertTask', createRequest());
     await permanent.idle();
     assert.equal(permanent.tasks()[0]?.code, 'InvalidFile.Media');
+  });
+});
+
+describe('lost answers (dropCreateAnswer faults)', () => {
+  const request = () => createRequest({ Notification: { MNS: { TopicName: 'lost-answers' } } });
+  const droppedConnection = /socket hang up|ECONNRESET/;
+
+  test('dropFirstCreateAnswers: the task is made, runs and is announced, but the call fails on a dropped connection', async () => {
+    const server = await startImm({ faults: { dropFirstCreateAnswers: 1 } });
+    const caller = callerFor(server);
+    await assert.rejects(caller('CreateMediaConvertTask', request()), droppedConnection);
+    assert.equal(server.tasks().length, 1);
+    const answered = await caller('CreateMediaConvertTask', request());
+    await server.idle();
+    const [lost, kept] = server.tasks();
+    assert.deepEqual([server.tasks().length, lost?.status, kept?.status, kept?.taskId], [2, 'Succeeded', 'Succeeded', answered.TaskId]);
+    const announced = published.filter((p) => p.topic === 'lost-answers').map((p) => parseNotice(p.body).content.TaskId);
+    assert.deepEqual(announced.sort(), [lost!.taskId, kept!.taskId].sort());
+    // Only CreateMediaConvertTask loses answers: the lost task can be found and read.
+    assert.equal((await caller('GetTask', { ProjectName: PROJECT, TaskId: lost!.taskId, TaskType: 'MediaConvert' })).Status, 'Succeeded');
+  });
+
+  test('dropCreateAnswerRate: a share of the calls lose their answer, every call makes its task', async () => {
+    let draws = 0;
+    // Every other draw is below the rate.
+    const server = await startImm({ conversion: 'fast', faults: { dropCreateAnswerRate: 0.5, random: () => (draws++ % 2 === 0 ? 0.1 : 0.9) } });
+    const caller = callerFor(server);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await caller('CreateMediaConvertTask', request()).then(() => 'answered', () => 'dropped'));
+    await server.idle();
+    assert.deepEqual(outcomes, ['dropped', 'answered', 'dropped', 'answered']);
+    assert.equal(server.tasks().length, 4);
   });
 });
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OSS from 'ali-oss';
-import { startLocalImm, type LocalImm } from '../local/imm/server';
-import { generateSampleVideo, readClockFrames } from '../local/media';
-import { createAsyncProcessHandler } from '../local/oss-async/handler';
-import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../local/oss/server';
+import { startLocalImm, type LocalImm } from '../src/imm/server';
+import { generateSampleVideo, readClockFrames } from '../src/media';
+import { createAsyncProcessHandler } from '../src/oss-async/handler';
+import { ossClientOptions, startLocalOss, type AsyncProcessHandler, type LocalOss } from '../src/oss/server';
 import { immCaller, type ImmCaller } from './helpers/imm-openapi-client';
 
 // Which frames an animation takes, read back from a generated "clock" video whose frames show their own time:
@@ -29,7 +29,7 @@ let client: OSS & { request(params: Record<string, unknown>): Promise<{ status: 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'local-sampling-test-'));
   let handler: AsyncProcessHandler | undefined;
-  oss = await startLocalOss({ dataDir: join(dir, 'oss'), region: REGION, accountId: '1234567890', buckets: [BUCKET], credentials: [KEY], asyncProcess: (req) => handler!(req) });
+  oss = await startLocalOss({ storage: 'memory', region: REGION, accountId: '1234567890', buckets: [BUCKET], credentials: [KEY], asyncProcess: (req) => handler!(req) });
   imm = await startLocalImm({
     region: REGION,
     accountId: '1234567890',

@@ -38,14 +38,14 @@ export interface LocalImmOptions {
   /**
    * `ffmpeg` (default): tasks download their sources and render with ffmpeg; DetectMediaMeta downloads and runs
    * ffprobe on every call. `fast`: tasks write a small valid animation with the planned frame count and size
-   * (local/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
+   * (src/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
    * burst of uploads of one clip runs ffprobe once or twice in all and no ffmpeg.
    */
   conversion?: ConversionMode;
   faults?: {
     /**
      * IMM's rate limit: API calls above this many per second (all actions together, in any sliding one-second
-     * window; local/imm/rate-limit.ts) are answered `Throttling.User`, as a project's ProjectQueriesPerSecond does.
+     * window; src/imm/rate-limit.ts) are answered `Throttling.User`, as a project's ProjectQueriesPerSecond does.
      */
     qps?: number;
     /** The clock of the rate limit (tests inject one); default Date.now. */
@@ -58,6 +58,13 @@ export interface LocalImmOptions {
     failTaskRate?: number;
     /** The first N tasks run end Failed with `failTaskCode` (deterministic, e.g. "the first attempt fails"). */
     failFirstTasks?: number;
+    /**
+     * Share of CreateMediaConvertTask calls whose task is made (it runs and notifies as usual) but whose answer is
+     * lost: the server drops the connection instead of answering, as when a network fails after the request arrived.
+     */
+    dropCreateAnswerRate?: number;
+    /** The first N CreateMediaConvertTask calls lose their answer that way (deterministic). */
+    dropFirstCreateAnswers?: number;
     /** Code of injected task failures: `InternalError` (default, transient) or e.g. `InvalidFile.Media` (permanent). */
     failTaskCode?: string;
     random?: () => number;
@@ -180,7 +187,15 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
     },
   };
 
-  async function handle(request: IncomingMessage, requestId: string): Promise<object> {
+  let createAnswers = 0;
+  /** Whether this CreateMediaConvertTask answer is lost (the dropCreateAnswer faults). */
+  function dropCreateAnswer(): boolean {
+    createAnswers++;
+    if (createAnswers <= (options.faults?.dropFirstCreateAnswers ?? 0)) return true;
+    return !!options.faults?.dropCreateAnswerRate && random() < options.faults.dropCreateAnswerRate;
+  }
+
+  async function handle(request: IncomingMessage, requestId: string): Promise<{ action: string; body: object }> {
     const url = new URL(request.url ?? '/', 'http://local-imm');
     const body = await readBody(request);
     const query = Object.fromEntries(url.searchParams);
@@ -211,7 +226,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
         ? new ImmApiError(500, 'InternalError', INTERNAL_ERROR_MESSAGE)
         : new ImmApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
     }
-    return handler({ requestId, parameters: { ...parseBodyParameters(request, body), ...query } });
+    return { action, body: await handler({ requestId, parameters: { ...parseBodyParameters(request, body), ...query } }) };
   }
 
   function respond(response: ServerResponse, requestId: string, status: number, body: object): void {
@@ -222,7 +237,11 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
   const server = createServer((request, response) => {
     const requestId = randomUUID().toUpperCase();
     handle(request, requestId).then(
-      (body) => respond(response, requestId, 200, body),
+      ({ action, body }) => {
+        // The task exists and runs; only its answer is lost.
+        if (action === 'CreateMediaConvertTask' && dropCreateAnswer()) request.socket.destroy();
+        else respond(response, requestId, 200, body);
+      },
       (error: unknown) => {
         const apiError =
           error instanceof ImmApiError

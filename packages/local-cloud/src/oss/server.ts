@@ -12,7 +12,9 @@ import { selectOperation } from './router';
 import type { AsyncProcessHandler } from './context';
 import { verifySignature } from './signature';
 import type { AccessKey } from './signature';
-import { BucketStore } from './store';
+import { DiskBucketStore } from './disk-store';
+import { MemoryBucketStore } from './memory-store';
+import type { BucketStore } from './store';
 import type { StoredObject } from './store';
 import { parseTarget } from './target';
 
@@ -20,23 +22,36 @@ export type { OssCreatedEvent, OssEventName, OssEventRecord } from './events';
 export type { AsyncProcessHandler } from './context';
 export type { AccessKey } from './signature';
 
-export interface LocalOssOptions {
-  /** Objects, their metadata and tags, and in-progress multipart uploads persist here. */
-  dataDir: string;
+/**
+ * Where objects live. `dataDir` (storage 'disk', the default): objects, their metadata and tags, bucket settings and
+ * in-progress multipart uploads persist in that folder and survive restarts. `storage: 'memory'`: nothing touches
+ * the disk and everything is gone when the server stops (tests and the bench).
+ */
+export type OssStorage = { storage?: 'disk'; dataDir: string } | { storage: 'memory'; dataDir?: undefined };
+
+export type LocalOssOptions = OssStorage & LocalOssSettings;
+
+export interface LocalOssSettings {
   /** Default 0: an ephemeral port. Always bound to 127.0.0.1. */
   port?: number;
   /** e.g. 'cn-hangzhou'; V4 signatures must be scoped to it. */
   region: string;
   /** Owner of the buckets, in event ARNs and ownerIdentity. */
   accountId: string;
-  /** Buckets that exist; their folders are created if missing. */
-  buckets: string[];
+  /** Buckets that exist (a name, or a name with settings); their folders are created if missing. */
+  buckets: (string | LocalBucket)[];
   /** Accepted signers; an entry with a securityToken requires requests to carry exactly that token. */
   credentials: AccessKey[];
   /** Called (asynchronously, never delaying the response) after every object creation and deletion. */
   onEvent?: (event: OssEventRecord) => void;
   /** Serves POST /<key>?x-oss-async-process; without it OSS's "no IMM project attached" error is returned. */
   asyncProcess?: AsyncProcessHandler;
+  /**
+   * Added to the server's clock (ms): what it checks signatures' x-oss-date / Date against (15 minutes either way,
+   * else 403 RequestTimeTooSkewed) and what it answers in every response's Date header. A test sets e.g.
+   * 20 * 60_000 to make every client's clock look 20 minutes slow.
+   */
+  clockOffsetMs?: number;
   /** Shares of bucket requests answered 503 ServiceUnavailable / 503 SlowDown instead of being served. */
   faults?: {
     serverErrorRate?: number;
@@ -45,6 +60,12 @@ export interface LocalOssOptions {
     /** Only requests signed with these AccessKey ids get faults (default: all). */
     accessKeyIds?: string[];
   };
+}
+
+export interface LocalBucket {
+  name: string;
+  /** Versioning from the start (as after PutBucketVersioning); a bucket that already has a state keeps it. */
+  versioning?: 'Enabled' | 'Suspended';
 }
 
 export interface LocalOss {
@@ -64,9 +85,14 @@ export async function startLocalOss(options: LocalOssOptions): Promise<LocalOss>
   // ali-oss's own region option carries the prefix ('oss-cn-hangzhou'); OSS's signing region does not.
   if (options.region.startsWith('oss-')) throw new Error(`region must be like 'cn-hangzhou', got ${options.region}`);
   const buckets = new Map<string, BucketStore>();
-  for (const name of options.buckets) {
+  for (const entry of options.buckets) {
+    const { name, versioning } = typeof entry === 'string' ? { name: entry, versioning: undefined } : entry;
     if (!BUCKET_NAME.test(name)) throw new Error(`Invalid OSS bucket name: ${name}`);
-    buckets.set(name, await BucketStore.open(join(options.dataDir, name), name));
+    if (buckets.has(name)) throw new Error(`OSS bucket ${name} is listed twice`);
+    const store: BucketStore =
+      options.storage === 'memory' ? new MemoryBucketStore(name) : await DiskBucketStore.open(join(options.dataDir, name), name);
+    if (versioning && store.versioning === 'Off') await store.setVersioning(versioning);
+    buckets.set(name, store);
   }
   const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
@@ -105,8 +131,11 @@ async function handleRequest(
   buckets: ReadonlyMap<string, BucketStore>,
 ): Promise<void> {
   const requestId = randomBytes(12).toString('hex').toUpperCase();
+  const now = new Date(Date.now() + (options.clockOffsetMs ?? 0));
   res.setHeader('x-oss-request-id', requestId);
   res.setHeader('Server', 'AliyunOSS');
+  // The server's clock, which clients correct their own from after a RequestTimeTooSkewed.
+  res.setHeader('Date', now.toUTCString());
   try {
     const method = req.method ?? 'GET';
     const { bucket: bucketName, key, query } = parseTarget(req.url ?? '/', req.headers.host);
@@ -114,7 +143,7 @@ async function handleRequest(
     const bucket = buckets.get(bucketName);
     if (!bucket) throw ossErrors.noSuchBucket(bucketName);
     injectFault(options.faults, req.headers.authorization);
-    verifySignature({ method, bucket: bucketName, key, query, headers: req.headers }, options.credentials, options.region, new Date());
+    verifySignature({ method, bucket: bucketName, key, query, headers: req.headers }, options.credentials, options.region, now);
     const operation = selectOperation(method, key, query, req.headers);
     await operation({
       req,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionSpec } from '../../scripts/spec';
+import type { FunctionDescription } from './function';
 import { ImmApiError } from '../imm/errors';
 import { verifyAcs3Signature, type AccessKeyCredential } from '../imm/signature';
 import type { LocalFunction } from './invoker';
@@ -16,8 +16,8 @@ export interface LocalFcApiOptions {
   accountId: string;
   /** Accepted signers. */
   credentials: AccessKeyCredential[];
-  /** The functions as s.yaml declares them, and their running instances by function name. */
-  specs: FunctionSpec[];
+  /** The functions as configured, and their running instances by function name. */
+  specs: FunctionDescription[];
   functions: ReadonlyMap<string, LocalFunction>;
 }
 
@@ -80,7 +80,7 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
   const functionIds = new Map(options.specs.map((spec) => [spec.functionName, randomUUID()]));
   const functionArn = (name: string) => `acs:fc:${options.region}:${options.accountId}:functions/${name}`;
 
-  const specOf = (name: string): FunctionSpec => {
+  const specOf = (name: string): FunctionDescription => {
     const spec = options.specs.find((s) => s.functionName === name);
     if (!spec) throw functionNotFound(name);
     return spec;
@@ -252,7 +252,7 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
  * sets them.
  */
 const STACK_SET_VARIABLES = ['PATH', 'FC_REGION', 'FC_ACCOUNT_ID', 'FC_FUNCTION_NAME', 'OSS_ENDPOINT', 'IMM_ENDPOINT'];
-function configuredEnvironment(spec: FunctionSpec, instance: LocalFunction | undefined): Record<string, string> {
+function configuredEnvironment(spec: FunctionDescription, instance: LocalFunction | undefined): Record<string, string> {
   const running = instance?.environment;
   if (!running) return spec.env;
   return Object.fromEntries(Object.entries(running).filter(([name]) => name in spec.env || !STACK_SET_VARIABLES.includes(name)));

@@ -14,6 +14,11 @@ export interface AsyncProcessOptions {
   projectName: string;
   /** Buckets with that project attached; others get OSS's "no IMM project attached" error. */
   attachedBuckets: string[];
+  /**
+   * Requests whose task is made (it runs and notifies as usual) but whose answer is lost: OSS drops the connection
+   * instead of answering. A share of them, and/or the first N.
+   */
+  faults?: { dropAnswerRate?: number; dropFirstAnswers?: number; random?: () => number };
 }
 
 /**
@@ -22,6 +27,13 @@ export interface AsyncProcessOptions {
  */
 export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncProcessHandler {
   const attached = new Set(options.attachedBuckets);
+  const random = options.faults?.random ?? Math.random;
+  let started = 0;
+  const dropAnswer = () => {
+    started++;
+    if (started <= (options.faults?.dropFirstAnswers ?? 0)) return true;
+    return !!options.faults?.dropAnswerRate && random() < options.faults.dropAnswerRate;
+  };
   return async ({ bucket, key, process }) => {
     if (!attached.has(bucket)) {
       const { status, code, message } = ossErrors.immNotAttached();
@@ -37,7 +49,8 @@ export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncPr
     // OSS request ids: 24 upper-case hex digits.
     const requestId = randomBytes(12).toString('hex').toUpperCase();
     const task = options.imm.runJob(job, requestId);
-    return { status: 200, body: { EventId: task.eventId, RequestId: requestId, TaskId: task.taskId } };
+    const body = { EventId: task.eventId, RequestId: requestId, TaskId: task.taskId };
+    return dropAnswer() ? { status: 200, body, dropAnswer: true } : { status: 200, body };
   };
 }
 

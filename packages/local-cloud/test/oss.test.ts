@@ -7,8 +7,8 @@ import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import OSS from 'ali-oss';
-import { ossClientOptions, startLocalOss } from '../local/oss/server';
-import type { AccessKey, LocalOss, LocalOssOptions, OssClientAddressing, OssEventRecord } from '../local/oss/server';
+import { ossClientOptions, startLocalOss } from '../src/oss/server';
+import type { AccessKey, LocalOss, LocalOssOptions, LocalOssSettings, OssClientAddressing, OssEventRecord } from '../src/oss/server';
 
 const BUCKET = 'media-bucket';
 const OTHER_BUCKET = 'other-bucket';
@@ -22,6 +22,8 @@ interface UntypedMethods {
   putObjectTagging(name: string, tag: Record<string, string>): Promise<{ status: number }>;
   getObjectTagging(name: string): Promise<{ tag: Record<string, string> }>;
   deleteObjectTagging(name: string): Promise<{ status: number }>;
+  putBucketVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<{ status: number }>;
+  getBucketVersioning(name: string): Promise<{ versionStatus: string | undefined }>;
   /** The low-level request(), used for x-oss-async-process which ali-oss has no method for. */
   request(params: RawRequestParams): Promise<{ status: number; data: Buffer }>;
 }
@@ -47,13 +49,16 @@ interface TestOss {
   restart(): Promise<void>;
 }
 
-/** A local OSS on an ephemeral port over a fresh temp folder, stopped and removed after the test. */
-async function startTestOss(t: TestContext, overrides: Partial<LocalOssOptions> = {}): Promise<TestOss> {
+/**
+ * A local OSS on an ephemeral port, stopped after the test: objects in memory (default) or in a fresh temp folder
+ * (`disk`, for what only the disk store does: restarts, files). `dataDir` is removed after the test either way.
+ */
+async function startTestOss(t: TestContext, overrides: Partial<LocalOssSettings> = {}, storage: 'disk' | 'memory' = 'memory'): Promise<TestOss> {
   const root = await mkdtemp(join(tmpdir(), 'local-oss-test-'));
   const dataDir = join(root, 'data');
   const events: OssEventRecord[] = [];
   const options: LocalOssOptions = {
-    dataDir,
+    ...(storage === 'memory' ? { storage } : { dataDir }),
     region: REGION,
     accountId: ACCOUNT_ID,
     buckets: [BUCKET, OTHER_BUCKET],
@@ -87,6 +92,19 @@ async function startTestOss(t: TestContext, overrides: Partial<LocalOssOptions> 
   return running;
 }
 
+const client = (server: TestOss) => server.client();
+
+/** A create-only write (x-oss-forbid-overwrite: true): 'written', or 'exists' when OSS refuses to overwrite. */
+async function putCreateOnly(oss: OSS, key: string, body: string): Promise<'written' | 'exists'> {
+  return oss.put(key, Buffer.from(body), { headers: { 'x-oss-forbid-overwrite': 'true' } }).then(
+    () => 'written',
+    (error: { code?: string }) => {
+      if (error.code === 'FileAlreadyExists') return 'exists';
+      throw error;
+    },
+  );
+}
+
 /** Asserts that `promise` rejects the way ali-oss surfaces an OSS error response. */
 async function assertOssError(promise: Promise<unknown>, status: number, code: string): Promise<Error & { status?: number; code?: string }> {
   const err = await promise.then(
@@ -117,7 +135,7 @@ function rawSignedRequest(
   host: string,
   resource: string,
   body?: Buffer,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; date: string | undefined }> {
   const date = new Date().toUTCString();
   const contentType = body ? 'application/octet-stream' : '';
   const stringToSign = `${method}\n\n${contentType}\n${date}\n${resource}`;
@@ -128,7 +146,7 @@ function rawSignedRequest(
     const req = httpRequest({ host: '127.0.0.1', port: oss.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), date: res.headers.date }));
     });
     req.on('error', reject);
     req.end(body);
@@ -163,9 +181,9 @@ const ADDRESSING: [string, OssClientAddressing][] = [
 ];
 
 describe('local OSS through the real ali-oss client', () => {
-  for (const [name, addressing] of ADDRESSING) {
-    test(`${name}: put, get, head, list, copy, tag and delete`, async (t) => {
-      const { client } = await startTestOss(t);
+  for (const [[name, addressing], storage] of ADDRESSING.flatMap((a) => [[a, 'memory'], [a, 'disk']] as const)) {
+    test(`${name}, ${storage} store: put, get, head, list, copy, tag and delete`, async (t) => {
+      const { client } = await startTestOss(t, {}, storage);
       const oss = client(addressing);
       const body = Buffer.from('frame data');
       const put = await oss.put('videos/clip.mp4', body, { meta: userMeta({ owner: 'alice' }) });
@@ -472,7 +490,7 @@ describe('local OSS through the real ali-oss client', () => {
   });
 
   test('traversal-looking keys are ordinary keys and never leave the bucket folder', async (t) => {
-    const { client, dataDir, oss: server } = await startTestOss(t);
+    const { client, dataDir, oss: server } = await startTestOss(t, {}, 'disk');
     const virtualHost = `${BUCKET}.oss-${REGION}.aliyuncs.com`;
     const pathHost = `127.0.0.1:${server.port}`;
     const cases = [
@@ -485,7 +503,8 @@ describe('local OSS through the real ali-oss client', () => {
     for (const { key, path, host } of cases) {
       const resource = `/${BUCKET}/${key}`;
       assert.equal((await rawSignedRequest(server, 'PUT', path, host, resource, Buffer.from(key))).status, 200, key);
-      assert.deepEqual(await rawSignedRequest(server, 'GET', path, host, resource), { status: 200, body: key });
+      const { status, body } = await rawSignedRequest(server, 'GET', path, host, resource);
+      assert.deepEqual({ status, body }, { status: 200, body: key });
     }
     const listed = await client().listV2({ 'max-keys': 100 }, {});
     assert.deepEqual(listed.objects.map((object) => object.name).sort(), cases.map((c) => c.key).sort());
@@ -610,7 +629,7 @@ describe('local OSS through the real ali-oss client', () => {
   });
 
   test('a restarted server keeps objects, metadata, tags and in-progress uploads', async (t) => {
-    const running = await startTestOss(t);
+    const running = await startTestOss(t, {}, 'disk');
     const before = running.client();
     await before.put('kept/a.txt', Buffer.from('persisted'), {
       meta: userMeta({ note: 'restart' }),
@@ -631,6 +650,15 @@ describe('local OSS through the real ali-oss client', () => {
       { number: 2, etag: second.etag },
     ]);
     assert.equal((await after.get('kept/multi.bin')).content.length, part.length + 1000);
+  });
+
+  test('the memory store keeps nothing: a restarted server starts empty, and writes no files', async (t) => {
+    const running = await startTestOss(t);
+    await running.client().put('gone.txt', Buffer.from('in memory'));
+    assert.equal((await running.client().get('gone.txt')).content.toString(), 'in memory');
+    await running.restart();
+    await assertOssError(running.client().get('gone.txt'), 404, 'NoSuchKey');
+    await assert.rejects(readdir(running.dataDir), { code: 'ENOENT' });
   });
 
   test('x-oss-async-process: attachment error without a handler, the handler JSON with one', async (t) => {
@@ -672,6 +700,73 @@ describe('local OSS through the real ali-oss client', () => {
     await oss.put('bad.mp4', Buffer.from('video'));
     await assertOssError(request(oss, 'bad.mp4', process), 400, 'InvalidArgument');
     await assertOssError(request(oss, 'missing.mp4', process), 404, 'NoSuchKey');
+  });
+
+  test('versioning: GET /?versioning has no Status until PUT; then x-oss-forbid-overwrite no longer protects keys', async (t) => {
+    const server = await startTestOss(t, {}, 'disk');
+    const oss = client(server);
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, undefined);
+    const raw = await oss.request({ method: 'GET', bucket: BUCKET, object: '', subres: 'versioning', headers: {}, content: Buffer.alloc(0), successStatuses: [200] });
+    assert.match(raw.data.toString(), /<VersioningConfiguration><\/VersioningConfiguration>$/);
+
+    assert.equal(await putCreateOnly(oss, 'job.json', 'first'), 'written');
+    assert.equal(await putCreateOnly(oss, 'job.json', 'second'), 'exists');
+
+    await oss.putBucketVersioning(BUCKET, 'Enabled');
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, 'Enabled');
+    assert.equal(await putCreateOnly(oss, 'job.json', 'third'), 'written');
+    assert.equal((await oss.get('job.json')).content.toString(), 'third');
+    // A fresh options object per call: ali-oss adds its own headers (x-oss-copy-source) to the one it is given.
+    const forbid = () => ({ headers: { 'x-oss-forbid-overwrite': 'true' } });
+    await oss.copy('job.json', 'job.json', forbid());
+
+    await oss.putBucketVersioning(BUCKET, 'Suspended');
+    assert.equal((await oss.getBucketVersioning(BUCKET)).versionStatus, 'Suspended');
+    await oss.put('job.json', Buffer.from('fourth'), forbid());
+    assert.equal((await oss.get('job.json')).content.toString(), 'fourth');
+
+    // The state survives a restart; the other bucket never had versioning and still refuses overwrites.
+    await server.restart();
+    assert.equal((await client(server).getBucketVersioning(BUCKET)).versionStatus, 'Suspended');
+    const other = server.client({}, KEY, OTHER_BUCKET);
+    await putCreateOnly(other, 'job.json', 'first');
+    assert.equal(await putCreateOnly(other, 'job.json', 'second'), 'exists');
+    assert.equal((await client(server).getBucketVersioning(OTHER_BUCKET)).versionStatus, undefined);
+
+    const bad = Buffer.from('<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>');
+    const refused = await client(server).request({ method: 'PUT', bucket: BUCKET, object: '', subres: 'versioning', headers: {}, content: bad, successStatuses: [200] }).catch((e: unknown) => e);
+    assert.deepEqual([(refused as { status?: number }).status, (refused as { code?: string }).code], [400, 'InvalidArgument']);
+  });
+
+  test('a bucket configured with versioning starts Enabled, and its create-only writes overwrite', async (t) => {
+    const server = await startTestOss(t, { buckets: [{ name: BUCKET, versioning: 'Enabled' }, OTHER_BUCKET] });
+    assert.equal((await client(server).getBucketVersioning(BUCKET)).versionStatus, 'Enabled');
+    await putCreateOnly(client(server), 'job.json', 'first');
+    assert.equal(await putCreateOnly(client(server), 'job.json', 'second'), 'written');
+    await assert.rejects(startTestOss(t, { buckets: [BUCKET, { name: BUCKET }] }), /OSS bucket media-bucket is listed twice/);
+  });
+
+  test('clock skew: more than 15 minutes off is 403 RequestTimeTooSkewed; every answer carries the server Date to correct from', async (t) => {
+    const ahead = 20 * 60_000;
+    const server = await startTestOss(t, { clockOffsetMs: ahead });
+    for (const addressing of [{}, { v4: true }]) {
+      const err = await assertOssError(server.client(addressing).put('skewed.txt', Buffer.from('x')), 403, 'RequestTimeTooSkewed');
+      assert.match(err.message, /difference between the request time and the current time is too large/);
+    }
+
+    const answer = await rawSignedRequest(server.oss, 'GET', `/${BUCKET}/skewed.txt`, 'localhost', `/${BUCKET}/skewed.txt`);
+    assert.equal(answer.status, 403);
+    assert.match(answer.body, /<Code>RequestTimeTooSkewed<\/Code>/);
+    const serverClock = Date.parse(answer.date ?? '');
+    assert.ok(Math.abs(serverClock - (Date.now() + ahead)) < 5000, `Date header ${answer.date}`);
+
+    // A client that corrects its clock from that Date header gets through (ali-oss's amendTimeSkewed).
+    const corrected = server.client();
+    (corrected as unknown as { options: { amendTimeSkewed: number } }).options.amendTimeSkewed = serverClock - Date.now();
+    await corrected.put('skewed.txt', Buffer.from('x'));
+    // Within 15 minutes is fine: 10 minutes behind the server still gets through.
+    (corrected as unknown as { options: { amendTimeSkewed: number } }).options.amendTimeSkewed = serverClock - Date.now() - 10 * 60_000;
+    assert.equal((await corrected.get('skewed.txt')).content.toString(), 'x');
   });
 
   test('faults answer roughly the configured shares with 503 ServiceUnavailable and SlowDown', async (t) => {

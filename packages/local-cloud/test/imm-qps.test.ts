@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClientError, ThrottlingError } from '@alicloud/openapi-core';
-import { slidingWindowLimiter } from '../local/imm/rate-limit';
-import { startLocalImm, type LocalImm } from '../local/imm/server';
+import { slidingWindowLimiter } from '../src/imm/rate-limit';
+import { startLocalImm, type LocalImm } from '../src/imm/server';
 import { immCaller } from './helpers/imm-openapi-client';
 import { startMinimalOss, type MinimalOss } from './helpers/minimal-oss-server';
 

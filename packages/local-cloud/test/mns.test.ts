@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { retryDelaySeconds } from '../local/mns/retry';
-import { createLocalMns, TopicNotExistError, type SubscriptionOptions } from '../local/mns/topics';
+import { retryDelaySeconds } from '../src/mns/retry';
+import { createLocalMns, TopicNotExistError, type SubscriptionOptions } from '../src/mns/topics';
 
 function collector() {
   const payloads: Buffer[] = [];

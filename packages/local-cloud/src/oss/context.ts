@@ -6,7 +6,10 @@ export type AsyncProcessHandler = (req: {
   bucket: string;
   key: string;
   process: string;
-}) => Promise<{ status: number; body: object } | { status: number; code: string; message: string }>;
+}) => Promise<
+  /** `dropAnswer`: the work was started, but the server drops the connection instead of answering (a fault). */
+  { status: number; body: object; dropAnswer?: boolean } | { status: number; code: string; message: string }
+>;
 
 export interface OperationContext {
   req: IncomingMessage;

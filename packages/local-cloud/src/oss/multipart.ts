@@ -26,7 +26,7 @@ const MIN_PART_SIZE = 100 * 1024;
 
 export async function initiateMultipartUpload(ctx: OperationContext): Promise<void> {
   const { req, bucket, key } = ctx;
-  const forbidOverwrite = isTrue(req.headers['x-oss-forbid-overwrite']);
+  const forbidOverwrite = bucket.forbidsOverwrite(isTrue(req.headers['x-oss-forbid-overwrite']));
   if (forbidOverwrite && bucket.get(key)) throw ossErrors.fileAlreadyExists();
   const upload = await bucket.createUpload(key, attributesFromHeaders(req.headers), forbidOverwrite);
   const encode = keyEncoder(ctx.query);
@@ -77,7 +77,7 @@ export async function completeMultipartUpload(ctx: OperationContext): Promise<vo
   parts.slice(0, -1).forEach((part) => {
     if (part.size < MIN_PART_SIZE) throw ossErrors.entityTooSmall(part.partNumber);
   });
-  const forbidOverwrite = upload.forbidOverwrite || isTrue(req.headers['x-oss-forbid-overwrite']);
+  const forbidOverwrite = bucket.forbidsOverwrite(upload.forbidOverwrite || isTrue(req.headers['x-oss-forbid-overwrite']));
   const { object, previous } = await bucket.completeUpload(upload, parts, forbidOverwrite);
   ctx.emit('ObjectCreated:CompleteMultipartUpload', object, previous);
   const encode = keyEncoder(ctx.query);

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import type { FunctionSpec } from '../../scripts/spec';
+import type { FunctionDescription } from './function';
 
 export interface FcCredentials {
   accessKeyId: string;
@@ -42,7 +42,7 @@ export interface FailureRecord {
 }
 
 export interface InvokerOptions {
-  spec: FunctionSpec;
+  spec: FunctionDescription;
   env: Record<string, string>;
   accountId: string;
   credentials: FcCredentials;
@@ -71,7 +71,7 @@ parentPort.on('message', async ({ id, event, context }) => {
 `;
 
 /** The context FC hands `handler(event, context)`: request id, region, account, the role's credentials, the function. */
-export function invocationContext(spec: FunctionSpec, details: { requestId: string; accountId: string; credentials: FcCredentials }) {
+export function invocationContext(spec: FunctionDescription, details: { requestId: string; accountId: string; credentials: FcCredentials }) {
   return {
     requestId: details.requestId,
     region: spec.region,
@@ -101,7 +101,7 @@ export interface ConcurrencyState {
  * environment), `handler(Buffer, context)` with an FC-like context, synchronous calls for MNS pushes, and
  * asynchronous calls for OSS events and timers with FC's retries and onFailure destination.
  *
- * The function's reserved concurrency (s.yaml `concurrencyConfig.reservedConcurrency`) caps the invocations running
+ * The function's reserved concurrency (FC's `concurrencyConfig.reservedConcurrency`) caps the invocations running
  * at once (all of them run in the one worker, concurrently, as FC would run them on that many instances): an
  * asynchronous invocation above the cap waits in FC's async queue, first come first served, and runs when a slot
  * frees (FC retries those "for up to 5 hours", unbilled, not counted against maxAsyncRetryAttempts; a retry after an
@@ -133,7 +133,7 @@ export class LocalFunction {
     this.worker = this.startInstance();
   }
 
-  /** The environment the instance runs with (s.yaml's, plus what the stack sets: endpoints, FC_*). */
+  /** The environment the instance runs with (the configured one, plus what the stack sets: endpoints, FC_*). */
   get environment(): Readonly<Record<string, string>> {
     return this.options.env;
   }

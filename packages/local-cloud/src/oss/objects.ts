@@ -29,7 +29,7 @@ export async function putObject(ctx: OperationContext): Promise<void> {
   checkContentLength(req.headers);
   const expectedMd5 = contentMd5(req.headers);
   const attributes = attributesFromHeaders(req.headers);
-  const forbidOverwrite = isTrue(req.headers['x-oss-forbid-overwrite']);
+  const forbidOverwrite = bucket.forbidsOverwrite(isTrue(req.headers['x-oss-forbid-overwrite']));
   // Refuse before receiving the body; commitObject checks again in case of a race.
   if (forbidOverwrite && bucket.get(key)) throw ossErrors.fileAlreadyExists();
   const staged = await bucket.stageBody(req);
@@ -47,17 +47,17 @@ export async function getObject(ctx: OperationContext): Promise<void> {
   const { req, res } = ctx;
   const opened = await ctx.bucket.openContent(ctx.key);
   if (!opened) throw ossErrors.noSuchKey(ctx.key);
-  const { object, handle } = opened;
+  const { object } = opened;
   let range: ByteRange | undefined;
   try {
     if (checkConditions(req.headers, object, '') === 'not-modified') {
-      await handle.close();
+      await opened.close();
       sendEmpty(res, 304, { ETag: quoted(object.etag), 'Last-Modified': httpDate(object.lastModified) });
       return;
     }
     range = resolveRange(req.headers.range, object.size, req.headers['x-oss-range-behavior'] === 'standard');
   } catch (err) {
-    await handle.close();
+    await opened.close();
     throw err;
   }
   const headers = objectHeaders(object);
@@ -69,7 +69,7 @@ export async function getObject(ctx: OperationContext): Promise<void> {
     headers['content-length'] = String(range.end - range.start + 1);
   }
   res.writeHead(range ? 206 : 200, headers);
-  const content = handle.createReadStream(range ?? {});
+  const content = opened.read(range);
   await pipeline(content, res);
 }
 
@@ -116,7 +116,7 @@ export async function copyObject(ctx: OperationContext): Promise<void> {
     headers: metadataDirective === 'REPLACE' ? requested.headers : source.headers,
     tags: taggingDirective === 'REPLACE' ? requested.tags : source.tags,
   };
-  const forbidOverwrite = isTrue(req.headers['x-oss-forbid-overwrite']);
+  const forbidOverwrite = bucket.forbidsOverwrite(isTrue(req.headers['x-oss-forbid-overwrite']));
   if (forbidOverwrite && bucket.get(key)) throw ossErrors.fileAlreadyExists();
   const staged = await bucket.stageCopy(sourceStore, source);
   const { object, previous } = await bucket.commitObject(
@@ -190,6 +190,10 @@ export async function asyncProcess(ctx: OperationContext): Promise<void> {
   }
   const result = await ctx.asyncProcess({ bucket: ctx.bucket.name, key: ctx.key, process });
   if ('code' in result) throw new OssError(result.status, result.code, result.message);
+  if (result.dropAnswer) {
+    ctx.req.socket.destroy();
+    return;
+  }
   const body = JSON.stringify(result.body);
   ctx.res.writeHead(result.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   ctx.res.end(body);

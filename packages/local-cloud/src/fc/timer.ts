@@ -1,4 +1,4 @@
-import type { TimerTrigger } from '../../scripts/spec';
+import type { TimerTriggerDescription } from './function';
 
 /** Go's time.ParseDuration units (FC's `@every` takes a Go duration), in milliseconds. */
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -39,7 +39,7 @@ export function timerIntervalMs(cronExpression: string): number {
 }
 
 /** FC's timer event: `{"triggerTime":"2023-12-26T07:49:00Z","triggerName":"...","payload":"..."}`. */
-export function timerEvent(trigger: TimerTrigger, at: Date): Buffer {
+export function timerEvent(trigger: TimerTriggerDescription, at: Date): Buffer {
   return Buffer.from(
     JSON.stringify({ triggerTime: at.toISOString().replace(/\.\d{3}Z$/, 'Z'), triggerName: trigger.name, payload: trigger.payload ?? '' }),
     'utf8',

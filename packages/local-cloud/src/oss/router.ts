@@ -21,6 +21,7 @@ import {
   putObjectTagging,
 } from './objects';
 import { V1_SUBRESOURCES } from './signature';
+import { getBucketVersioning, putBucketVersioning } from './versioning';
 
 /** Sub-resources that qualify a request without selecting a different operation. */
 const PASSIVE_SUBRESOURCES = new Set(['security-token', 'x-oss-traffic-limit', 'x-oss-request-payer']);
@@ -30,7 +31,8 @@ type OperationTable = Record<string, Record<string, Operation>>;
 
 const BUCKET_OPERATIONS: OperationTable = {
   // listV2 signs its continuation token as a sub-resource; list-type=2 is a plain parameter.
-  GET: { '': listObjects, 'continuation-token': listObjects },
+  GET: { '': listObjects, 'continuation-token': listObjects, versioning: getBucketVersioning },
+  PUT: { versioning: putBucketVersioning },
 };
 
 const OBJECT_OPERATIONS: OperationTable = {
