@@ -34,7 +34,10 @@ describe('submit crashes right after IMM accepted the task', () => {
     assert.equal(crashed.length, 1);
     assert.equal(tasksFor(stack, key).length, 1, 'one billed task');
     assert.equal(record?.status, 'succeeded');
-    assert.deepEqual(record.attempts.map((a) => a.outcome ?? 'died'), ['died', 'adopted']);
+    // The notice adopts the task by recording its result, or a takeover adopts it (ListTasks): nothing submits again.
+    const [first, ...later] = record.attempts.map((a) => a.outcome ?? 'died');
+    assert.equal(first, 'died');
+    assert.ok(later.every((outcome) => outcome === 'adopted'), String(later));
     assert.equal(stack.failures().length, 0);
   });
 });
