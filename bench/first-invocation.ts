@@ -7,7 +7,7 @@ import { invocationContext } from '../local/fc/invoker';
 import type { OssEventRecord } from '../local/oss/events';
 import { generateSampleVideo } from '../local/media';
 import { FUNCTION_CREDENTIALS, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
-import type { FunctionSpec } from '../scripts/spec';
+import type { FunctionSpec } from '../deploy/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 
 /**

@@ -5,7 +5,7 @@ import { listJobRecords } from '../local/inspect';
 import { generateSampleVideo } from '../local/media';
 import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../scripts/build';
-import { loadSpec } from '../scripts/spec';
+import { loadSpec } from '../deploy/spec';
 import { burstBench, formatBurst } from './burst';
 import { firstInvocationBench, formatFirstInvocation } from './first-invocation';
 

@@ -2,7 +2,7 @@ import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
-import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
+import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { removeEndpointsFile, writeEndpointsFile } from './endpoints-file';
 import { startLocalFcApi, type LocalFcApi } from './fc/api';
 import { LocalFunction, type FailureRecord, type FcCredentials, type Invocation } from './fc/invoker';

@@ -6,8 +6,8 @@ import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { engineRuleProblems } from '../shared/engines/limits';
 import type { Rule } from '../shared/rules/schema';
 import { parseRuleSet, ruleSetWarnings, RulesConfigError } from '../shared/rules/validate';
-import { DeployConfigError, deploymentFromSpec, destinationTopic, formatJson, policyFiles, stackTemplate } from './deploy-resources';
-import { loadSpec, SpecError, type FunctionSpec, type ServiceSpec } from './spec';
+import { DeployConfigError, deploymentFromSpec, destinationTopic, formatJson, policyFiles, stackTemplate } from '../deploy/deploy-resources';
+import { loadSpec, SpecError, type FunctionSpec, type ServiceSpec } from '../deploy/spec';
 
 const ROOT = path.resolve(__dirname, '..');
 export const FUNCTION_NAMES = ['submit', 'record', 'reconcile'] as const;

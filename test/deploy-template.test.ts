@@ -6,9 +6,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { checkSpecConsistency, functionRules, writeDeployFiles } from '../scripts/build';
-import { deploymentFromSpec, formatJson, policyFiles, STACK_PARAMETERS, stackTemplate, type Deployment } from '../scripts/deploy-resources';
-import { createdResources, evaluateOutputs, unresolvedReferences, type RosTemplate } from '../scripts/ros-template';
-import { loadSpec, SpecError, type ServiceSpec } from '../scripts/spec';
+import { deploymentFromSpec, formatJson, policyFiles, STACK_PARAMETERS, stackTemplate, type Deployment } from '../deploy/deploy-resources';
+import { createdResources, evaluateOutputs, unresolvedReferences, type RosTemplate } from '../deploy/ros-template';
+import { loadSpec, SpecError, type ServiceSpec } from '../deploy/spec';
 import { RulesConfigError } from '../shared/rules/validate';
 
 /**

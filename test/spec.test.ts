@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { validateSpecRules } from '../scripts/build';
-import { loadSpec, SpecError, type FunctionSpec } from '../scripts/spec';
+import { loadSpec, SpecError, type FunctionSpec } from '../deploy/spec';
 import { RulesConfigError } from '../shared/rules/validate';
 
 const ROOT = path.join(__dirname, '..');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../scripts/spec';
+import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../deploy/spec';
 import type { CommandContext, CommandResult } from '../context';
 import { OperationError } from '../errors';
 import type { DeployedTrigger, FunctionReader } from '../fc';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FunctionSpec } from '../../scripts/spec';
+import type { FunctionSpec } from '../../deploy/spec';
 import { ImmApiError } from '../imm/errors';
 import { verifyAcs3Signature, type AccessKeyCredential } from '../imm/signature';
 import type { LocalFunction } from './invoker';

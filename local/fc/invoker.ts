@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import type { FunctionSpec } from '../../scripts/spec';
+import type { FunctionSpec } from '../../deploy/spec';
 
 export interface FcCredentials {
   accessKeyId: string;

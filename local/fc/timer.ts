@@ -1,4 +1,4 @@
-import type { TimerTrigger } from '../../scripts/spec';
+import type { TimerTrigger } from '../../deploy/spec';
 
 /** Go's time.ParseDuration units (FC's `@every` takes a Go duration), in milliseconds. */
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

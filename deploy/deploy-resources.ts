@@ -11,7 +11,7 @@
  * Resource types and properties: ROS resource reference (URLs in test/fixtures/ros/schema.json, which the tests
  * validate this template against). RAM actions per API operation: the table below, with its sources.
  */
-import { FUNCTION_CALLS, type CloudCall, type FunctionRole, type OssOperation } from '../shared/clients/calls';
+import { FUNCTION_CALLS, type CloudCall, type FunctionRole, type OssOperation } from './calls';
 import { templateStaticPrefix } from '../shared/rules/naming';
 import type { Rule } from '../shared/rules/schema';
 import { evaluateOutputs, type RosTemplate } from './ros-template';
