@@ -4,7 +4,7 @@ import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
 import { generateSampleVideo } from '../local/media';
 import { startStack, type StackOptions } from '../local/stack';
-import { buildFunctions } from '../scripts/build';
+import { buildFunctions } from '../deploy/build';
 import { loadSpec } from '../deploy/spec';
 import { burstBench, formatBurst } from './burst';
 import { firstInvocationBench, formatFirstInvocation } from './first-invocation';

@@ -1,6 +1,6 @@
 /**
  * The cloud calls each function makes, and on what: the one declaration the least-privilege policies are generated
- * from (scripts/deploy-resources.ts turns it into RAM statements for the rules in s.yaml). It names API operations,
+ * from (deploy/deploy-resources.ts turns it into RAM statements for the rules in s.yaml). It names API operations,
  * not RAM actions: which action authorizes which operation is the generator's table, and test/deploy-policies
  * checks both against what the functions really send on the local stack.
  *

@@ -4,7 +4,7 @@
  * one role per function with a least-privilege inline policy) and the same policies as files under policies/ for
  * users who manage roles themselves. `npm run build` (scripts/build.ts) writes both.
  *
- * What each function may do comes from shared/clients/calls.ts (the calls the code makes), narrowed to the rules:
+ * What each function may do comes from deploy/calls.ts (the calls the code makes), narrowed to the rules:
  * OSS actions only on the rule prefixes, the output prefixes and the records prefix; IMM actions only on the
  * project; MNS publish only on the function's failure topic. No `*` action, no OSS action on every object.
  *
@@ -139,7 +139,7 @@ export function functionAccess(spec: ServiceSpec): FunctionAccessSpec[] {
   return spec.functions.map((fn) => {
     if (!(FUNCTION_ROLES as readonly string[]).includes(fn.resource)) {
       throw new DeployConfigError(
-        `s.yaml resources.${fn.resource}: shared/clients/calls.ts declares no calls for a function "${fn.resource}" (only ${FUNCTION_ROLES.join(', ')}), so no policy can be generated for it`,
+        `s.yaml resources.${fn.resource}: deploy/calls.ts declares no calls for a function "${fn.resource}" (only ${FUNCTION_ROLES.join(', ')}), so no policy can be generated for it`,
       );
     }
     const topic = destinationTopic(fn);
@@ -361,7 +361,7 @@ export function stackTemplate(deployment: Deployment): RosTemplate {
       Type: 'ALIYUN::RAM::Role',
       Properties: {
         RoleName: { 'Fn::Sub': `\${AppName}-${fn.resource}-role` },
-        Description: `Role of the ${fn.functionName} function: exactly the calls it makes (shared/clients/calls.ts) on the keys of the rules`,
+        Description: `Role of the ${fn.functionName} function: exactly the calls it makes (deploy/calls.ts) on the keys of the rules`,
         AssumeRolePolicyDocument: trustPolicy('fc.aliyuncs.com'),
         ...policy(fn.resource, withPolicies ? functionStatements(deployment, fn) : []),
       },

@@ -1,7 +1,7 @@
 /**
  * A small offline reader of ROS templates (ROSTemplateFormatVersion 2015-09-01): what the stack's outputs would be
  * for given parameters, without the cloud. It knows the intrinsic functions and the few resource attributes the
- * generated template uses (scripts/deploy-resources.ts); anything else is an error, never a guess.
+ * generated template uses (deploy/deploy-resources.ts); anything else is an error, never a guess.
  *
  * Sources: ROS user guide, "Functions" (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If), "Conditions" (Fn::Equals,
  * Fn::Not, Fn::And, Fn::Or), "Pseudo parameters" (ALIYUN::StackName, ALIYUN::Region, ALIYUN::AccountId,

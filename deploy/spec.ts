@@ -86,7 +86,7 @@ export interface StackSpec {
   parameters: Record<string, string>;
   /**
    * What `${resources.<resource>.output.<Key>}` gives, computed offline from the template the build generates for
-   * these parameters (scripts/deploy-resources.ts): the names the stack creates, role ARNs in account `AccountID`.
+   * these parameters (deploy/deploy-resources.ts): the names the stack creates, role ARNs in account `AccountID`.
    */
   outputs: Record<string, string>;
 }

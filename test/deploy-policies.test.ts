@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { functionRules } from '../scripts/build';
+import { functionRules } from '../deploy/checks';
 import { deploymentFromSpec, roleLogicalId, stackTemplate, type Deployment } from '../deploy/deploy-resources';
 import { evaluateExpression, type RosTemplate } from '../deploy/ros-template';
 import { loadSpec } from '../deploy/spec';
@@ -14,7 +14,7 @@ import { startTestStack, type TestStack } from './helpers/stack';
 
 /**
  * The deployed roles grant exactly what the functions call. The expected calls are not taken from the generator or
- * from shared/clients/calls.ts: the functions run end to end on the local stack behind a recording proxy, every
+ * from deploy/calls.ts: the functions run end to end on the local stack behind a recording proxy, every
  * OSS and IMM request they send is turned into the RAM authorization it needs (the table below, from the OSS and IMM
  * API references), attributed to the function whose invocation sent it, and checked against the policy the stack
  * template gives that function's role (Fn::Sub evaluated). Then the other way: every grant of every policy must have

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { validateSpecRules } from '../scripts/build';
+import { validateSpecRules } from '../deploy/checks';
 import { loadSpec, SpecError, type FunctionSpec } from '../deploy/spec';
 import { RulesConfigError } from '../shared/rules/validate';
 
