@@ -2,7 +2,6 @@
 import { build } from 'esbuild';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { ruleSetWarnings } from '../shared/rules/validate';
 import { functionRules, validateSpecRules } from './checks';
@@ -40,17 +39,11 @@ export async function buildFunctions(
   return results;
 }
 
-const POLICIES_DIR = path.join(ROOT, 'policies');
-export const WRITE_POLICIES_FLAG = '--write-policies';
-
 /**
- * Writes the stack's ROS template where the ros resource reads it, and checks (or, with --write-policies, writes)
- * policies/*.json. Returns the files written; throws SpecError when policies/ is stale.
+ * Writes the stack's ROS template where the ros resource reads it and policies/*.json beside s.yaml (both generated
+ * from s.yaml, so both are written every time). Returns the template and the policy files whose content changed.
  */
-export async function writeDeployFiles(
-  spec: ServiceSpec,
-  options: { policiesDir?: string; policies?: 'check' | 'write' | 'skip' } = {},
-): Promise<{ template?: string; policies: string[] }> {
+export async function writeDeployFiles(spec: ServiceSpec, options: { policiesDir?: string } = {}): Promise<{ template?: string; policies: string[] }> {
   if (spec.stacks.length === 0) return { policies: [] };
   const submit = spec.functions.find((f) => f.resource === 'submit') ?? spec.functions[0];
   if (!submit) throw new SpecError('s.yaml has no fc3 resource');
@@ -59,27 +52,16 @@ export async function writeDeployFiles(
   await mkdir(path.dirname(template), { recursive: true });
   await writeFile(template, formatJson(stackTemplate(deployment)));
 
-  const files = policyFiles(deployment);
-  if (options.policies === 'skip') return { template, policies: [] };
-  const dir = options.policiesDir ?? POLICIES_DIR;
-  const stale: string[] = [];
-  for (const [name, document] of Object.entries(files)) {
-    const current = await readFile(path.join(dir, name), 'utf8').then(
-      (text) => JSON.parse(text) as unknown,
-      () => undefined,
-    );
-    if (!isDeepStrictEqual(current, document)) stale.push(name);
+  const dir = options.policiesDir ?? path.join(path.dirname(spec.file), 'policies');
+  await mkdir(dir, { recursive: true });
+  const changed: string[] = [];
+  for (const [name, document] of Object.entries(policyFiles(deployment))) {
+    const file = path.join(dir, name);
+    const current = await readFile(file, 'utf8').then((text) => text, () => undefined);
+    const next = formatJson(document);
+    if (current === next) continue;
+    await writeFile(file, next);
+    changed.push(file);
   }
-  if (stale.length > 0 && options.policies !== 'write') {
-    throw new SpecError(
-      `${stale.map((n) => path.relative(ROOT, path.join(dir, n))).join(', ')} ${stale.length === 1 ? 'is' : 'are'} stale against s.yaml ` +
-        `(the policies are generated from its rules, bucket, prefixes and names): run \`npm run build -- ${WRITE_POLICIES_FLAG}\` to rewrite them`,
-    );
-  }
-  if (stale.length > 0) {
-    await mkdir(dir, { recursive: true });
-    for (const name of stale) await writeFile(path.join(dir, name), formatJson(files[name]));
-  }
-  return { template, policies: stale.map((n) => path.join(dir, n)) };
+  return { template, policies: changed };
 }
-

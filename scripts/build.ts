@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { RulesConfigError } from '../shared/rules/validate';
-import { buildFunctions, writeDeployFiles, WRITE_POLICIES_FLAG } from '../deploy/build';
+import { buildFunctions, writeDeployFiles } from '../deploy/build';
 import { checkSpecConsistency } from '../deploy/checks';
 import { DeployConfigError } from '../deploy/deploy-resources';
 import { loadSpec, SpecError } from '../deploy/spec';
@@ -10,18 +10,16 @@ const ROOT = path.resolve(__dirname, '..');
 async function main() {
   const args = process.argv.slice(2);
   const specFile = args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 's.yaml');
-  const writePolicies = args.includes(WRITE_POLICIES_FLAG);
   try {
     const spec = await loadSpec(specFile);
     checkSpecConsistency(spec);
-    // policies/ belongs to the project's own s.yaml; another spec (a fixture) only gets its template written.
-    const own = path.resolve(specFile) === path.join(ROOT, 's.yaml');
-    const written = await writeDeployFiles(spec, { policies: !own ? 'skip' : writePolicies ? 'write' : 'check' });
-    for (const bundle of await buildFunctions(spec)) {
+    // Everything lands beside s.yaml, where its `code:`, `template:` and the README's policies/ point.
+    const written = await writeDeployFiles(spec);
+    for (const bundle of await buildFunctions(spec, path.join(path.dirname(path.resolve(specFile)), 'dist'))) {
       console.log(`${path.relative(ROOT, bundle.file)}  ${(bundle.bytes / 1024).toFixed(1)} KiB`);
     }
     if (written.template) console.log(`${path.relative(process.cwd(), written.template)}  (ROS template of resources.${spec.stacks[0]!.resource})`);
-    for (const file of written.policies) console.log(`${path.relative(process.cwd(), file)}  (rewritten)`);
+    for (const file of written.policies) console.log(`${path.relative(process.cwd(), file)}  (changed)`);
   } catch (error) {
     if (error instanceof RulesConfigError || error instanceof SpecError || error instanceof DeployConfigError) {
       console.error(`build failed: ${error.message}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -244,11 +245,14 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     assert.equal(spec.stacks[0]!.template, './dist/ros/stack.json');
   });
 
-  test('npm run build writes that template where the ros resource reads it, and policies/ is fresh', async () => {
-    const written = await writeDeployFiles(spec, { policies: 'check' });
+  test('npm run build writes that template where the ros resource reads it, and the policies beside s.yaml', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'deploy-policies-'));
+    dirs.push(dir);
+    const written = await writeDeployFiles(spec, { policiesDir: dir });
     assert.equal(written.template, path.join(ROOT, 'dist', 'ros', 'stack.json'));
     assert.deepEqual(JSON.parse(await readFile(written.template!, 'utf8')), template);
-    assert.deepEqual(written.policies, []);
+    assert.equal(written.policies.length, Object.keys(policyFiles(deployment)).length, 'every policy is written into an empty folder');
+    assert.deepEqual((await writeDeployFiles(spec, { policiesDir: dir })).policies, [], 'a second build changes nothing');
     for (const [name, document] of Object.entries(policyFiles(deployment))) {
       assert.deepEqual(JSON.parse(await readFile(path.join(ROOT, 'policies', name), 'utf8')), document, name);
     }
@@ -470,19 +474,21 @@ describe('static consistency at build time', async () => {
     await assert.rejects(loadSpec(file), /^SpecError: s\.yaml resources\.stack\.props\.parameters:\n {2}- CreateTopics "yes": 'true' \(the stack creates it\) or 'false'/);
   });
 
-  test('policies/ stale against s.yaml fails the build with the command that rewrites them', async () => {
+  test('npm run build after editing the rules succeeds and rewrites the policies beside that s.yaml', async () => {
     const file = await userRulesSpec();
-    const spec = await loadSpec(file);
     const dir = path.join(path.dirname(file), 'policies');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'fc-trust.json'), formatJson({ Version: '1', Statement: [] }));
-    await assert.rejects(writeDeployFiles(spec, { policiesDir: dir, policies: 'check' }), (error: unknown) => {
-      assert.ok(error instanceof SpecError);
-      assert.match(error.message, /fc-trust\.json, .*submit-function\.json.* are stale against s\.yaml .*: run `npm run build -- --write-policies` to rewrite them/);
-      return true;
-    });
-    const written = await writeDeployFiles(spec, { policiesDir: dir, policies: 'write' });
-    assert.equal(written.policies.length, 6, "fc-trust, imm-trust, imm-service-role and one per function");
-    assert.deepEqual((await writeDeployFiles(spec, { policiesDir: dir, policies: 'check' })).policies, []);
+    const stale = formatJson({ Version: '1', Statement: [] });
+    await writeFile(path.join(dir, 'submit-function.json'), stale);
+    const build = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'build.ts'), file], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(build.status, 0, build.stderr);
+    const edited = await loadSpec(file);
+    const expected = policyFiles(deploymentFromSpec(edited, functionRules(edited, edited.functions[0]!), '.video-animation/'));
+    const names = Object.keys(expected).sort();
+    assert.deepEqual((await readdir(dir)).sort(), names);
+    for (const name of names) assert.equal(await readFile(path.join(dir, name), 'utf8'), formatJson(expected[name]), name);
+    assert.notEqual(await readFile(path.join(dir, 'submit-function.json'), 'utf8'), stale);
+    assert.match(await readFile(path.join(dir, 'submit-function.json'), 'utf8'), /media\/movies\//, "the edited rules' prefixes");
+    assert.match(build.stdout, /submit-function\.json {2}\(changed\)/);
   });
 });
