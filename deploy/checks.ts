@@ -4,7 +4,8 @@ import { DEFAULT_RECORDS_PREFIX } from '../shared/platform/config';
 import { engineRuleProblems } from '../shared/engines/limits';
 import type { Rule } from '../shared/rules/schema';
 import { parseRuleSet } from '../shared/rules/validate';
-import { destinationTopic } from './deploy-resources';
+import { deploymentFromSpec, destinationTopic } from './deploy-resources';
+import { createdNames, nameProblems, triggerNameProblems } from './names';
 import { SpecError, type FunctionSpec, type ServiceSpec } from './spec';
 
 /** Validates the rules in s.yaml against the schema and the submit function's OSS triggers; throws RulesConfigError. */
@@ -73,6 +74,7 @@ export function checkSpecConsistency(spec: ServiceSpec): void {
     if (values.length > 1) problems.push(`${set.map((fn) => `${env(fn, name)} = "${fn.env[name]}"`).join(', ')}: ${why}`);
   };
   same('RECORDS_PREFIX', 'every function must read and write the same job records');
+  same('RECORDS_BUCKET', 'every function must read and write the same job records');
   same('IMM_PROJECT', 'tasks started in one project cannot be found or asked about in another');
 
   const listened = spec.functions.flatMap((fn) => fn.mnsTriggers.map((t) => ({ fn, topic: t.topic })));
@@ -99,6 +101,43 @@ export function checkSpecConsistency(spec: ServiceSpec): void {
       problems.push(`${env(fn, 'BUCKET')} = "${bucket}" but the OSS trigger watches ${watched.map((b) => `"${b}"`).join(', ')}: reconcile would look after another bucket's jobs`);
     }
   }
+  const stack = spec.stacks[0];
+  if (stack) problems.push(...stackProblems(spec, watched));
+  problems.push(...triggerNameProblems(spec));
   if (problems.length > 0) throw new SpecError(`s.yaml is inconsistent:\n  - ${problems.join('\n  - ')}`);
+  if (stack) {
+    const names = nameProblems(createdNames(spec, deploymentFromSpec(spec, undefined, spec.functions[0]?.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX)));
+    if (names.length > 0) throw new SpecError(`s.yaml makes names its services refuse:\n  - ${names.join('\n  - ')}`);
+  }
 }
 
+
+/** What must agree between the functions and the stack: the records bucket, the events topic, the log project. */
+function stackProblems(spec: ServiceSpec, watched: string[]): string[] {
+  const stack = spec.stacks[0]!;
+  const problems: string[] = [];
+  const env = (fn: FunctionSpec, name: string) => `resources.${fn.resource}.props.environmentVariables.${name}`;
+  const records = stack.parameters['RecordsBucket'];
+  for (const fn of spec.functions) {
+    const bucket = fn.env['RECORDS_BUCKET'] ?? watched[0];
+    if (records !== undefined && bucket !== records) {
+      problems.push(`${env(fn, 'RECORDS_BUCKET')} = "${bucket ?? ''}" but the stack's RecordsBucket (vars.recordsBucket) is "${records}": the roles grant the records there`);
+    }
+    const events = fn.env['EVENTS_TOPIC'];
+    const topic = stack.outputs['EventsTopicName'];
+    if (events !== undefined && events !== '' && topic !== undefined && events !== topic) {
+      problems.push(`${env(fn, 'EVENTS_TOPIC')} = "${events}" but the stack's events topic is "${topic || '(none: vars.events is off)'}": use \${resources.${stack.resource}.output.EventsTopicName}`);
+    }
+    const logs = fn.logConfig;
+    const project = stack.outputs['LogProjectName'];
+    const logstore = stack.outputs['LogStoreName'];
+    if (logs === undefined || logs === 'auto') {
+      problems.push(
+        `resources.${fn.resource}.props.logConfig is ${logs === undefined ? 'missing' : "'auto'"}: set project \${resources.${stack.resource}.output.LogProjectName} and logstore \${resources.${stack.resource}.output.LogStoreName} (with a role, fc3's auto never sets up the service-linked role logs need)`,
+      );
+    } else if (logs.project !== project || logs.logstore !== logstore) {
+      problems.push(`resources.${fn.resource}.props.logConfig writes to ${logs.project}/${logs.logstore}, but the stack creates ${project}/${logstore}: use its LogProjectName and LogStoreName outputs`);
+    }
+  }
+  return problems;
+}

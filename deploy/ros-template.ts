@@ -185,6 +185,9 @@ class Evaluator {
       'ALIYUN::MNS::Queue': { QueueName: () => property('QueueName') },
       'ALIYUN::MNS::Subscription': { SubscriptionName: () => property('SubscriptionName'), TopicName: () => property('TopicName') },
       'ALIYUN::IMM::Project2': { ProjectName: () => property('ProjectName') },
+      'ALIYUN::SLS::Project': { Name: () => property('Name') },
+      'ALIYUN::SLS::Logstore': { LogstoreName: () => property('LogstoreName'), ProjectName: () => property('ProjectName') },
+      'ALIYUN::OSS::Bucket': { Name: () => property('BucketName') },
     };
     const read = model[resource.Type]?.[attribute];
     if (!read) throw new TemplateError(`Fn::GetAtt ${logicalId}.${attribute}: ${resource.Type}.${attribute} is not modelled offline`);
