@@ -45,9 +45,16 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
       assert.ok(names.includes(`function ${fn}`), `${fn} checked`);
       assert.ok(names.includes(`environment of ${fn}`), `${fn} environment checked`);
     }
-    assert.ok(names.includes('trigger video-animation-submit/video-uploads'));
-    assert.ok(names.includes('trigger video-animation-record/imm-task-done'));
-    assert.ok(names.includes('trigger video-animation-reconcile/reconcile-every-10-minutes'));
+    assert.ok(names.includes('trigger video-animation-submit/video-animation-oss-my-video-bucket'));
+    assert.ok(names.includes('trigger video-animation-record/video-animation-mns-video-animation-done'));
+    assert.ok(names.includes('trigger video-animation-reconcile/video-animation-every-10m'));
+    for (const fn of FUNCTIONS) {
+      const logs = report.checks.find((c) => c.name === `logs of ${fn}`);
+      assert.match(logs?.note ?? '', /s\.yaml sends them to video-animation-cn-hangzhou-\d+\/functions; the local stack keeps them itself/, fn);
+    }
+    const versioning = report.checks.find((c) => c.name === 'records bucket my-video-bucket: versioning off');
+    assert.ok(versioning, 'the records bucket (the watched bucket by default) is checked');
+    assert.equal(report.checks.filter((c) => c.name.includes('versioning')).length, 1, 'one bucket: checked once');
     assert.match(report.checks.find((c) => c.name === 'stack video-animation-stack')?.note ?? '', /no stack on the local stack/);
 
     const human = await cli(healthy, ['doctor', '--local']);
@@ -81,6 +88,24 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
     assert.match(human.stdout, /^ {4}fix: s submit deploy/m);
     assert.match(human.stdout, /3 problems found\./);
     assert.doesNotMatch(human.stdout, ANSI);
+  });
+
+  test('a new BUCKET: the old OSS trigger is reported with the command that removes it, the new one as missing', async () => {
+    const run = await cli(healthy, ['doctor', '--local', '--json'], { BUCKET: 'other-videos' });
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    const stale = report.checks.find((c) => c.name === 'trigger video-animation-submit/video-animation-oss-my-video-bucket');
+    assert.equal(stale?.ok, false);
+    assert.equal(stale?.problem, 'deployed but not in s.yaml: it listens to bucket my-video-bucket, s.yaml says bucket other-videos; it still invokes video-animation-submit');
+    assert.match(stale?.fix ?? '', /^s submit remove --trigger video-animation-oss-my-video-bucket -y /);
+    const missing = report.checks.find((c) => c.name === 'trigger video-animation-submit/video-animation-oss-other-videos');
+    assert.equal(missing?.problem, 'FC has no trigger video-animation-oss-other-videos on video-animation-submit');
+    assert.equal(missing?.fix, 's submit deploy');
+    // The other triggers did not move: nothing else about triggers is reported.
+    assert.deepEqual(report.checks.filter((c) => c.name.startsWith('trigger ') && !c.ok).map((c) => c.name).sort(), [
+      'trigger video-animation-submit/video-animation-oss-my-video-bucket',
+      'trigger video-animation-submit/video-animation-oss-other-videos',
+    ]);
   });
 
   test('usage errors exit 2', async () => {
