@@ -243,6 +243,10 @@ const FC_DESTINATION = (fn: string) => [
   `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-failed`,
   `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-failed/messages`,
 ];
+const EVENTS = (fn: string) => [
+  `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-events`,
+  `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-events/messages`,
+];
 const project = (action: string, fn: string) => `${fn} imm:${action} acs:imm:${REGION}:${LOCAL_ACCOUNT_ID}:project/video-animation`;
 
 describe('the function roles grant exactly what the functions call (default rules: engine imm, frames)', () => {
@@ -295,6 +299,11 @@ describe('the function roles grant exactly what the functions call (default rule
       project('DetectMediaMeta', 'reconcile'),
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
+      // Declared for the write-once lifecycle (once per instance on the records bucket) and for completion events;
+      // the functions of this tree do not make these calls yet.
+      ...['submit', 'record', 'reconcile'].map((fn) => `${fn} oss:GetBucketVersioning acs:oss:*:*:my-video-bucket`),
+      ...EVENTS('record'),
+      ...EVENTS('reconcile'),
     ].sort());
   });
 });
@@ -349,6 +358,11 @@ describe("the function roles grant exactly what the functions call (a user's rul
       project('ListTasks', 'reconcile'),
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
+      // Declared for the write-once lifecycle (once per instance on the records bucket) and for completion events;
+      // the functions of this tree do not make these calls yet.
+      ...['submit', 'record', 'reconcile'].map((fn) => `${fn} oss:GetBucketVersioning acs:oss:*:*:my-video-bucket`),
+      ...EVENTS('record'),
+      ...EVENTS('reconcile'),
     ].sort());
   });
 });
