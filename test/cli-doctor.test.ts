@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli, type CliRun } from './helpers/cli';
+import { checkBuckets, type VersioningReader } from '../cli/commands/doctor';
+import { loadSpec } from '../deploy/spec';
+import { runCli, ROOT, type CliRun } from './helpers/cli';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 
@@ -115,5 +117,39 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
     const noStack = await cli(healthy, ['doctor', '--local', '--local-dir', path.join(healthy.dir, 'missing')]);
     assert.equal(noStack.code, 2);
     assert.match(noStack.stderr, /start the local stack first/);
+  });
+});
+
+/** The local OSS does not serve GET /?versioning: the verdicts on a versioned or missing bucket, from a stand-in. */
+describe('doctor: the versioning of the watched and the records bucket', () => {
+  const reader =
+    (statuses: Record<string, string | undefined | Error>): VersioningReader =>
+    async (bucket) => {
+      const status = statuses[bucket];
+      if (status instanceof Error) throw status;
+      return status === undefined ? {} : { versionStatus: status };
+    };
+  const noSuchBucket = Object.assign(new Error('The specified bucket does not exist.'), { code: 'NoSuchBucket', status: 404 });
+
+  test('records in a versioned watched bucket fail, with the way out; a records bucket of its own is checked too', async () => {
+    const spec = await loadSpec(path.join(ROOT, 's.yaml'));
+    const [versioned] = await checkBuckets(reader({ 'my-video-bucket': 'Suspended' }), spec, false);
+    assert.equal(versioned?.name, 'records bucket my-video-bucket: versioning off');
+    assert.equal(versioned?.ok, false);
+    assert.match(versioned?.problem ?? '', /^versioning is Suspended: OSS ignores create-only writes/);
+    assert.match(versioned?.fix ?? '', /vars\.recordsBucket <new bucket>, vars\.createRecordsBucket 'true'/);
+
+    const separate = await loadSpec(path.join(ROOT, 's.yaml'), { RECORDS_BUCKET: 'my-records' });
+    const checks = await checkBuckets(reader({ 'my-video-bucket': 'Enabled', 'my-records': noSuchBucket }), separate, false);
+    assert.deepEqual(
+      checks.map((c) => [c.name, c.ok]),
+      [
+        ['bucket my-video-bucket: versioning', true],
+        ['records bucket my-records: versioning off', false],
+      ],
+    );
+    assert.match(checks[1]!.fix ?? '', /createRecordsBucket to 'true'/);
+    const fine = await checkBuckets(reader({}), separate, false);
+    assert.ok(fine.every((c) => c.ok && c.problem === undefined));
   });
 });

@@ -7,7 +7,7 @@ import type { DeployedTrigger, FunctionReader } from '../fc';
 import type { AttachmentReader, StackReader } from '../cloud-readers';
 
 /** GET /?versioning of a bucket (ali-oss getBucketVersioning): the status, undefined when never enabled. */
-type VersioningReader = (bucket: string) => Promise<{ versionStatus?: string }>;
+export type VersioningReader = (bucket: string) => Promise<{ versionStatus?: string }>;
 
 /** One line of the report. `note` says why a check was skipped (`skipped`: it made no call) or what is worth knowing. */
 export interface DoctorCheck {
@@ -253,7 +253,7 @@ function checkLogs(fn: FunctionSpec, deployed: { project?: string; logstore?: st
  * Job records are written create-only (x-oss-forbid-overwrite), which OSS ignores on a bucket with versioning on
  * (Enabled or Suspended): the records bucket must never have had it. Versioning cannot be switched off again.
  */
-async function checkBuckets(read: VersioningReader, spec: ServiceSpec, local: boolean): Promise<DoctorCheck[]> {
+export async function checkBuckets(read: VersioningReader, spec: ServiceSpec, local: boolean): Promise<DoctorCheck[]> {
   const watched = spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket))[0];
   const records = spec.functions.map((f) => f.env['RECORDS_BUCKET']).find((b) => b !== undefined && b !== '') ?? watched;
   const checks: DoctorCheck[] = [];
