@@ -409,6 +409,15 @@ export function stackTemplate(deployment: Deployment): RosTemplate {
       Type: 'ALIYUN::SLS::Logstore',
       Properties: { ProjectName: { 'Fn::GetAtt': ['LogProject', 'Name'] }, LogstoreName: LOG_STORE_NAME, TTL: 30 },
     },
+    // Without an index the Logstore keeps the logs but nothing (the FC console included) can search them.
+    LogIndex: {
+      Type: 'ALIYUN::SLS::Index',
+      Properties: {
+        ProjectName: { 'Fn::GetAtt': ['LogStore', 'ProjectName'] },
+        LogstoreName: { 'Fn::GetAtt': ['LogStore', 'LogstoreName'] },
+        FullTextIndex: { Enable: true },
+      },
+    },
     // Job records are written create-only (x-oss-forbid-overwrite), which versioning would silently turn off: the
     // bucket is created without it.
     RecordsBucket: {
@@ -547,7 +556,10 @@ export function deployerStatements(deployment: Deployment): Statement[] {
       resources: [[`acs:oss:*:*:${deployment.bucket}`]],
     },
     {
-      actions: ['log:CreateLogStore', 'log:CreateProject', 'log:DeleteLogStore', 'log:DeleteProject', 'log:GetLogStore', 'log:GetProject', 'log:UpdateLogStore', 'log:UpdateProject'],
+      actions: [
+        'log:CreateIndex', 'log:CreateLogStore', 'log:CreateProject', 'log:DeleteIndex', 'log:DeleteLogStore', 'log:DeleteProject', 'log:GetIndex', 'log:GetLogStore',
+        'log:GetProject', 'log:UpdateIndex', 'log:UpdateLogStore', 'log:UpdateProject',
+      ],
       resources: [[`acs:log:${region}:*:project/${p.AppName}-${region}-*`]],
     },
   ];

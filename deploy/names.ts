@@ -116,6 +116,8 @@ export function createdNames(spec: ServiceSpec, deployment: Deployment): Created
       case 'ALIYUN::SLS::Logstore':
         names.push({ rule: NAME_RULES.slsLogstore, name: value(p['LogstoreName']), field, parent: value(p['ProjectName']) });
         break;
+      case 'ALIYUN::SLS::Index':
+        break; // named by its Logstore
       case 'ALIYUN::OSS::Bucket':
         names.push({ rule: NAME_RULES.ossBucket, name: value(p['BucketName']), field });
         break;

@@ -183,7 +183,7 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     assert.deepEqual(schemaProblems(template), []);
     assert.deepEqual(
       [...new Set(Object.values(template.Resources).map((r) => r.Type))].sort(),
-      ['ALIYUN::IMM::Project2', 'ALIYUN::MNS::Queue', 'ALIYUN::MNS::Subscription', 'ALIYUN::MNS::Topic', 'ALIYUN::OSS::Bucket', 'ALIYUN::RAM::Role', 'ALIYUN::SLS::Logstore', 'ALIYUN::SLS::Project'],
+      ['ALIYUN::IMM::Project2', 'ALIYUN::MNS::Queue', 'ALIYUN::MNS::Subscription', 'ALIYUN::MNS::Topic', 'ALIYUN::OSS::Bucket', 'ALIYUN::RAM::Role', 'ALIYUN::SLS::Index', 'ALIYUN::SLS::Logstore', 'ALIYUN::SLS::Project'],
     );
   });
 
@@ -204,10 +204,10 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     }
   });
 
-  test('creates the IMM project with its own service role (trusts imm.aliyuncs.com), the notice, failure and events topics, a queue on the failure topic, the log project and store, one role per function (trusts fc.aliyuncs.com)', () => {
+  test('creates the IMM project with its own service role (trusts imm.aliyuncs.com), the notice, failure and events topics, a queue on the failure topic, the log project, store and index, one role per function (trusts fc.aliyuncs.com)', () => {
     const r = template.Resources;
     assert.deepEqual(createdResources(template, { stackName: 'video-animation-stack', region: 'cn-hangzhou', accountId: '1', parameters: deployment.parameters }).sort(), [
-      'EventsTopic', 'FailureQueue', 'FailureQueueSubscription', 'FailureTopic', 'ImmProject', 'ImmServiceRole', 'LogProject', 'LogStore', 'NoticeTopic', 'ReconcileRole', 'RecordRole', 'SubmitRole',
+      'EventsTopic', 'FailureQueue', 'FailureQueueSubscription', 'FailureTopic', 'ImmProject', 'ImmServiceRole', 'LogIndex', 'LogProject', 'LogStore', 'NoticeTopic', 'ReconcileRole', 'RecordRole', 'SubmitRole',
     ]);
     assert.deepEqual(r['ImmProject']!.Properties!['ServiceRole'], { 'Fn::GetAtt': ['ImmServiceRole', 'RoleName'] });
     assert.deepEqual((r['ImmServiceRole']!.Properties!['AssumeRolePolicyDocument'] as { Statement: { Principal: unknown }[] }).Statement[0]!.Principal, { Service: ['imm.aliyuncs.com'] });
@@ -355,7 +355,7 @@ describe('pointing s.yaml at an existing project and topics', async () => {
 
   test('the stack creates only the function roles, the events topic and the log project; its outputs name the existing project and topics', () => {
     const context = { stackName: spec.stacks[0]!.name, region: 'cn-hangzhou', accountId: '1234567890', parameters: deployment.parameters };
-    assert.deepEqual(createdResources(template, context).sort(), ['EventsTopic', 'LogProject', 'LogStore', 'ReconcileRole', 'RecordRole', 'SubmitRole']);
+    assert.deepEqual(createdResources(template, context).sort(), ['EventsTopic', 'LogIndex', 'LogProject', 'LogStore', 'ReconcileRole', 'RecordRole', 'SubmitRole']);
     assert.deepEqual(evaluateOutputs(template, context), {
       ImmProjectName: 'our-imm',
       NoticeTopicName: 'our-done',
