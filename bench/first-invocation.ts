@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { generateSampleVideo, invocationContext, type OssEventRecord } from '@video-animation/local-cloud';
 import { FUNCTION_CREDENTIALS, functionDescription, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
-import type { FunctionSpec } from '../scripts/spec';
+import type { FunctionSpec } from '../deploy/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 
 /**

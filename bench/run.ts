@@ -4,8 +4,8 @@ import path from 'node:path';
 import { listJobRecords } from '../local/inspect';
 import { generateSampleVideo } from '@video-animation/local-cloud';
 import { startStack, type StackOptions } from '../local/stack';
-import { buildFunctions } from '../scripts/build';
-import { loadSpec } from '../scripts/spec';
+import { buildFunctions } from '../deploy/build';
+import { loadSpec } from '../deploy/spec';
 import { burstBench, formatBurst } from './burst';
 import { firstInvocationBench, formatFirstInvocation } from './first-invocation';
 

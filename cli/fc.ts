@@ -53,6 +53,8 @@ export interface DeployedFunction {
   timeout?: number;
   memorySize?: number;
   environmentVariables: Record<string, string>;
+  /** Where FC writes the function's logs (GetFunction `logConfig`); undefined when FC reports none. */
+  logConfig?: { project?: string; logstore?: string };
 }
 
 /** A trigger as FC 3.0 ListTriggers reports it; `triggerConfig` is the JSON string FC keeps. */
@@ -82,6 +84,7 @@ export function fcReader(options: FcClientOptions): FunctionReader {
           ...(body?.timeout !== undefined ? { timeout: body.timeout } : {}),
           ...(body?.memorySize !== undefined ? { memorySize: body.memorySize } : {}),
           environmentVariables: { ...(body?.environmentVariables ?? {}) },
+          ...(body?.logConfig ? { logConfig: { ...(body.logConfig.project ? { project: body.logConfig.project } : {}), ...(body.logConfig.logstore ? { logstore: body.logConfig.logstore } : {}) } } : {}),
         };
       } catch (error) {
         if ((error as { code?: string }).code === 'FunctionNotFound') return undefined;

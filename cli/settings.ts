@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { loadSpec, SpecError, type ServiceSpec } from '../scripts/spec';
+import { loadSpec, SpecError, type ServiceSpec } from '../deploy/spec';
 import type { Pricing } from '../shared/jobs/cost';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import type { Rule } from '../shared/rules/schema';

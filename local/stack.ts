@@ -2,7 +2,7 @@ import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
-import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../scripts/spec';
+import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
 
@@ -137,7 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const unknownCaps = Object.keys(options.reservedConcurrency ?? {}).filter((resource) => !spec.functions.some((f) => f.resource === resource));
   if (unknownCaps.length > 0) throw new Error(`reservedConcurrency names no function resource of s.yaml: ${unknownCaps.join(', ')}`);
   // Loaded only to build: the build pulls in esbuild and the rule validator, which stacks over built bundles do not need.
-  if (options.build !== false) await (await import('../scripts/build')).buildFunctions(spec);
+  if (options.build !== false) await (await import('../deploy/build')).buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
   const bucket = submitSpec?.ossTriggers[0]?.bucket;
   if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli, type CliRun } from './helpers/cli';
+import { checkBuckets, type VersioningReader } from '../cli/commands/doctor';
+import { loadSpec } from '../deploy/spec';
+import { runCli, ROOT, type CliRun } from './helpers/cli';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 
@@ -45,9 +47,16 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
       assert.ok(names.includes(`function ${fn}`), `${fn} checked`);
       assert.ok(names.includes(`environment of ${fn}`), `${fn} environment checked`);
     }
-    assert.ok(names.includes('trigger video-animation-submit/video-uploads'));
-    assert.ok(names.includes('trigger video-animation-record/imm-task-done'));
-    assert.ok(names.includes('trigger video-animation-reconcile/reconcile-every-10-minutes'));
+    assert.ok(names.includes('trigger video-animation-submit/video-animation-oss-my-video-bucket'));
+    assert.ok(names.includes('trigger video-animation-record/video-animation-mns-video-animation-done'));
+    assert.ok(names.includes('trigger video-animation-reconcile/video-animation-every-10m'));
+    for (const fn of FUNCTIONS) {
+      const logs = report.checks.find((c) => c.name === `logs of ${fn}`);
+      assert.match(logs?.note ?? '', /s\.yaml sends them to video-animation-cn-hangzhou-\d+\/functions; the local stack keeps them itself/, fn);
+    }
+    const versioning = report.checks.find((c) => c.name === 'records bucket my-video-bucket: versioning off');
+    assert.ok(versioning, 'the records bucket (the watched bucket by default) is checked');
+    assert.equal(report.checks.filter((c) => c.name.includes('versioning')).length, 1, 'one bucket: checked once');
     assert.match(report.checks.find((c) => c.name === 'stack video-animation-stack')?.note ?? '', /no stack on the local stack/);
 
     const human = await cli(healthy, ['doctor', '--local']);
@@ -83,6 +92,24 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
     assert.doesNotMatch(human.stdout, ANSI);
   });
 
+  test('a new BUCKET: the old OSS trigger is reported with the command that removes it, the new one as missing', async () => {
+    const run = await cli(healthy, ['doctor', '--local', '--json'], { BUCKET: 'other-videos' });
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    const stale = report.checks.find((c) => c.name === 'trigger video-animation-submit/video-animation-oss-my-video-bucket');
+    assert.equal(stale?.ok, false);
+    assert.equal(stale?.problem, 'deployed but not in s.yaml: it listens to bucket my-video-bucket, s.yaml says bucket other-videos; it still invokes video-animation-submit');
+    assert.match(stale?.fix ?? '', /^s submit remove --trigger video-animation-oss-my-video-bucket -y /);
+    const missing = report.checks.find((c) => c.name === 'trigger video-animation-submit/video-animation-oss-other-videos');
+    assert.equal(missing?.problem, 'FC has no trigger video-animation-oss-other-videos on video-animation-submit');
+    assert.equal(missing?.fix, 's submit deploy');
+    // The other triggers did not move: nothing else about triggers is reported.
+    assert.deepEqual(report.checks.filter((c) => c.name.startsWith('trigger ') && !c.ok).map((c) => c.name).sort(), [
+      'trigger video-animation-submit/video-animation-oss-my-video-bucket',
+      'trigger video-animation-submit/video-animation-oss-other-videos',
+    ]);
+  });
+
   test('usage errors exit 2', async () => {
     const unknown = await cli(healthy, ['doctor', '--local', '--frobnicate', '--json']);
     assert.equal(unknown.code, 2, unknown.stderr);
@@ -90,5 +117,39 @@ describe('video-animation doctor (the real binary, against the local stack)', ()
     const noStack = await cli(healthy, ['doctor', '--local', '--local-dir', path.join(healthy.dir, 'missing')]);
     assert.equal(noStack.code, 2);
     assert.match(noStack.stderr, /start the local stack first/);
+  });
+});
+
+/** The local OSS does not serve GET /?versioning: the verdicts on a versioned or missing bucket, from a stand-in. */
+describe('doctor: the versioning of the watched and the records bucket', () => {
+  const reader =
+    (statuses: Record<string, string | undefined | Error>): VersioningReader =>
+    async (bucket) => {
+      const status = statuses[bucket];
+      if (status instanceof Error) throw status;
+      return status === undefined ? {} : { versionStatus: status };
+    };
+  const noSuchBucket = Object.assign(new Error('The specified bucket does not exist.'), { code: 'NoSuchBucket', status: 404 });
+
+  test('records in a versioned watched bucket fail, with the way out; a records bucket of its own is checked too', async () => {
+    const spec = await loadSpec(path.join(ROOT, 's.yaml'));
+    const [versioned] = await checkBuckets(reader({ 'my-video-bucket': 'Suspended' }), spec, false);
+    assert.equal(versioned?.name, 'records bucket my-video-bucket: versioning off');
+    assert.equal(versioned?.ok, false);
+    assert.match(versioned?.problem ?? '', /^versioning is Suspended: OSS ignores create-only writes/);
+    assert.match(versioned?.fix ?? '', /vars\.recordsBucket <new bucket>, vars\.createRecordsBucket 'true'/);
+
+    const separate = await loadSpec(path.join(ROOT, 's.yaml'), { RECORDS_BUCKET: 'my-records' });
+    const checks = await checkBuckets(reader({ 'my-video-bucket': 'Enabled', 'my-records': noSuchBucket }), separate, false);
+    assert.deepEqual(
+      checks.map((c) => [c.name, c.ok]),
+      [
+        ['bucket my-video-bucket: versioning', true],
+        ['records bucket my-records: versioning off', false],
+      ],
+    );
+    assert.match(checks[1]!.fix ?? '', /createRecordsBucket to 'true'/);
+    const fine = await checkBuckets(reader({}), separate, false);
+    assert.ok(fine.every((c) => c.ok && c.problem === undefined));
   });
 });

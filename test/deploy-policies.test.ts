@@ -3,10 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { functionRules } from '../scripts/build';
-import { deploymentFromSpec, roleLogicalId, stackTemplate, type Deployment } from '../scripts/deploy-resources';
-import { evaluateExpression, type RosTemplate } from '../scripts/ros-template';
-import { loadSpec } from '../scripts/spec';
+import { functionRules } from '../deploy/checks';
+import { deploymentFromSpec, roleLogicalId, stackTemplate, type Deployment } from '../deploy/deploy-resources';
+import { evaluateExpression, type RosTemplate } from '../deploy/ros-template';
+import { loadSpec } from '../deploy/spec';
 import { LOCAL_ACCOUNT_ID, type StackOptions } from '../local/stack';
 import { parseOssRequestTarget as parseTarget } from '@video-animation/local-cloud';
 import { parseRuleSet } from '../shared/rules/validate';
@@ -14,7 +14,7 @@ import { startTestStack, type TestStack } from './helpers/stack';
 
 /**
  * The deployed roles grant exactly what the functions call. The expected calls are not taken from the generator or
- * from shared/clients/calls.ts: the functions run end to end on the local stack behind a recording proxy, every
+ * from deploy/calls.ts: the functions run end to end on the local stack behind a recording proxy, every
  * OSS and IMM request they send is turned into the RAM authorization it needs (the table below, from the OSS and IMM
  * API references), attributed to the function whose invocation sent it, and checked against the policy the stack
  * template gives that function's role (Fn::Sub evaluated). Then the other way: every grant of every policy must have
@@ -98,6 +98,8 @@ function needs(r: Recorded, immProject: string): Need[] {
   const q = target.query;
   if (target.key === '') {
     if (r.method === 'GET' && q.get('list-type') === '2') return [need('oss:ListObjects', arn(target.bucket), { 'oss:Prefix': q.get('prefix') ?? '' })];
+    // GetBucketVersioning (OSS API reference): a bucket-level action on the bucket itself.
+    if (r.method === 'GET' && q.has('versioning')) return [need('oss:GetBucketVersioning', arn(target.bucket))];
   } else if (r.method === 'HEAD') {
     return [need('oss:GetObject', arn(target.bucket, target.key))];
   } else if (r.method === 'GET' && !q.has('tagging')) {
@@ -243,8 +245,25 @@ const FC_DESTINATION = (fn: string) => [
   `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-failed`,
   `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-failed/messages`,
 ];
+const EVENTS = (fn: string) => [
+  `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-events`,
+  `${fn} mns:PublishMessage acs:mns:${REGION}:${LOCAL_ACCOUNT_ID}:/topics/video-animation-events/messages`,
+];
 const project = (action: string, fn: string) => `${fn} imm:${action} acs:imm:${REGION}:${LOCAL_ACCOUNT_ID}:project/video-animation`;
 
+
+const BUCKET_PREFIX = 'acs:oss:*:*:my-video-bucket/';
+/**
+ * A first delivery of an upload event whose ETag and size are in it writes only: submit reads a job's facts (and
+ * closes it) for a duplicate, a takeover or a failure at submission, and HEADs a source only for a key that may be
+ * URL-encoded. None happens in these runs; the unit tests cover those paths.
+ */
+const SUBMIT_READS = (sources: string) => [
+  `submit oss:DeleteObject ${BUCKET_PREFIX}.video-animation/*`,
+  `submit oss:GetObject ${BUCKET_PREFIX}.video-animation/*`,
+  `submit oss:GetObject ${sources}`,
+  'submit oss:ListObjects acs:oss:*:*:my-video-bucket',
+];
 describe('the function roles grant exactly what the functions call (default rules: engine imm, frames)', () => {
   let observed: Observed;
   before(async () => {
@@ -295,6 +314,10 @@ describe('the function roles grant exactly what the functions call (default rule
       project('DetectMediaMeta', 'reconcile'),
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
+      ...SUBMIT_READS(`${BUCKET_PREFIX}videos/*`),
+      // Declared for completion events; the functions of this tree do not publish them yet.
+      ...EVENTS('record'),
+      ...EVENTS('reconcile'),
     ].sort());
   });
 });
@@ -349,6 +372,10 @@ describe("the function roles grant exactly what the functions call (a user's rul
       project('ListTasks', 'reconcile'),
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
+      ...SUBMIT_READS(`${BUCKET_PREFIX}videos/clips/*`),
+      // Declared for completion events; the functions of this tree do not publish them yet.
+      ...EVENTS('record'),
+      ...EVENTS('reconcile'),
     ].sort());
   });
 });

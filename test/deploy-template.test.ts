@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
-import { checkSpecConsistency, functionRules, writeDeployFiles } from '../scripts/build';
-import { deploymentFromSpec, formatJson, policyFiles, STACK_PARAMETERS, stackTemplate, type Deployment } from '../scripts/deploy-resources';
-import { createdResources, evaluateOutputs, unresolvedReferences, type RosTemplate } from '../scripts/ros-template';
-import { loadSpec, SpecError, type ServiceSpec } from '../scripts/spec';
+import { writeDeployFiles } from '../deploy/build';
+import { checkSpecConsistency, functionRules } from '../deploy/checks';
+import { deploymentFromSpec, formatJson, policyFiles, STACK_PARAMETERS, stackTemplate, type Deployment } from '../deploy/deploy-resources';
+import { createdResources, evaluateOutputs, unresolvedReferences, type RosTemplate } from '../deploy/ros-template';
+import { loadSpec, SpecError, type ServiceSpec } from '../deploy/spec';
 import { RulesConfigError } from '../shared/rules/validate';
 
 /**
@@ -181,7 +183,7 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     assert.deepEqual(schemaProblems(template), []);
     assert.deepEqual(
       [...new Set(Object.values(template.Resources).map((r) => r.Type))].sort(),
-      ['ALIYUN::IMM::Project2', 'ALIYUN::MNS::Queue', 'ALIYUN::MNS::Subscription', 'ALIYUN::MNS::Topic', 'ALIYUN::RAM::Role'],
+      ['ALIYUN::IMM::Project2', 'ALIYUN::MNS::Queue', 'ALIYUN::MNS::Subscription', 'ALIYUN::MNS::Topic', 'ALIYUN::OSS::Bucket', 'ALIYUN::RAM::Role', 'ALIYUN::SLS::Index', 'ALIYUN::SLS::Logstore', 'ALIYUN::SLS::Project'],
     );
   });
 
@@ -195,17 +197,17 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     (broken.Resources['FailureQueue']!.Properties as Record<string, unknown>)['MessageRetentionPeriod'] = '7d';
     delete (broken.Resources['ImmProject']!.Properties as Record<string, unknown>)['ProjectName'];
     broken.Outputs!['ImmServiceRoleArn']!.Value = { 'Fn::GetAtt': ['ImmServiceRole', 'ARN'] };
-    broken.Resources['Extra'] = { Type: 'ALIYUN::OSS::Bucket', Properties: {} };
+    broken.Resources['Extra'] = { Type: 'ALIYUN::ECS::Instance', Properties: {} };
     const problems = schemaProblems(broken).join('\n');
-    for (const expected of ['NoticeTopic.Properties.Name: not a documented property', 'MessageRetentionPeriod: expected Integer', 'ImmProject.Properties.ProjectName: required', 'ImmServiceRole.ARN: not a documented attribute', 'ALIYUN::OSS::Bucket is not in the kept schema']) {
+    for (const expected of ['NoticeTopic.Properties.Name: not a documented property', 'MessageRetentionPeriod: expected Integer', 'ImmProject.Properties.ProjectName: required', 'ImmServiceRole.ARN: not a documented attribute', 'ALIYUN::ECS::Instance is not in the kept schema']) {
       assert.ok(problems.includes(expected), `${expected}\nin\n${problems}`);
     }
   });
 
-  test('creates the IMM project with its own service role (trusts imm.aliyuncs.com), both topics, a queue on the failure topic, one role per function (trusts fc.aliyuncs.com)', () => {
+  test('creates the IMM project with its own service role (trusts imm.aliyuncs.com), the notice, failure and events topics, a queue on the failure topic, the log project, store and index, one role per function (trusts fc.aliyuncs.com)', () => {
     const r = template.Resources;
     assert.deepEqual(createdResources(template, { stackName: 'video-animation-stack', region: 'cn-hangzhou', accountId: '1', parameters: deployment.parameters }).sort(), [
-      'FailureQueue', 'FailureQueueSubscription', 'FailureTopic', 'ImmProject', 'ImmServiceRole', 'NoticeTopic', 'ReconcileRole', 'RecordRole', 'SubmitRole',
+      'EventsTopic', 'FailureQueue', 'FailureQueueSubscription', 'FailureTopic', 'ImmProject', 'ImmServiceRole', 'LogIndex', 'LogProject', 'LogStore', 'NoticeTopic', 'ReconcileRole', 'RecordRole', 'SubmitRole',
     ]);
     assert.deepEqual(r['ImmProject']!.Properties!['ServiceRole'], { 'Fn::GetAtt': ['ImmServiceRole', 'RoleName'] });
     assert.deepEqual((r['ImmServiceRole']!.Properties!['AssumeRolePolicyDocument'] as { Statement: { Principal: unknown }[] }).Statement[0]!.Principal, { Service: ['imm.aliyuncs.com'] });
@@ -226,10 +228,10 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     });
   });
 
-  test('names carry the app name; inline policy names (account-wide) carry the stack name', () => {
+  test('RAM role and inline policy names (account-wide) carry the app name and the region', () => {
     for (const [id, r] of Object.entries(template.Resources).filter(([, r]) => r.Type === 'ALIYUN::RAM::Role')) {
-      assert.match(resourceText(r.Properties!['RoleName']), /^\$\{AppName\}-/, id);
-      for (const p of r.Properties!['Policies'] as { PolicyName: unknown }[]) assert.match(resourceText(p.PolicyName), /^\$\{ALIYUN::StackName\}-/, id);
+      assert.match(resourceText(r.Properties!['RoleName']), /^\$\{AppName\}-\$\{ALIYUN::Region\}-/, id);
+      for (const p of r.Properties!['Policies'] as { PolicyName: unknown }[]) assert.match(resourceText(p.PolicyName), /^\$\{AppName\}-\$\{ALIYUN::Region\}-/, id);
     }
     assert.equal(spec.stacks[0]!.name, 'video-animation-stack');
     assert.equal(spec.stacks[0]!.parameters['AppName'], 'video-animation');
@@ -243,11 +245,14 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     assert.equal(spec.stacks[0]!.template, './dist/ros/stack.json');
   });
 
-  test('npm run build writes that template where the ros resource reads it, and policies/ is fresh', async () => {
-    const written = await writeDeployFiles(spec, { policies: 'check' });
+  test('npm run build writes that template where the ros resource reads it, and the policies beside s.yaml', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'deploy-policies-'));
+    dirs.push(dir);
+    const written = await writeDeployFiles(spec, { policiesDir: dir });
     assert.equal(written.template, path.join(ROOT, 'dist', 'ros', 'stack.json'));
     assert.deepEqual(JSON.parse(await readFile(written.template!, 'utf8')), template);
-    assert.deepEqual(written.policies, []);
+    assert.equal(written.policies.length, Object.keys(policyFiles(deployment)).length, 'every policy is written into an empty folder');
+    assert.deepEqual((await writeDeployFiles(spec, { policiesDir: dir })).policies, [], 'a second build changes nothing');
     for (const [name, document] of Object.entries(policyFiles(deployment))) {
       assert.deepEqual(JSON.parse(await readFile(path.join(ROOT, 'policies', name), 'utf8')), document, name);
     }
@@ -269,6 +274,9 @@ describe('least privilege, for the default rules and for a user\'s rules', async
             const object = /^acs:oss:\*:\*:my-video-bucket\/(.+)\*$/.exec(r);
             if (object) {
               assert.ok(c.prefixes.includes(object[1]!), `${id}: ${r} is outside ${c.prefixes.join(', ')}`);
+            } else if (s.Action.includes('oss:GetBucketVersioning')) {
+              assert.equal(r, 'acs:oss:*:*:my-video-bucket', `${id}: ${r}`);
+              assert.deepEqual(s.Action, ['oss:GetBucketVersioning'], `${id}: versioning is read alone, on the records bucket`);
             } else {
               assert.equal(r, 'acs:oss:*:*:my-video-bucket', `${id}: ${r}`);
               assert.deepEqual(s.Action, ['oss:ListObjects'], `${id}: only listing is bucket-level`);
@@ -284,7 +292,15 @@ describe('least privilege, for the default rules and for a user\'s rules', async
     const { template } = cases[1]!;
     const p = Object.fromEntries(rolePolicies(template).map((r) => [r.id, grants(r.statements)]));
     const bucket = (prefix: string) => `acs:oss:*:*:my-video-bucket/${prefix}*`;
-    const records = { [bucket('.video-animation/')]: ['oss:DeleteObject', 'oss:GetObject', 'oss:PutObject'], 'acs:oss:*:*:my-video-bucket if {"StringLike":{"oss:Prefix":[".video-animation/*"]}}': ['oss:ListObjects'] };
+    const records = {
+      [bucket('.video-animation/')]: ['oss:DeleteObject', 'oss:GetObject', 'oss:PutObject'],
+      'acs:oss:*:*:my-video-bucket if {"StringLike":{"oss:Prefix":[".video-animation/*"]}}': ['oss:ListObjects'],
+      'acs:oss:*:*:my-video-bucket': ['oss:GetBucketVersioning'],
+    };
+    const events = {
+      'acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/${AppName}-events': ['mns:PublishMessage'],
+      'acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/${AppName}-events/messages': ['mns:PublishMessage'],
+    };
     const imm = 'acs:imm:${ALIYUN::Region}:${ALIYUN::AccountId}:project/${ImmProjectName}';
     const failure = {
       'acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/${FailureTopicName}': ['mns:PublishMessage'],
@@ -299,8 +315,9 @@ describe('least privilege, for the default rules and for a user\'s rules', async
       ...failure,
     });
     const recordOutputs = { [bucket('media/clips/')]: ['oss:GetObject', 'oss:PutObjectTagging'], [bucket('previews/')]: ['oss:GetObject', 'oss:PutObject', 'oss:PutObjectTagging'] };
-    assert.deepEqual(p['RecordRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:ListTasks'], ...failure });
-    assert.deepEqual(p['ReconcileRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:GetTask', 'imm:ListTasks'] });
+    // Completion events: record and reconcile publish to exactly the events topic; submit does not.
+    assert.deepEqual(p['RecordRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:ListTasks'], ...events, ...failure });
+    assert.deepEqual(p['ReconcileRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:GetTask', 'imm:ListTasks'], ...events });
     assert.deepEqual(p['ImmServiceRole'], {
       [bucket('media/clips/')]: ['oss:GetObject', 'oss:PutObject'],
       [bucket('media/movies/')]: ['oss:GetObject'],
@@ -336,16 +353,19 @@ describe('pointing s.yaml at an existing project and topics', async () => {
   });
   const { spec, template, deployment } = await deploymentOf(file);
 
-  test('the stack creates only the function roles; its outputs name the existing project and topics', () => {
+  test('the stack creates only the function roles, the events topic and the log project; its outputs name the existing project and topics', () => {
     const context = { stackName: spec.stacks[0]!.name, region: 'cn-hangzhou', accountId: '1234567890', parameters: deployment.parameters };
-    assert.deepEqual(createdResources(template, context).sort(), ['ReconcileRole', 'RecordRole', 'SubmitRole']);
+    assert.deepEqual(createdResources(template, context).sort(), ['EventsTopic', 'LogIndex', 'LogProject', 'LogStore', 'ReconcileRole', 'RecordRole', 'SubmitRole']);
     assert.deepEqual(evaluateOutputs(template, context), {
       ImmProjectName: 'our-imm',
       NoticeTopicName: 'our-done',
       FailureTopicName: 'our-failed',
-      SubmitRoleArn: 'acs:ram::1234567890:role/video-animation-submit-role',
-      RecordRoleArn: 'acs:ram::1234567890:role/video-animation-record-role',
-      ReconcileRoleArn: 'acs:ram::1234567890:role/video-animation-reconcile-role',
+      EventsTopicName: 'video-animation-events',
+      LogProjectName: 'video-animation-cn-hangzhou-1234567890',
+      LogStoreName: 'functions',
+      SubmitRoleArn: 'acs:ram::1234567890:role/video-animation-cn-hangzhou-submit',
+      RecordRoleArn: 'acs:ram::1234567890:role/video-animation-cn-hangzhou-record',
+      ReconcileRoleArn: 'acs:ram::1234567890:role/video-animation-cn-hangzhou-reconcile',
     });
   });
 
@@ -390,7 +410,7 @@ describe('Serverless Devs reads the stack first', async () => {
     const list = await steps(S_YAML);
     const { template } = await deploymentOf(S_YAML);
     const read = new Set([...JSON.stringify(list.map((s) => s.props)).matchAll(/\$\{resources\.stack\.output\.([A-Za-z0-9]+)\}/g)].map((m) => m[1]!));
-    assert.deepEqual([...read].sort(), ['FailureTopicName', 'ImmProjectName', 'NoticeTopicName', 'ReconcileRoleArn', 'RecordRoleArn', 'SubmitRoleArn']);
+    assert.deepEqual([...read].sort(), ['EventsTopicName', 'FailureTopicName', 'ImmProjectName', 'LogProjectName', 'LogStoreName', 'NoticeTopicName', 'ReconcileRoleArn', 'RecordRoleArn', 'SubmitRoleArn']);
     for (const key of read) {
       assert.ok(template.Outputs?.[key], `output ${key}`);
       assert.equal(template.Outputs[key]!.Condition, undefined, `output ${key} must not depend on a condition`);
@@ -469,19 +489,21 @@ describe('static consistency at build time', async () => {
     await assert.rejects(loadSpec(file), /^SpecError: s\.yaml resources\.stack\.props\.parameters:\n {2}- CreateTopics "yes": 'true' \(the stack creates it\) or 'false'/);
   });
 
-  test('policies/ stale against s.yaml fails the build with the command that rewrites them', async () => {
+  test('npm run build after editing the rules succeeds and rewrites the policies beside that s.yaml', async () => {
     const file = await userRulesSpec();
-    const spec = await loadSpec(file);
     const dir = path.join(path.dirname(file), 'policies');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'fc-trust.json'), formatJson({ Version: '1', Statement: [] }));
-    await assert.rejects(writeDeployFiles(spec, { policiesDir: dir, policies: 'check' }), (error: unknown) => {
-      assert.ok(error instanceof SpecError);
-      assert.match(error.message, /fc-trust\.json, .*submit-function\.json.* are stale against s\.yaml .*: run `npm run build -- --write-policies` to rewrite them/);
-      return true;
-    });
-    const written = await writeDeployFiles(spec, { policiesDir: dir, policies: 'write' });
-    assert.equal(written.policies.length, 6, "fc-trust, imm-trust, imm-service-role and one per function");
-    assert.deepEqual((await writeDeployFiles(spec, { policiesDir: dir, policies: 'check' })).policies, []);
+    const stale = formatJson({ Version: '1', Statement: [] });
+    await writeFile(path.join(dir, 'submit-function.json'), stale);
+    const build = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'build.ts'), file], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(build.status, 0, build.stderr);
+    const edited = await loadSpec(file);
+    const expected = policyFiles(deploymentFromSpec(edited, functionRules(edited, edited.functions[0]!), '.video-animation/'));
+    const names = Object.keys(expected).sort();
+    assert.deepEqual((await readdir(dir)).sort(), names);
+    for (const name of names) assert.equal(await readFile(path.join(dir, name), 'utf8'), formatJson(expected[name]), name);
+    assert.notEqual(await readFile(path.join(dir, 'submit-function.json'), 'utf8'), stale);
+    assert.match(await readFile(path.join(dir, 'submit-function.json'), 'utf8'), /media\/movies\//, "the edited rules' prefixes");
+    assert.match(build.stdout, /submit-function\.json {2}\(changed\)/);
   });
 });

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { LocalFunction } from '@video-animation/local-cloud';
 import { LOCAL_CREDENTIALS, startStack, type Stack, type StackOptions } from '../local/stack';
-import { loadSpec, SpecError } from '../scripts/spec';
+import { loadSpec, SpecError } from '../deploy/spec';
 
 const SPEC = path.join(__dirname, 'fixtures', 'specs', 'concurrency.yaml');
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { timerIntervalMs, UnsupportedTimerError } from '@video-animation/local-cloud';
 import { startStack, type Stack, type StackOptions } from '../local/stack';
-import { loadSpec, SpecError } from '../scripts/spec';
+import { loadSpec, SpecError } from '../deploy/spec';
 
 const SPEC = path.join(__dirname, 'fixtures', 'specs', 'timers.yaml');
 

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { validateSpecRules } from '../scripts/build';
-import { loadSpec, SpecError, type FunctionSpec } from '../scripts/spec';
+import { validateSpecRules } from '../deploy/checks';
+import { loadSpec, SpecError, type FunctionSpec } from '../deploy/spec';
 import { RulesConfigError } from '../shared/rules/validate';
 
 const ROOT = path.join(__dirname, '..');
@@ -66,11 +66,32 @@ describe('loadSpec(s.yaml)', async () => {
     assert.equal(submit.memoryMB, 256);
   });
 
-  test('environment: IMM project, topic, records prefix and task attempts as strings; reconcile knows its bucket', () => {
-    const expected = { IMM_PROJECT: 'video-animation', MNS_TOPIC: 'video-animation-done', RECORDS_PREFIX: '.video-animation/', MAX_TASK_ATTEMPTS: '3', PRICE_PER_FRAME: '', PRICE_CURRENCY: 'CNY' };
+  test('environment: IMM project, topic, records bucket and prefix, task attempts as strings; record and reconcile publish events; reconcile knows its bucket', () => {
+    const expected = {
+      IMM_PROJECT: 'video-animation',
+      MNS_TOPIC: 'video-animation-done',
+      RECORDS_BUCKET: 'my-video-bucket',
+      RECORDS_PREFIX: '.video-animation/',
+      MAX_TASK_ATTEMPTS: '3',
+      PRICE_PER_FRAME: '',
+      PRICE_CURRENCY: 'CNY',
+    };
     assert.deepEqual(submit.env, expected);
-    assert.deepEqual(record.env, expected);
-    assert.deepEqual(reconcile.env, { ...expected, BUCKET: 'my-video-bucket', RECONCILE_AFTER_SECONDS: '900' });
+    assert.deepEqual(record.env, { ...expected, EVENTS_TOPIC: 'video-animation-events' });
+    assert.deepEqual(reconcile.env, { ...expected, EVENTS_TOPIC: 'video-animation-events', BUCKET: 'my-video-bucket', RECONCILE_AFTER_SECONDS: '900' });
+  });
+
+  test('RECORDS_BUCKET follows vars.recordsBucket; EVENTS_TOPIC is empty when vars.events is off', async () => {
+    const custom = await loadSpec(S_YAML, { RECORDS_BUCKET: 'my-records', EVENTS: 'false' });
+    for (const f of custom.functions) assert.equal(f.env['RECORDS_BUCKET'], 'my-records', f.resource);
+    assert.deepEqual(custom.functions.map((f) => f.env['EVENTS_TOPIC']), [undefined, '', '']);
+  });
+
+  test('every function writes its logs to the log project and store the stack creates', () => {
+    for (const f of [submit, record, reconcile]) {
+      assert.deepEqual(f.logConfig, { project: spec.stacks[0]!.outputs['LogProjectName'], logstore: 'functions' }, f.resource);
+    }
+    assert.match(spec.stacks[0]!.outputs['LogProjectName']!, /^video-animation-cn-hangzhou-\d+$/);
   });
 
   test('submit runs at most vars.submitConcurrency (10) at once, SUBMIT_CONCURRENCY overrides it; the others are uncapped', async () => {
@@ -87,7 +108,7 @@ describe('loadSpec(s.yaml)', async () => {
   });
 
   test('reconcile runs on a timer every 10 minutes, never retried (the next run is the retry)', () => {
-    assert.deepEqual(reconcile.timerTriggers, [{ name: 'reconcile-every-10-minutes', cronExpression: '@every 10m', enable: true }]);
+    assert.deepEqual(reconcile.timerTriggers, [{ name: 'video-animation-every-10m', cronExpression: '@every 10m', enable: true }]);
     assert.equal(reconcile.maxAsyncRetryAttempts, 0);
     assert.deepEqual([reconcile.ossTriggers, reconcile.mnsTriggers], [[], []]);
   });
@@ -95,7 +116,7 @@ describe('loadSpec(s.yaml)', async () => {
   test('submit has the OSS upload trigger with all three upload events on videos/', () => {
     assert.deepEqual(submit.ossTriggers, [
       {
-        name: 'video-uploads',
+        name: 'video-animation-oss-my-video-bucket',
         region: 'cn-hangzhou',
         bucket: 'my-video-bucket',
         events: ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject', 'oss:ObjectCreated:CompleteMultipartUpload'],
@@ -108,7 +129,7 @@ describe('loadSpec(s.yaml)', async () => {
 
   test('record has the MNS topic trigger: JSON, EXPONENTIAL_DECAY_RETRY', () => {
     assert.deepEqual(record.mnsTriggers, [
-      { name: 'imm-task-done', topic: 'video-animation-done', notifyContentFormat: 'JSON', notifyStrategy: 'EXPONENTIAL_DECAY_RETRY' },
+      { name: 'video-animation-mns-video-animation-done', topic: 'video-animation-done', notifyContentFormat: 'JSON', notifyStrategy: 'EXPONENTIAL_DECAY_RETRY' },
     ]);
     assert.deepEqual(record.ossTriggers, []);
   });

@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../scripts/spec';
+import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../deploy/spec';
 import type { CommandContext, CommandResult } from '../context';
 import { OperationError } from '../errors';
 import type { DeployedTrigger, FunctionReader } from '../fc';
 import type { AttachmentReader, StackReader } from '../cloud-readers';
+
+/** GET /?versioning of a bucket (ali-oss getBucketVersioning): the status, undefined when never enabled. */
+export type VersioningReader = (bucket: string) => Promise<{ versionStatus?: string }>;
 
 /** One line of the report. `note` says why a check was skipped (`skipped`: it made no call) or what is worth knowing. */
 export interface DoctorCheck {
@@ -29,8 +32,9 @@ const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|
 
 /**
  * Checks the deployment against s.yaml with read-only calls: the ROS stack (status, the outputs s.yaml reads), each
- * fc3 function (GetFunction: runtime, handler, timeout, memory, environment; ListTriggers: each trigger's type and
- * config), and for `engine: oss` rules the bucket's IMM project (GetOSSBucketAttachment).
+ * fc3 function (GetFunction: runtime, handler, timeout, memory, environment, where its logs go; ListTriggers: each
+ * trigger's type and config, and deployed triggers s.yaml no longer has), the versioning of the watched and the
+ * records bucket (GetBucketVersioning), and for `engine: oss` rules the bucket's IMM project (GetOSSBucketAttachment).
  */
 export async function doctor(ctx: CommandContext): Promise<CommandResult> {
   const { settings } = ctx;
@@ -47,7 +51,11 @@ export async function doctor(ctx: CommandContext): Promise<CommandResult> {
     }
     checks.push(await checkStack(readers.stacks, stack, await referencedOutputs(settings.specFile, stack.resource), specName));
   }
-  for (const fn of spec.functions) checks.push(...(await checkFunction(readers.functions, fn, specName)));
+  for (const fn of spec.functions) checks.push(...(await checkFunction(readers.functions, fn, specName, target.local)));
+  // ali-oss has getBucketVersioning (lib/common/bucket/getBucketVersioning.js); @types/ali-oss does not declare it.
+  const oss = target.oss as unknown as { getBucketVersioning: VersioningReader };
+  const versioning: VersioningReader = (bucket) => oss.getBucketVersioning(bucket);
+  checks.push(...(await checkBuckets(versioning, spec, target.local)));
   checks.push(await checkAttachment(readers.attachments, spec, settings.bucket, settings.rules.some((r) => r.engine === 'oss'), target.local));
 
   const report: DoctorReport = { ok: checks.every((c) => c.ok), checks };
@@ -108,7 +116,7 @@ async function checkStack(reader: StackReader, stack: StackSpec, referenced: str
   return problems.length ? { name, ok: false, problem: problems.join('; '), fix } : { name, ok: true };
 }
 
-async function checkFunction(reader: FunctionReader, fn: FunctionSpec, specName: string): Promise<DoctorCheck[]> {
+async function checkFunction(reader: FunctionReader, fn: FunctionSpec, specName: string, local: boolean): Promise<DoctorCheck[]> {
   const name = `function ${fn.functionName}`;
   const deploy = `s ${fn.resource} deploy`;
   let deployed;
@@ -129,6 +137,8 @@ async function checkFunction(reader: FunctionReader, fn: FunctionSpec, specName:
   compare('timeout', deployed.timeout, fn.timeoutSeconds);
   compare('memorySize', deployed.memorySize, fn.memoryMB);
   checks.push(differences.length ? { name, ok: false, problem: differences.join('; '), fix: deploy } : { name, ok: true });
+
+  checks.push(checkLogs(fn, deployed.logConfig, specName, local));
 
   const envProblems = environmentDifferences(deployed.environmentVariables, fn.env, specName);
   checks.push(
@@ -185,6 +195,102 @@ async function checkFunction(reader: FunctionReader, fn: FunctionSpec, specName:
         ? `fc3 never updates an existing mns_topic trigger: delete ${triggerName} on ${fn.functionName} (FC console, Triggers) or rename it in ${specName}, then ${deploy}`
         : deploy;
     checks.push(problems.length ? { name: check, ok: false, problem: problems.join('; '), fix } : { name: check, ok: true });
+  }
+  checks.push(...staleTriggers(fn, triggers, specName));
+  return checks;
+}
+
+/**
+ * Deployed triggers s.yaml no longer has. Trigger names carry their bucket or topic, so a new bucket or topic makes a
+ * new trigger and leaves the old one behind (FC cannot move a trigger): the old bucket still invokes the function,
+ * now without the role's permission on it. `s <resource> remove --trigger <name>` removes just that trigger (fc3).
+ */
+function staleTriggers(fn: FunctionSpec, deployed: DeployedTrigger[], specName: string): DoctorCheck[] {
+  const declared = new Set([...fn.ossTriggers, ...fn.mnsTriggers, ...fn.timerTriggers].map((t) => t.name));
+  return deployed
+    .filter((d) => !declared.has(d.triggerName))
+    .map((d) => {
+      const source = d.triggerType === 'oss' ? `bucket ${(d.sourceArn ?? '').split(':')[4] ?? '?'}` : d.triggerType === 'mns_topic' ? `topic ${d.sourceArn?.slice(d.sourceArn.lastIndexOf('/') + 1) ?? '?'}` : undefined;
+      const wanted =
+        d.triggerType === 'oss'
+          ? fn.ossTriggers.map((t) => `bucket ${t.bucket}`)
+          : d.triggerType === 'mns_topic'
+            ? fn.mnsTriggers.map((t) => `topic ${t.topic}`)
+            : [];
+      const listens = source ? `it listens to ${source}` : `a ${d.triggerType} trigger`;
+      const says = wanted.length ? `${specName} says ${wanted.join(', ')}` : `${specName} has no such trigger`;
+      return {
+        name: `trigger ${fn.functionName}/${d.triggerName}`,
+        ok: false,
+        problem: `deployed but not in ${specName}: ${listens}, ${says}; it still invokes ${fn.functionName}`,
+        fix: `s ${fn.resource} remove --trigger ${d.triggerName} -y (in the folder of ${specName}; removes only that trigger)`,
+      };
+    });
+}
+
+/** Where the function's logs go: the log project and store s.yaml names (the stack creates them). */
+function checkLogs(fn: FunctionSpec, deployed: { project?: string; logstore?: string } | undefined, specName: string, local: boolean): DoctorCheck {
+  const name = `logs of ${fn.functionName}`;
+  const logs = fn.logConfig;
+  if (logs === undefined || logs === 'auto') {
+    return {
+      name,
+      ok: false,
+      problem: `${specName} resources.${fn.resource}.props.logConfig is ${logs === undefined ? 'missing' : "'auto'"}: with a role, fc3 sets up no service-linked role for logs, so a new account gets none`,
+      fix: `set logConfig project and logstore to the stack's LogProjectName and LogStoreName outputs (as the shipped ${specName} does), then s ${fn.resource} deploy`,
+    };
+  }
+  const target = `${logs.project}/${logs.logstore}`;
+  if (local) return { name, ok: true, note: `${specName} sends them to ${target}; the local stack keeps them itself` };
+  if (deployed?.project !== logs.project || deployed?.logstore !== logs.logstore) {
+    const actual = deployed?.project ? `${deployed.project}/${deployed.logstore ?? ''}` : 'nowhere';
+    return { name, ok: false, problem: `they go to ${actual}, ${specName} says ${target}`, fix: `s ${fn.resource} deploy` };
+  }
+  return { name, ok: true, note: target };
+}
+
+/**
+ * Job records are written create-only (x-oss-forbid-overwrite), which OSS ignores on a bucket with versioning on
+ * (Enabled or Suspended): the records bucket must never have had it. Versioning cannot be switched off again.
+ */
+export async function checkBuckets(read: VersioningReader, spec: ServiceSpec, local: boolean): Promise<DoctorCheck[]> {
+  const watched = spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket))[0];
+  const records = spec.functions.map((f) => f.env['RECORDS_BUCKET']).find((b) => b !== undefined && b !== '') ?? watched;
+  const checks: DoctorCheck[] = [];
+  for (const bucket of [...new Set([watched, records])]) {
+    if (bucket === undefined) continue;
+    const holdsRecords = bucket === records;
+    const name = holdsRecords ? `records bucket ${bucket}: versioning off` : `bucket ${bucket}: versioning`;
+    let status: string | undefined;
+    try {
+      status = (await read(bucket)).versionStatus;
+    } catch (error) {
+      const code = (error as { code?: string; status?: number }).code;
+      if (local && (error as { status?: number }).status === 501) {
+        checks.push({ name, ok: true, skipped: true, note: 'the local OSS does not serve GET /?versioning' });
+      } else if (code === 'NoSuchBucket') {
+        checks.push({
+          name,
+          ok: false,
+          problem: `there is no bucket ${bucket}`,
+          fix: holdsRecords && bucket !== watched ? `set vars.createRecordsBucket to 'true' and s deploy (the stack creates it without versioning)` : `create it, or fix vars.bucket`,
+        });
+      } else {
+        checks.push(unreadable(name, error, 'oss:GetBucketVersioning'));
+      }
+      continue;
+    }
+    const on = status === 'Enabled' || status === 'Suspended';
+    if (!on) checks.push({ name, ok: true, ...(holdsRecords ? {} : { note: 'no records here' }) });
+    else if (!holdsRecords) checks.push({ name, ok: true, note: `versioning ${status}; no records here, so it does no harm` });
+    else {
+      checks.push({
+        name,
+        ok: false,
+        problem: `versioning is ${status}: OSS ignores create-only writes (x-oss-forbid-overwrite) on it, so two writers of one job record would both win; the functions refuse it`,
+        fix: `versioning cannot be turned off: put the records in a bucket that never had it (vars.recordsBucket <new bucket>, vars.createRecordsBucket 'true'), then s deploy`,
+      });
+    }
   }
   return checks;
 }

@@ -59,6 +59,13 @@ const FunctionPropsSchema = z.looseObject({
     })
     .optional(),
   triggers: z.array(z.looseObject({ triggerType: z.string() })).default([]),
+  /**
+   * fc3's ILogConfig: `auto` (fc3 makes a project and store, and the service-linked role only for a function without
+   * a role) or the project and store to write to.
+   */
+  logConfig: z.union([z.literal('auto'), z.looseObject({ project: z.string().min(1), logstore: z.string().min(1) })]).optional(),
+  /** Only custom runtimes take it on FC 3.0 (below). */
+  instanceConcurrency: z.number().optional(),
   /** fc3's IConcurrencyConfig (devsapp/fc3 src/interface/concurrency_config.ts): applied by `s deploy`; 0 pauses the function. */
   concurrencyConfig: z.object({ reservedConcurrency: z.number().int().min(0) }).optional(),
 });
@@ -86,7 +93,7 @@ export interface StackSpec {
   parameters: Record<string, string>;
   /**
    * What `${resources.<resource>.output.<Key>}` gives, computed offline from the template the build generates for
-   * these parameters (scripts/deploy-resources.ts): the names the stack creates, role ARNs in account `AccountID`.
+   * these parameters (deploy/deploy-resources.ts): the names the stack creates, role ARNs in account `AccountID`.
    */
   outputs: Record<string, string>;
 }
@@ -129,6 +136,8 @@ export interface FunctionSpec {
    * asynchronous ones above it and refuses synchronous ones). Unset: no cap of its own.
    */
   reservedConcurrency?: number;
+  /** `logConfig` as written: where FC writes the function's logs. */
+  logConfig?: 'auto' | { project: string; logstore: string };
   ossTriggers: OssTrigger[];
   mnsTriggers: MnsTrigger[];
   timerTriggers: TimerTrigger[];
@@ -251,6 +260,11 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
   const props = FunctionPropsSchema.safeParse(rawProps);
   if (!props.success) throw new SpecError(`s.yaml resources.${resource}.props: ${z.prettifyError(props.error)}`);
   const p = props.data;
+  // FC 3.0: "standard runtimes no longer support instance concurrency; custom runtimes still do" (Function Compute
+  // 3.0 feature updates); fc3's 2-to-3 migration deletes the setting.
+  if (p.instanceConcurrency !== undefined && !p.runtime.startsWith('custom')) {
+    throw new SpecError(`s.yaml resources.${resource}.props.instanceConcurrency: FC 3.0 supports instance concurrency only for custom runtimes, not ${p.runtime}: remove it`);
+  }
   const ossTriggers: OssTrigger[] = [];
   const mnsTriggers: MnsTrigger[] = [];
   const timerTriggers: TimerTrigger[] = [];
@@ -299,6 +313,7 @@ function functionSpec(resource: string, rawProps: unknown, baseDir: string): Fun
     maxAsyncRetryAttempts: p.asyncInvokeConfig?.maxAsyncRetryAttempts ?? 3,
     ...(onFailure ? { onFailureDestination: onFailure } : {}),
     ...(p.concurrencyConfig ? { reservedConcurrency: p.concurrencyConfig.reservedConcurrency } : {}),
+    ...(p.logConfig === 'auto' ? { logConfig: 'auto' as const } : p.logConfig ? { logConfig: { project: p.logConfig.project, logstore: p.logConfig.logstore } } : {}),
     ossTriggers,
     mnsTriggers,
     timerTriggers,

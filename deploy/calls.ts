@@ -1,19 +1,23 @@
 /**
  * The cloud calls each function makes, and on what: the one declaration the least-privilege policies are generated
- * from (scripts/deploy-resources.ts turns it into RAM statements for the rules in s.yaml). It names API operations,
+ * from (deploy/deploy-resources.ts turns it into RAM statements for the rules in s.yaml). It names API operations,
  * not RAM actions: which action authorizes which operation is the generator's table, and test/deploy-policies
  * checks both against what the functions really send on the local stack.
  *
  * Keep it in step with the code: a new adapter call (shared/clients/oss.ts, shared/clients/imm.ts) or a new caller
  * of one in shared/app must show up here, or the deployed role will refuse it.
+ *
+ * Buckets: job records live in RECORDS_BUCKET (vars.recordsBucket, by default the watched bucket) under the records
+ * prefix; sources and outputs live in the watched bucket.
  */
 
 /** The functions, by their s.yaml resource name. */
 export type FunctionRole = 'submit' | 'record' | 'reconcile';
 
 /**
- * Which keys of the bucket a call touches: `sources` the rule prefixes (uploads), `outputs` the output prefixes of
- * the rules' key templates, `records` the records prefix (job records, claims, results, indexes).
+ * Which keys a call touches: `sources` the rule prefixes (uploads) and `outputs` the output prefixes of the rules'
+ * key templates, both in the watched bucket; `records` the records prefix (job records, claims, results, indexes) in
+ * the records bucket.
  */
 export type KeyScope = 'sources' | 'outputs' | 'records';
 
@@ -22,6 +26,9 @@ export type KeyScope = 'sources' | 'outputs' | 'records';
  * (and then only on that engine's rules' keys); `frames` when some output has a frame budget (DetectMediaMeta).
  */
 export type CallCondition = 'always' | 'engine-imm' | 'engine-oss' | 'frames';
+
+/** OSS bucket-level operations, on the records bucket itself. */
+export type OssBucketOperation = 'GetBucketVersioning'; // GET /?versioning
 
 /** OSS API operations the BucketApi adapter sends (shared/clients/oss.ts). */
 export type OssOperation =
@@ -38,17 +45,36 @@ export type ImmOperation = 'CreateMediaConvertTask' | 'ListTasks' | 'DetectMedia
 
 export type CloudCall =
   | { service: 'oss'; operation: OssOperation; on: KeyScope; when: CallCondition; why: string }
+  | { service: 'oss'; operation: OssBucketOperation; on: 'records-bucket'; when: 'always'; why: string }
   | { service: 'imm'; operation: ImmOperation; when: CallCondition; why: string }
   /** FC itself publishes a failed asynchronous invocation to the function's onFailure topic, with the function's role. */
-  | { service: 'mns'; operation: 'PublishMessage'; on: 'failure-destination'; when: 'always'; why: string };
+  | { service: 'mns'; operation: 'PublishMessage'; on: 'failure-destination'; when: 'always'; why: string }
+  /** Completion events on the `<app>-events` topic, when vars.events switches them on (EVENTS_TOPIC not empty). */
+  | { service: 'mns'; operation: 'PublishMessage'; on: 'events-topic'; when: 'events'; why: string };
 
-/** The job store (shared/jobs/oss-store.ts): every function reads and writes job records through it. */
+/** The job store (shared/jobs/stores/oss.ts): every function reads and writes job facts through it. */
 const JOB_STORE: CloudCall[] = [
-  { service: 'oss', operation: 'GetObject', on: 'records', when: 'always', why: 'job records, attempt claims, task results, the task index, the reconcile cursor' },
+  { service: 'oss', operation: 'GetObject', on: 'records', when: 'always', why: 'job facts (identity, attempt claims, task results, terminal records), the task index, the reconcile cursor' },
   { service: 'oss', operation: 'PutObject', on: 'records', when: 'always', why: 'the same, create-only where one writer must win' },
-  { service: 'oss', operation: 'DeleteObject', on: 'records', when: 'always', why: 'the open-jobs entry of an ended job, a superseded job index entry' },
-  { service: 'oss', operation: 'ListObjectsV2', on: 'records', when: 'always', why: 'the open-jobs index and per-job claims/results, by prefix' },
+  { service: 'oss', operation: 'DeleteObject', on: 'records', when: 'always', why: 'the open-jobs entry of an ended job' },
+  { service: 'oss', operation: 'ListObjectsV2', on: 'records', when: 'always', why: "the open-jobs index, the job index and each job's facts, by prefix" },
+  {
+    service: 'oss',
+    operation: 'GetBucketVersioning',
+    on: 'records-bucket',
+    when: 'always',
+    why: 'once per instance: create-only records need versioning off (x-oss-forbid-overwrite has no effect on a versioned bucket)',
+  },
 ];
+
+/** Completion events (one per ended job) on the events topic. */
+const COMPLETION_EVENT: CloudCall = {
+  service: 'mns',
+  operation: 'PublishMessage',
+  on: 'events-topic',
+  when: 'events',
+  why: 'one completion event per ended job, to EVENTS_TOPIC',
+};
 
 /** Driving a job on (shared/app/advance.ts): what submit does for an upload and record/reconcile do for a retry. */
 const ADVANCE_JOB: CloudCall[] = [
@@ -79,12 +105,13 @@ export const FUNCTION_CALLS: Readonly<Record<FunctionRole, readonly CloudCall[]>
     ...ADVANCE_JOB,
     FAILURE_DESTINATION,
   ],
-  record: [...JOB_STORE, ...RECORD_TASK, ...ADVANCE_JOB, FAILURE_DESTINATION],
+  record: [...JOB_STORE, ...RECORD_TASK, ...ADVANCE_JOB, COMPLETION_EVENT, FAILURE_DESTINATION],
   reconcile: [
     ...JOB_STORE,
     ...RECORD_TASK,
     ...ADVANCE_JOB,
     { service: 'imm', operation: 'GetTask', when: 'always', why: 'tasks that ran too long without a notice (engine oss tasks run in the attached project too)' },
+    COMPLETION_EVENT,
     FAILURE_DESTINATION,
   ],
 };

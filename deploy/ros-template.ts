@@ -1,7 +1,7 @@
 /**
  * A small offline reader of ROS templates (ROSTemplateFormatVersion 2015-09-01): what the stack's outputs would be
  * for given parameters, without the cloud. It knows the intrinsic functions and the few resource attributes the
- * generated template uses (scripts/deploy-resources.ts); anything else is an error, never a guess.
+ * generated template uses (deploy/deploy-resources.ts); anything else is an error, never a guess.
  *
  * Sources: ROS user guide, "Functions" (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If), "Conditions" (Fn::Equals,
  * Fn::Not, Fn::And, Fn::Or), "Pseudo parameters" (ALIYUN::StackName, ALIYUN::Region, ALIYUN::AccountId,
@@ -185,6 +185,9 @@ class Evaluator {
       'ALIYUN::MNS::Queue': { QueueName: () => property('QueueName') },
       'ALIYUN::MNS::Subscription': { SubscriptionName: () => property('SubscriptionName'), TopicName: () => property('TopicName') },
       'ALIYUN::IMM::Project2': { ProjectName: () => property('ProjectName') },
+      'ALIYUN::SLS::Project': { Name: () => property('Name') },
+      'ALIYUN::SLS::Logstore': { LogstoreName: () => property('LogstoreName'), ProjectName: () => property('ProjectName') },
+      'ALIYUN::OSS::Bucket': { Name: () => property('BucketName') },
     };
     const read = model[resource.Type]?.[attribute];
     if (!read) throw new TemplateError(`Fn::GetAtt ${logicalId}.${attribute}: ${resource.Type}.${attribute} is not modelled offline`);
