@@ -81,3 +81,14 @@ function isWhole(value: number): boolean {
 function base64Url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
 }
+
+/**
+ * Posters and storyboards with engine oss: OSS's asynchronous processing does offer `video/snapshots` and
+ * `video/sprite` (OSS guide "Capture multiple video frames", "Generate sprites from video snapshots"), but this app
+ * sends them through IMM only, where one task makes every output and the record function sees them together.
+ */
+export function ossPreviewProblems(rule: Rule): string[] {
+  return rule.previews.map(
+    (p) => `rule "${rule.name}" outputs[${p.slot}].kind: "${p.kind}" is not supported with engine oss; use engine imm for posters and storyboards (or a second rule with engine imm)`,
+  );
+}
