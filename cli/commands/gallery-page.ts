@@ -27,7 +27,7 @@ main{padding:12px 20px}
 .succeeded{background:#15803d}.failed{background:#b91c1c}.pending,.submitted{background:#b45309}
 .caption{display:block;padding:6px 8px}.name{display:block;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .meta{color:#52525b;font-size:12px}
-.pager{display:flex;gap:12px;align-items:center;margin:14px 0}
+.pager{display:flex;gap:12px;align-items:center;margin:14px 0}.pager[hidden]{display:none}
 dialog{max-width:min(900px,95vw);width:100%;border:0;border-radius:8px;padding:0}dialog::backdrop{background:rgba(0,0,0,.5)}
 .detail-head{display:flex;justify-content:space-between;align-items:start;padding:12px 16px;border-bottom:1px solid #e4e4e7}
 .detail-head h2{font-size:16px;margin:0;word-break:break-all}#detail-body{padding:8px 16px 16px}
