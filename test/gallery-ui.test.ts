@@ -20,11 +20,9 @@ import type { Rule } from '../shared/rules/schema';
 import { launchTestBrowser } from './helpers/browser';
 
 // The functions passed to page.evaluate run in the browser; the project's tsconfig has no DOM types.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any, document: any, location: any, getComputedStyle: any;
 type HTMLElement = any;
 type HTMLDialogElement = any;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const PAGE_SIZE = 8;
 const BOARD = 'videos/storyboard.mp4';

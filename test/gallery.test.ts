@@ -13,7 +13,6 @@ import { launchTestBrowser } from './helpers/browser';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 // The functions passed to page.evaluate run in the browser; the project's tsconfig has no DOM types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const document: any;
 
 const ROOT = path.join(__dirname, '..');
