@@ -97,3 +97,43 @@ describe('gallery data', () => {
     assert.equal(html.match(/nonce="n0nce"/g)?.length, 2);
   });
 });
+
+describe('gallery server reads', () => {
+  it('with thousands of jobs, a refresh lists the index and reads only the records whose entry changed', async () => {
+    const { memoryJobStore } = await import('../../shared/jobs/memory-store');
+    const { startGallery } = await import('../../cli/commands/gallery');
+    const store = memoryJobStore();
+    const JOBS = 2000;
+    for (let n = 0; n < JOBS; n++) {
+      const record = job(n, `v/${n % 700}.mp4`, n % 3 === 0 ? 'failed' : 'succeeded');
+      await store.createJob(record);
+      await store.indexJob(record);
+    }
+    let gets = 0;
+    const counted = { ...store, getJob: (jobId: string) => (gets++, store.getJob(jobId)) };
+    let signatures = 0;
+    const target = { bucket: 'bkt', store: counted, signedUrl: (key: string) => `http://127.0.0.1:9/${key}?s=${++signatures}` } as unknown as import('../../cli/target').Target;
+    const settings = { rules: [{ name: 'preview' }] } as import('../../cli/settings').AppSettings;
+    const server = await startGallery(settings, target);
+    try {
+      const page = async (query = '') => (await (await fetch(`${server.url}api/jobs${query}`)).json()) as { matching: number; videos: { key: string; latest: { outputs: { url: string | null }[] } }[] };
+      const first = await page();
+      assert.equal(first.matching, 700);
+      assert.equal(gets, JOBS, 'the first request reads every record once');
+      const second = await page('?page=20');
+      assert.equal(second.videos.length, 24);
+      assert.equal(gets, JOBS, 'paging reads nothing more');
+      const before = await page('?q=v/5.mp4');
+      const moved = job(5, 'v/5.mp4', 'failed');
+      await store.saveJob(moved);
+      await store.indexJob(moved, job(5, 'v/5.mp4', 'succeeded'));
+      const after = await page('?q=v/5.mp4');
+      assert.equal(gets, JOBS + 1, 'one job moved: one GET');
+      assert.notDeepEqual(after, before);
+      const again = await page();
+      assert.deepEqual(again.videos.map((v) => v.latest.outputs[0]!.url), first.videos.map((v) => v.latest.outputs[0]!.url), 'the same signed links');
+    } finally {
+      await server.close();
+    }
+  });
+});
