@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { immPreviewImage, immPreviewProblems } from '../../shared/engines/imm';
 import { engineRuleProblems } from '../../shared/engines/limits';
+import { ossStoryboardProcessString } from '../../shared/engines/oss-process';
+import { planJob } from '../../shared/jobs/plan';
 import { choosePoster, posterTime } from '../../shared/media/poster';
 import { planPreviews, previewCapturedFrames, previewResultKeys } from '../../shared/media/previews';
 import { sheetSize, storyboardLayout, storyboardVtt, tileAt, vttTime } from '../../shared/media/storyboard';
@@ -59,10 +61,15 @@ describe('output kinds in the rules schema', () => {
     assert.match(problems([{ kind: 'poster', key: 'p/{barename}.jpg' }]).join('\n'), /outputs\[0\]\.key: leave out the extension/);
   });
 
-  it('engine oss refuses posters and storyboards, naming the field and the engine', () => {
+  it('engine oss refuses posters and what video/sprite cannot do, naming the field and the engine', () => {
     assert.deepEqual(problems([GIF, { kind: 'poster', key: 'p/{barename}' }], 'oss'), [
-      'rule "kit" outputs[1].kind: "poster" is not supported with engine oss; use engine imm for posters and storyboards (or a second rule with engine imm)',
+      'rule "kit" outputs[1].kind: "poster" is not supported with engine oss; use engine imm for posters (a rule of its own if the animations need oss)',
     ]);
+    assert.deepEqual(problems([GIF, { kind: 'storyboard', key: 'b/{barename}', frames: 120, scaleType: 'crop' }], 'oss'), [
+      'rule "kit" outputs[1].frames: 120 tiles need 2 sheets of 10x10; engine oss writes one sheet, so raise columns or rows to hold 120, or use engine imm',
+      'rule "kit" outputs[1].scaleType: not supported for a storyboard with engine oss (video/sprite has no scale type); leave it out or use engine imm',
+    ]);
+    assert.deepEqual(problems([GIF, { kind: 'storyboard', key: 'b/{barename}', frames: 100 }], 'oss'), []);
   });
 
   it('engine imm refuses a preview in a rule whose animations sample a window', () => {
@@ -171,5 +178,18 @@ describe('IMM request building for posters and storyboards', () => {
   it('needs the source size for a storyboard without a tile height', () => {
     const bare = rule([GIF, { kind: 'storyboard', key: 'b/{barename}' }]);
     assert.throws(() => planPreviews(bare, 'videos/a.mp4', { duration: 3 }), /rule "kit" outputs\[1\]: storyboard height: the source size is unknown/);
+  });
+});
+
+describe('OSS video/sprite for a storyboard with engine oss', () => {
+  it('one sheet: m_avg with num frames, tile size, tiles per row and column, pad and margin, saved to the sheet', () => {
+    const board = rule([GIF, { kind: 'storyboard', key: 'boards/{barename}', frames: 24, columns: 6, rows: 4, width: 120, height: 68, pad: 0, margin: 0 }], 'oss');
+    const [planned] = planPreviews(board, 'videos/clip.mp4', { duration: 30 });
+    assert.ok(planned?.kind === 'storyboard');
+    const plan = planJob({ bucket: 'media-bkt', key: 'videos/clip.mp4', eTag: 'E', size: 1 }, board);
+    assert.equal(
+      ossStoryboardProcessString(plan, planned, { topicName: 'animations' }),
+      `video/sprite,f_jpg,m_avg,num_24,sw_120,sh_68,tw_6,th_4,pad_0,margin_0|sys/saveas,b_bWVkaWEtYmt0,o_${Buffer.from('boards/clip.jpg').toString('base64url')}/notify,topic_YW5pbWF0aW9ucw`,
+    );
   });
 });
