@@ -1,56 +1,52 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGallery, type GalleryServer } from '../cli/commands/gallery';
 import { loadAppSettings } from '../cli/settings';
 import { connect } from '../cli/target';
+import { launchTestBrowser } from './helpers/browser';
 import { startTestStack, type TestStack } from './helpers/stack';
+
+// The functions passed to page.evaluate run in the browser; the project's tsconfig has no DOM types.
+declare const document: any;
 
 const ROOT = path.join(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'video-animation.cjs');
-/** Debian's chromium package (.ci/run installs it); Playwright's own browser download is not used. */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** The README's screenshot, rewritten with UPDATE_SCREENSHOT=1 (the 1000x700 viewport keeps the PNG small). */
 const README_SCREENSHOT = path.join(ROOT, 'docs', 'gallery.png');
 
 let stack: TestStack;
 let gallery: GalleryServer;
-let browserHome: string;
-/** A fresh profile per run (launchPersistentContext's user-data-dir). */
-let persistent: BrowserContext | undefined;
+let browser: Browser | undefined;
+let skipReason: string | undefined;
 const good = 'videos/gallery/good clip & <more>.mp4';
 const bad = 'videos/gallery/not a video.mp4';
 
 before(async () => {
-  try {
-    await access(CHROMIUM);
-  } catch {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y --no-install-recommends chromium; .ci/run does), or set CHROMIUM_PATH`);
-  }
   stack = await startTestStack();
   await stack.uploadGoodAndBad(good, bad);
   const settings = await loadAppSettings(path.join(ROOT, 's.yaml'));
   gallery = await startGallery(settings, await connect(settings, { local: true, localDir: stack.dir }));
-  browserHome = await mkdtemp(path.join(tmpdir(), 'video-animation-chromium-'));
-  persistent = await chromium.launchPersistentContext(browserHome, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1000, height: 700 } });
+  const launched = await launchTestBrowser();
+  if ('browser' in launched) browser = launched.browser;
+  else skipReason = launched.unavailable;
 });
 
 after(async () => {
-  await persistent?.close();
+  await browser?.close();
   await gallery?.close();
   await stack?.stop();
-  if (browserHome) await rm(browserHome, { recursive: true, force: true });
 });
 
 describe('gallery (headless Chromium against the local stack)', () => {
   test('the page loads, every animation decodes, the failed job shows its code and message', async (t) => {
-    const page = await persistent!.newPage();
+    if (!browser) return t.skip(skipReason);
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     const external: string[] = [];
     page.on('request', (request) => {
       const host = new URL(request.url()).hostname;
@@ -59,38 +55,37 @@ describe('gallery (headless Chromium against the local stack)', () => {
     const response = await page.goto(gallery.url, { waitUntil: 'load' });
     assert.equal(response?.status(), 200);
     assert.match(await page.title(), /video-animation gallery/);
+    await page.locator('.tile').nth(1).waitFor();
 
-    // Both sources, the file name with markup characters shown as text (escaped), newest first.
-    const headings = await page.locator('h2').allTextContents();
-    assert.deepEqual(headings.sort(), [bad, good].sort());
+    // One tile per video, the file name with markup characters shown as text.
+    const keys = await page.locator('.tile').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-key')));
+    assert.deepEqual(keys.sort(), [bad, good].sort());
 
-    const images = await page.locator('img').evaluateAll((nodes) =>
-      nodes.map((n) => {
-        const img = n as unknown as { currentSrc: string; complete: boolean; naturalWidth: number; naturalHeight: number };
-        return { src: img.currentSrc, complete: img.complete, width: img.naturalWidth, height: img.naturalHeight };
-      }),
-    );
-    assert.equal(images.length, 2, 'a GIF and a WebP of the good video');
-    for (const image of images) {
-      assert.ok(image.complete && image.width > 0 && image.height > 0, `decoded: ${image.src}`);
-      assert.match(image.src, /^http:\/\/localhost:\d+\/.*(gif|webp)\?.*x-oss-signature=[0-9a-f]{64}/);
-    }
-    const captions = (await page.locator('figcaption').allTextContents()).join('\n');
-    assert.match(captions, /GIF, 24 frames, [\d.]+ KiB/);
-    assert.match(captions, /WEBP, \d+ frames, [\d.]+ KiB/);
-    assert.match(captions, /\d+x\d+ px/, 'pixel sizes from the decoded images');
+    await page.waitForFunction(() => [...document.querySelectorAll('img.anim')].every((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0));
+    const sources = await page.locator('img.anim').evaluateAll((nodes) => nodes.map((n) => (n as unknown as { currentSrc: string }).currentSrc));
+    assert.equal(sources.length, 1, 'the good video\'s tile shows its first animation');
+    assert.match(sources[0]!, /^http:\/\/localhost:\d+\/.*(gif|webp)\?.*x-oss-signature=[0-9a-f]{64}/);
 
-    const failed = page.locator('[data-status="failed"] .error');
-    assert.equal(await failed.count(), 1);
-    assert.match((await failed.textContent()) ?? '', /failed: InvalidFile\.Media: \S/);
-    assert.equal(await page.locator('meta[http-equiv="refresh"]').count(), 0, 'no refresh once every job ended');
+    // The detail view: both animations decoded, with frames and sizes.
+    await page.locator(`.tile[data-key="${good}"] button`).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('#detail td.px')].every((td: { textContent: string }) => /\d+×\d+/.test(td.textContent)));
+    const rows = (await page.locator('#detail tbody tr').allTextContents()).join('\n');
+    assert.match(rows, /animationGIF\d+×\d+24[\d.]+ KiB/);
+    assert.match(rows, /animationWEBP\d+×\d+\d+[\d.]+ KiB/);
+    await page.keyboard.press('Escape');
+
+    await page.locator(`.tile[data-key="${bad}"] button`).click();
+    assert.match((await page.locator('#detail .error').textContent()) ?? '', /failed: InvalidFile\.Media: \S/);
+    await page.keyboard.press('Escape');
+    assert.doesNotMatch((await page.locator('#summary').textContent()) ?? '', /refreshing/, 'no refresh once every job ended');
     assert.deepEqual(external, [], 'no request leaves the machine');
 
-    // A filter link narrows the page to the failed job.
-    await page.click('nav a[href*="status=failed"]');
-    assert.deepEqual(await page.locator('h2').allTextContents(), [bad]);
-    assert.equal(await page.locator('img').count(), 0);
-    await page.goto(gallery.url);
+    // The status filter narrows the grid to the failed video.
+    await page.selectOption('#status', 'failed');
+    await page.waitForFunction(() => document.querySelectorAll('.tile').length === 1);
+    assert.equal(await page.locator('.tile').getAttribute('data-key'), bad);
+    await page.selectOption('#status', '');
+    await page.locator('.tile').nth(1).waitFor();
 
     // The artefact outlives the stack's folder (removed after the tests): next to it in the temp dir.
     const artefact = path.join(tmpdir(), `video-animation-gallery-${process.pid}.png`);
@@ -107,9 +102,10 @@ describe('gallery (headless Chromium against the local stack)', () => {
   });
 
   test('bad query values answer 400; other hosts 421; only GET', async () => {
-    assert.equal((await fetch(`${gallery.url}?status=done`)).status, 400);
-    assert.equal((await fetch(`${gallery.url}?page=0`)).status, 400);
-    assert.equal((await fetch(`${gallery.url}?rule=nope`)).status, 400);
+    assert.equal((await fetch(`${gallery.url}api/jobs?status=done`)).status, 400);
+    assert.equal((await fetch(`${gallery.url}api/jobs?page=0`)).status, 400);
+    assert.equal((await fetch(`${gallery.url}api/jobs?rule=nope`)).status, 400);
+    assert.equal((await fetch(`${gallery.url}api/vtt?key=${encodeURIComponent(good)}`)).status, 404, 'the server reads only storyboards of listed jobs');
     assert.equal((await fetch(`${gallery.url}nothing`)).status, 404);
     assert.equal((await fetch(gallery.url, { method: 'POST' })).status, 405);
     const port = new URL(gallery.url).port;
@@ -120,9 +116,12 @@ describe('gallery (headless Chromium against the local stack)', () => {
       }).on('error', reject),
     );
     assert.equal(rebound, 421);
-    const html = await (await fetch(gallery.url)).text();
-    assert.ok(!html.includes('<more>'), 'the key is escaped');
-    assert.ok(html.includes('good clip &amp; &lt;more&gt;.mp4'));
+    const data = (await (await fetch(`${gallery.url}api/jobs`)).json()) as { videos: { key: string }[] };
+    assert.deepEqual(data.videos.map((v) => v.key).sort(), [bad, good].sort());
+    const first = await fetch(`${gallery.url}api/jobs`);
+    const again = await fetch(`${gallery.url}api/jobs`, { headers: { 'if-none-match': first.headers.get('etag')! } });
+    assert.equal(again.status, 304, 'an unchanged library answers 304');
+    assert.equal(JSON.stringify(await first.json()), JSON.stringify(data), 'the same signed links on every request');
   });
 
   test('the binary prints its address on 127.0.0.1 and stops on SIGTERM with exit 0', async () => {
@@ -142,9 +141,8 @@ describe('gallery (headless Chromium against the local stack)', () => {
       });
       child.on('close', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
     });
-    const html = await (await fetch(url)).text();
-    assert.match(html, /InvalidFile\.Media/);
-    assert.ok(!html.includes('<img'), '--status failed: no animations');
+    const data = (await (await fetch(`${url}api/jobs`)).json()) as { videos: { latest: { error: { code: string } | null } }[] };
+    assert.deepEqual(data.videos.map((v) => v.latest.error?.code), ['InvalidFile.Media'], '--status failed: the failed video only');
     const code = await new Promise<number | null>((resolve) => {
       child.on('close', resolve);
       child.kill('SIGTERM');

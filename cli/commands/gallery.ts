@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { estimateCost, type Cost } from '../../shared/jobs/cost';
@@ -8,31 +8,40 @@ import { UsageError } from '../errors';
 import { ruleNamed, type AppSettings } from '../settings';
 import type { Target } from '../target';
 import { parseStatus, readJobs } from './jobs';
-import { formatCost, formatTime } from './format';
-import { shownOutputs, URL_VALID_SECONDS, type ShownOutput } from './show';
+import { GALLERY_SCRIPT, GALLERY_STYLE } from './gallery-page';
 
-/** Jobs per page: one GET each, and a page a browser shows at once. */
+/** Videos per page. */
 export const GALLERY_PAGE_SIZE = 24;
-/** While a shown job is open the page reloads itself this often (seconds). */
-const REFRESH_SECONDS = 5;
+/** While a listed job is open the page asks for its data this often (seconds); it stops once all have ended. */
+export const REFRESH_SECONDS = 5;
+/**
+ * Signed links are valid this long and re-signed only once half of it has passed, so a refresh gets the very same
+ * URLs and the browser shows its cached images instead of downloading them again (issue 19, item 8).
+ */
+export const GALLERY_LINK_SECONDS = 6 * 3600;
 
-export interface GalleryFilters {
+export interface GalleryQuery {
+  /** Part of the source key, any case. */
+  q?: string;
   rule?: string;
   status?: JobStatus;
+  page: number;
 }
 
-export interface GalleryOptions extends GalleryFilters {
-  /** 0 (the default): a free port. */
-  port?: number;
-  pageSize?: number;
+export type GalleryOutputKind = 'animation' | 'poster' | 'storyboard' | 'sheet';
+
+export interface GalleryOutput {
+  key: string;
+  kind: GalleryOutputKind;
+  format: string;
+  frames: number | null;
+  /** The frames are the plan's, not yet counted. */
+  plannedOnly: boolean;
+  bytes: number | null;
+  url: string | null;
+  estimatedCost: Cost | null;
 }
 
-export interface GalleryServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** One job as the page shows it. */
 export interface GalleryJob {
   jobId: string;
   rule: string;
@@ -40,40 +49,62 @@ export interface GalleryJob {
   createdAt: string;
   error: { code: string; message: string } | null;
   estimatedCost: Cost | null;
-  outputs: (ShownOutput & { estimatedCost: Cost | null; plannedOnly: boolean })[];
+  outputs: GalleryOutput[];
+  /** The storyboard's cues through the gallery's own server, and its sheets' signed links by the names the cues use. */
+  storyboard: { vtt: string; sheets: Record<string, string> } | null;
 }
 
-/** One source video on the page, with the jobs of it the page lists (newest first). */
-export interface GallerySource {
+/** One source video: its latest job in front, the others (newest first) behind it. */
+export interface GalleryVideo {
   key: string;
   media: JobRecord['media'] | null;
-  jobs: GalleryJob[];
+  latest: GalleryJob;
+  history: GalleryJob[];
 }
 
-export interface GalleryPage {
+export interface GalleryData {
   bucket: string;
   rules: string[];
-  filters: GalleryFilters;
-  page: number;
+  statuses: readonly JobStatus[];
+  query: GalleryQuery;
   pages: number;
-  /** Jobs that pass the filters, on every page. */
+  /** Videos that pass the search and filters, on every page. */
   matching: number;
-  sources: GallerySource[];
-  /** Some listed job has not ended: the page refreshes itself. */
+  jobs: number;
+  videos: GalleryVideo[];
+  /** Some job not ended yet: the page asks again in REFRESH_SECONDS. */
   open: boolean;
-  generatedAt: string;
+  refreshSeconds: number;
+}
+
+export interface GalleryOptions {
+  rule?: string;
+  status?: JobStatus;
+  /** 0 (the default): a free port. */
+  port?: number;
+  pageSize?: number;
+  now?: () => number;
+}
+
+export interface GalleryServer {
+  url: string;
+  close(): Promise<void>;
 }
 
 /** `gallery`: serves the page on 127.0.0.1 until Ctrl-C (SIGINT) or SIGTERM. */
 export async function gallery(ctx: CommandContext, options: { port?: number; rule?: string; status?: string }): Promise<CommandResult> {
-  const filters = parseFilters(ctx.settings, options);
+  if (options.rule !== undefined) ruleNamed(ctx.settings, options.rule);
+  const status = options.status !== undefined ? parseStatus(options.status) : undefined;
   const target = await ctx.target();
-  const server = await startGallery(ctx.settings, target, { ...filters, ...(options.port !== undefined ? { port: options.port } : {}) });
-  const where = target.bucket;
+  const server = await startGallery(ctx.settings, target, {
+    ...(options.rule !== undefined ? { rule: options.rule } : {}),
+    ...(status ? { status } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
   process.stdout.write(
     ctx.output.json
-      ? `${JSON.stringify({ url: server.url, bucket: where })}\n`
-      : `Gallery of bucket ${where}: ${ctx.output.colors.bold(server.url)}\n(only on this machine; signed links work for ${URL_VALID_SECONDS / 3600} hour, reload for fresh ones; Ctrl-C stops)\n`,
+      ? `${JSON.stringify({ url: server.url, bucket: target.bucket })}\n`
+      : `Gallery of bucket ${target.bucket}: ${ctx.output.colors.bold(server.url)}\n(only on this machine; Ctrl-C stops)\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -83,40 +114,185 @@ export async function gallery(ctx: CommandContext, options: { port?: number; rul
   return { json: null, human: '', exitCode: 0, written: true };
 }
 
-function parseFilters(settings: AppSettings, options: { rule?: string; status?: string }): GalleryFilters {
-  if (options.rule !== undefined) ruleNamed(settings, options.rule);
-  return { ...(options.rule !== undefined ? { rule: options.rule } : {}), ...(options.status !== undefined ? { status: parseStatus(options.status) } : {}) };
+/** Which output of a job is what: the record's `kind` when it has one, else its format (a VTT's sheets share its stem). */
+export function outputKinds(outputs: readonly { key: string; format: string; kind?: string }[]): GalleryOutputKind[] {
+  const vttStems = outputs.filter((o) => o.format === 'vtt').map((o) => o.key.slice(0, -'.vtt'.length));
+  return outputs.map((o) => {
+    if (o.kind === 'animation' || o.kind === 'poster') return o.kind;
+    if (o.format === 'vtt') return 'storyboard';
+    if (o.format === 'gif' || o.format === 'webp') return 'animation';
+    return vttStems.some((stem) => o.key === `${stem}.${o.format}` || o.key.startsWith(`${stem}-`)) ? 'sheet' : 'poster';
+  });
+}
+
+/** A key relative to another key's folder: the names a storyboard's cues give its sheets. */
+function relativeName(fromKey: string, toKey: string): string {
+  const from = fromKey.split('/').slice(0, -1);
+  const to = toKey.split('/');
+  let common = 0;
+  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  return [...Array(from.length - common).fill('..'), ...to.slice(common)].join('/');
+}
+
+/** The page's data for one query: pure, from the records the caller read (any order) and a link signer. */
+export function buildGalleryData(
+  records: readonly JobRecord[],
+  query: GalleryQuery,
+  context: { bucket: string; rules: string[]; pricing: AppSettings['pricing']; sign: (key: string) => string; pageSize?: number },
+): GalleryData {
+  const pageSize = context.pageSize ?? GALLERY_PAGE_SIZE;
+  const byKey = new Map<string, JobRecord[]>();
+  for (const record of records) {
+    if (query.rule !== undefined && record.rule !== query.rule) continue;
+    const jobs = byKey.get(record.key);
+    if (jobs) jobs.push(record);
+    else byKey.set(record.key, [record]);
+  }
+  const needle = query.q?.toLowerCase();
+  const matching = [...byKey.entries()]
+    .map(([key, jobs]) => ({ key, jobs: jobs.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId)) }))
+    .filter(({ key, jobs }) => (needle === undefined || key.toLowerCase().includes(needle)) && (query.status === undefined || jobs[0]!.status === query.status))
+    .sort((a, b) => b.jobs[0]!.createdAt.localeCompare(a.jobs[0]!.createdAt) || a.key.localeCompare(b.key));
+  const pages = Math.max(1, Math.ceil(matching.length / pageSize));
+  const shown = matching.slice((query.page - 1) * pageSize, query.page * pageSize);
+  const job = (record: JobRecord) => galleryJob(record, context);
+  return {
+    bucket: context.bucket,
+    rules: context.rules,
+    statuses: JOB_STATUSES,
+    query,
+    pages,
+    matching: matching.length,
+    jobs: records.length,
+    videos: shown.map(({ key, jobs }) => ({ key, media: jobs.find((j) => j.media)?.media ?? null, latest: job(jobs[0]!), history: jobs.slice(1).map(job) })),
+    open: shown.some(({ jobs }) => jobs.some((j) => j.status === 'pending' || j.status === 'submitted')),
+    refreshSeconds: REFRESH_SECONDS,
+  };
+}
+
+function galleryJob(record: JobRecord, context: { pricing: AppSettings['pricing']; sign: (key: string) => string }): GalleryJob {
+  const done = record.status === 'succeeded';
+  const outputs = record.outputs as readonly (JobRecord['outputs'][number] & { kind?: string })[];
+  const kinds = outputKinds(outputs);
+  const shown = outputs.map((output, i): GalleryOutput => {
+    const frames = output.frames ?? output.plannedFrames ?? null;
+    return {
+      key: output.key,
+      kind: kinds[i]!,
+      format: output.format,
+      frames,
+      plannedOnly: output.frames === undefined && frames !== null,
+      bytes: output.bytes ?? null,
+      url: done ? context.sign(output.key) : null,
+      estimatedCost: frames === null ? null : (estimateCost(frames, context.pricing) ?? null),
+    };
+  });
+  const vtt = shown.find((o) => o.kind === 'storyboard');
+  return {
+    jobId: record.jobId,
+    rule: record.rule,
+    status: record.status,
+    createdAt: record.createdAt,
+    error: record.error,
+    estimatedCost: record.estimatedCost ?? null,
+    outputs: shown,
+    storyboard:
+      vtt && done
+        ? {
+            vtt: `/api/vtt?key=${encodeURIComponent(vtt.key)}`,
+            sheets: Object.fromEntries(shown.filter((o) => o.kind === 'sheet' && o.url).map((o) => [relativeName(vtt.key, o.key), o.url!])),
+          }
+        : null,
+  };
+}
+
+/**
+ * The bucket's jobs as the gallery knows them: the index is listed on every request (as `status` does), and a
+ * record is read again only when its index entry changed (status or frames), so a refresh of thousands of jobs
+ * costs one listing and the GETs of the jobs that moved.
+ */
+function jobLibrary(target: Target) {
+  const records = new Map<string, { version: string; record: JobRecord }>();
+  return {
+    async all(): Promise<JobRecord[]> {
+      const entries = await target.store.listJobIndex({});
+      const version = (e: { status: string; frames?: number }) => `${e.status}~${e.frames ?? ''}`;
+      const stale = entries.filter((e) => records.get(e.jobId)?.version !== version(e));
+      const read = await readJobs(target.store, stale.map((e) => e.jobId));
+      stale.forEach((entry, i) => {
+        const record = read[i];
+        if (record) records.set(entry.jobId, { version: version(entry), record });
+      });
+      const listed = new Set(entries.map((e) => e.jobId));
+      for (const jobId of records.keys()) if (!listed.has(jobId)) records.delete(jobId);
+      return [...records.values()].map((r) => r.record);
+    },
+    /** The VTT of a succeeded job's storyboard, or undefined for any other key (the server reads nothing else). */
+    async vtt(key: string): Promise<string | undefined> {
+      const owner = [...records.values()].find(({ record }) => record.status === 'succeeded' && record.outputs.some((o) => o.key === key && (o.format as string) === 'vtt'));
+      if (!owner) return undefined;
+      const result = await target.oss.get(key);
+      return Buffer.from(result.content as Buffer).toString('utf8');
+    },
+  };
+}
+
+/** Signed links kept while more than half of their validity is left (see GALLERY_LINK_SECONDS). */
+function linkSigner(target: Pick<Target, 'signedUrl'>, now: () => number) {
+  const links = new Map<string, { url: string; at: number }>();
+  return (key: string): string => {
+    const cached = links.get(key);
+    if (cached && now() - cached.at < (GALLERY_LINK_SECONDS * 1000) / 2) return cached.url;
+    const url = target.signedUrl(key, GALLERY_LINK_SECONDS);
+    links.set(key, { url, at: now() });
+    return url;
+  };
 }
 
 /** Starts the page's HTTP server on 127.0.0.1 (never on other interfaces). */
 export async function startGallery(settings: AppSettings, target: Target, options: GalleryOptions = {}): Promise<GalleryServer> {
-  const pageSize = options.pageSize ?? GALLERY_PAGE_SIZE;
-  const defaults: GalleryFilters = { ...(options.rule ? { rule: options.rule } : {}), ...(options.status ? { status: options.status } : {}) };
+  const library = jobLibrary(target);
+  const sign = linkSigner(target, options.now ?? Date.now);
+  const rules = settings.rules.map((r) => r.name);
+  // Images come from wherever the signed links point (the bucket's endpoint): one origin.
+  const imageOrigin = new URL(target.signedUrl('gallery-origin-probe', 60)).origin;
   let port = 0;
   const server = createServer((request, response) => {
     void answer(request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, errorPage(`Could not read the jobs: ${(error as Error).message}`));
+      if (!response.headersSent) send(response, 500, 'application/json', JSON.stringify({ error: `Could not read the jobs: ${(error as Error).message}` }));
       else response.end();
     });
   });
   const answer = async (request: IncomingMessage, response: ServerResponse) => {
     // Only this machine's names: a page of signed links must not answer a rebound DNS name.
     const host = request.headers.host ?? '';
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(response, 421, errorPage('Open the gallery at the address it printed.'));
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, errorPage('Only GET.'));
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(response, 421, 'text/plain', 'Open the gallery at the address it printed.');
+    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain', 'Only GET.');
     const url = new URL(request.url ?? '/', `http://${host}`);
-    if (url.pathname !== '/') return send(response, 404, errorPage('Not found: the gallery is at /.'));
-    let filters: GalleryFilters;
-    let page: number;
-    try {
-      filters = queryFilters(settings, url.searchParams, defaults);
-      page = pageNumber(url.searchParams.get('page'));
-    } catch (error) {
-      return send(response, 400, errorPage((error as Error).message));
+    const headOnly = request.method === 'HEAD';
+    if (url.pathname === '/') {
+      const nonce = randomBytes(16).toString('base64');
+      return send(response, 200, 'text/html; charset=utf-8', renderShell(target.bucket, nonce), { csp: shellPolicy(nonce, imageOrigin), headOnly });
     }
-    const model = await loadGalleryPage(settings, target, filters, page, pageSize);
-    const nonce = randomBytes(16).toString('base64');
-    send(response, 200, renderGalleryPage(model, nonce), csp(model, nonce), request.method === 'HEAD');
+    if (url.pathname === '/api/jobs') {
+      let query: GalleryQuery;
+      try {
+        query = parseQuery(url.searchParams, rules, { ...(options.rule ? { rule: options.rule } : {}), ...(options.status ? { status: options.status } : {}) });
+      } catch (error) {
+        return send(response, 400, 'application/json', JSON.stringify({ error: (error as Error).message }));
+      }
+      const data = buildGalleryData(await library.all(), query, { bucket: target.bucket, rules, pricing: settings.pricing, sign, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+      const body = JSON.stringify(data);
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      if (request.headers['if-none-match'] === etag) return send(response, 304, 'application/json', '', { etag });
+      return send(response, 200, 'application/json', body, { etag, headOnly });
+    }
+    if (url.pathname === '/api/vtt') {
+      const text = await library.vtt(url.searchParams.get('key') ?? '');
+      if (text === undefined) return send(response, 404, 'text/plain', 'No storyboard with that key among the listed jobs.');
+      return send(response, 200, 'text/vtt; charset=utf-8', text, { headOnly });
+    }
+    return send(response, 404, 'text/plain', 'Not found: the gallery is at /.');
   };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -135,65 +311,17 @@ export async function startGallery(settings: AppSettings, target: Target, option
   };
 }
 
-function queryFilters(settings: AppSettings, query: URLSearchParams, defaults: GalleryFilters): GalleryFilters {
-  // A parameter present (even empty: "all") wins over the command line's filter.
-  const rule = query.has('rule') ? query.get('rule') || undefined : defaults.rule;
-  const status = query.has('status') ? query.get('status') || undefined : defaults.status;
-  if (rule !== undefined && !settings.rules.some((r) => r.name === rule)) throw new Error(`No rule named "${rule}"; the rules are: ${settings.rules.map((r) => r.name).join(', ')}.`);
+/** The query of a data request; `defaults` are the command line's filters, which a present parameter (even empty: "all") overrides. */
+export function parseQuery(params: URLSearchParams, rules: readonly string[], defaults: { rule?: string; status?: JobStatus } = {}): GalleryQuery {
+  const rule = params.has('rule') ? params.get('rule') || undefined : defaults.rule;
+  const status = params.has('status') ? params.get('status') || undefined : defaults.status;
+  const q = params.get('q')?.trim() || undefined;
+  const pageText = params.get('page');
+  if (rule !== undefined && !rules.includes(rule)) throw new Error(`No rule named "${rule}"; the rules are: ${rules.join(', ')}.`);
   if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) throw new Error(`"${status}" is not a job status; use one of ${JOB_STATUSES.join(', ')}.`);
-  return { ...(rule ? { rule } : {}), ...(status ? { status: status as JobStatus } : {}) };
-}
-
-function pageNumber(text: string | null): number {
-  if (text === null || text === '') return 1;
-  const page = Number(text);
-  if (!Number.isInteger(page) || page < 1) throw new Error(`"page" must be a whole number of at least 1, not "${text}".`);
-  return page;
-}
-
-/** The jobs of one page (newest first, from the index; one GET per job), grouped by source video. */
-export async function loadGalleryPage(settings: AppSettings, target: Target, filters: GalleryFilters, page: number, pageSize = GALLERY_PAGE_SIZE): Promise<GalleryPage> {
-  const matching = (await target.store.listJobIndex({})).filter(
-    (entry) => (filters.status === undefined || entry.status === filters.status) && (filters.rule === undefined || entry.rule === filters.rule),
-  );
-  const pages = Math.max(1, Math.ceil(matching.length / pageSize));
-  const listed = matching.slice((page - 1) * pageSize, page * pageSize);
-  const records = (await readJobs(target.store, listed.map((e) => e.jobId))).filter((r): r is JobRecord => r !== undefined);
-  const sources = new Map<string, GallerySource>();
-  for (const record of records) {
-    let source = sources.get(record.key);
-    if (!source) sources.set(record.key, (source = { key: record.key, media: null, jobs: [] }));
-    source.media ??= record.media ?? null;
-    source.jobs.push(galleryJob(record, target, settings));
-  }
-  return {
-    bucket: target.bucket,
-    rules: settings.rules.map((r) => r.name),
-    filters,
-    page,
-    pages,
-    matching: matching.length,
-    sources: [...sources.values()],
-    // The index may lag the record: either one open keeps the page refreshing.
-    open: listed.some((e) => e.status === 'pending' || e.status === 'submitted') || records.some((r) => r.status === 'pending' || r.status === 'submitted'),
-    generatedAt: new Date().toISOString(),
-  };
-}
-
-function galleryJob(record: JobRecord, target: Target, settings: AppSettings): GalleryJob {
-  return {
-    jobId: record.jobId,
-    rule: record.rule,
-    status: record.status,
-    createdAt: record.createdAt,
-    error: record.error,
-    estimatedCost: record.estimatedCost ?? null,
-    outputs: shownOutputs(record, target).map((output, i) => ({
-      ...output,
-      plannedOnly: record.outputs[i]?.frames === undefined && output.frames !== null,
-      estimatedCost: output.frames === null ? null : (estimateCost(output.frames, settings.pricing) ?? null),
-    })),
-  };
+  const page = pageText === null || pageText === '' ? 1 : Number(pageText);
+  if (!Number.isInteger(page) || page < 1) throw new Error(`"page" must be a whole number of at least 1, not "${pageText}".`);
+  return { ...(q ? { q } : {}), ...(rule ? { rule } : {}), ...(status ? { status: status as JobStatus } : {}), page };
 }
 
 /** Text for HTML content and quoted attribute values. */
@@ -201,14 +329,13 @@ export function escapeHtml(text: string | number): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** Images only from the origins the page's signed links point at; inline style; the one script with this nonce. */
-function csp(model: GalleryPage, nonce: string): string {
-  const origins = new Set<string>();
-  for (const source of model.sources) for (const job of source.jobs) for (const output of job.outputs) if (output.url) origins.add(new URL(output.url).origin);
+/** Images from the bucket's origin only; data from this server; the one script with this nonce. */
+function shellPolicy(nonce: string, imageOrigin: string): string {
   return [
     "default-src 'none'",
-    `img-src ${[...origins].join(' ') || "'none'"}`,
-    "style-src 'unsafe-inline'",
+    `img-src ${imageOrigin}`,
+    "connect-src 'self'",
+    `style-src 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
     "base-uri 'none'",
     "form-action 'none'",
@@ -216,114 +343,42 @@ function csp(model: GalleryPage, nonce: string): string {
   ].join('; ');
 }
 
-function send(response: ServerResponse, status: number, html: string, policy = "default-src 'none'; style-src 'unsafe-inline'", headOnly = false): void {
+function send(response: ServerResponse, status: number, type: string, body: string, extra: { csp?: string; etag?: string; headOnly?: boolean } = {}): void {
   response.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-security-policy': policy,
-    // Signed links are secrets for an hour: never sent on as a Referer.
+    'content-type': type,
+    // The data revalidates by ETag (304 when nothing changed); the shell is tiny.
+    'cache-control': 'no-cache',
+    'content-security-policy': extra.csp ?? "default-src 'none'",
+    // Signed links are secrets while valid: never sent on as a Referer.
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
+    ...(extra.etag ? { etag: extra.etag } : {}),
   });
-  response.end(headOnly ? undefined : html);
+  response.end(extra.headOnly || status === 304 ? undefined : body);
 }
 
-const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f5;color:#18181b}
-header{background:#18181b;color:#fafafa;padding:10px 20px}header h1{font-size:18px;margin:0}header p{margin:2px 0 0;color:#a1a1aa}
-nav{padding:8px 20px;background:#fff;border-bottom:1px solid #e4e4e7}nav a{margin-right:8px;color:#2563eb;text-decoration:none}nav a.on{font-weight:700;color:#18181b}
-main{padding:12px 20px}section{background:#fff;border:1px solid #e4e4e7;border-radius:6px;margin-bottom:12px;padding:10px 14px}
-h2{font-size:15px;margin:0 0 6px;word-break:break-all}.meta{color:#52525b;font-size:12px}
-.job{border-top:1px solid #f4f4f5;padding-top:6px;margin-top:6px}.outs{display:flex;flex-wrap:wrap;gap:12px;margin-top:6px}
-figure{margin:0;max-width:340px}figure img{display:block;max-width:320px;height:auto;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
-figcaption{font-size:12px;color:#3f3f46}.badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;color:#fff}
-.succeeded{background:#16a34a}.failed{background:#dc2626}.pending,.submitted{background:#d97706}
-.error{color:#b91c1c;font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}.pager{margin:8px 0}.pager a{margin-right:10px}
-`;
-
-/** The whole page: server-side HTML, every value escaped, no external assets. */
-export function renderGalleryPage(model: GalleryPage, nonce: string): string {
-  const link = (changes: Partial<Record<'rule' | 'status' | 'page', string>>) => {
-    const params = new URLSearchParams({ rule: model.filters.rule ?? '', status: model.filters.status ?? '', page: String(model.page), ...changes });
-    return `/?${escapeHtml(params.toString())}`;
-  };
-  const choice = (label: string, value: string | undefined, current: string | undefined, key: 'rule' | 'status') =>
-    `<a href="${link({ [key]: value ?? '', page: '1' })}"${value === current ? ' class="on"' : ''}>${escapeHtml(label)}</a>`;
-  const nav = [
-    `rule: ${choice('all', undefined, model.filters.rule, 'rule')}${model.rules.map((r) => choice(r, r, model.filters.rule, 'rule')).join('')}`,
-    ` &nbsp; status: ${choice('all', undefined, model.filters.status, 'status')}${JOB_STATUSES.map((s) => choice(s, s, model.filters.status, 'status')).join('')}`,
-  ].join('');
-  const pager =
-    model.pages > 1
-      ? `<div class="pager">${model.page > 1 ? `<a href="${link({ page: String(model.page - 1) })}">&larr; newer</a>` : ''}page ${model.page} of ${model.pages}${
-          model.page < model.pages ? ` <a href="${link({ page: String(model.page + 1) })}">older &rarr;</a>` : ''
-        }</div>`
-      : '';
-  const body =
-    model.sources.length === 0
-      ? `<p>No jobs${model.filters.rule || model.filters.status ? ' match these filters' : ' yet: upload a video under a rule\'s prefix'}.</p>`
-      : model.sources.map(renderSource).join('\n');
+/** The page: a shell whose script asks /api/jobs for the data and draws the grid (gallery-page.ts). */
+export function renderShell(bucket: string, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-${model.open ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">\n` : ''}<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>video-animation gallery: ${escapeHtml(model.bucket)}</title>
-<style>${STYLE}</style></head>
+<title>video-animation gallery: ${escapeHtml(bucket)}</title>
+<style nonce="${escapeHtml(nonce)}">${GALLERY_STYLE}</style></head>
 <body>
-<header><h1>video-animation gallery</h1><p>bucket ${escapeHtml(model.bucket)} &middot; ${model.matching} job(s) &middot; ${escapeHtml(formatTime(model.generatedAt))} UTC${
-    model.open ? ` &middot; jobs running: refreshes every ${REFRESH_SECONDS} s` : ''
-  }</p></header>
-<nav>${nav}</nav>
-<main>${pager}
-${body}
-${pager}</main>
-<script nonce="${escapeHtml(nonce)}">
-for (const img of document.querySelectorAll('img[data-px]')) {
-  const show = () => { if (img.naturalWidth > 0) document.getElementById(img.dataset.px).textContent = img.naturalWidth + 'x' + img.naturalHeight + ' px, '; };
-  if (img.complete) show(); else img.addEventListener('load', show);
-}
-</script>
+<header><h1>video-animation gallery</h1><p id="summary" aria-live="polite">bucket ${escapeHtml(bucket)}</p></header>
+<form id="filters" role="search" aria-label="Search and filters">
+<label>Search <input id="q" type="search" name="q" placeholder="part of a key" autocomplete="off"></label>
+<label>Rule <select id="rule" name="rule"><option value="">all</option></select></label>
+<label>Status <select id="status" name="status"><option value="">all</option></select></label>
+</form>
+<main>
+<p id="message" role="status"></p>
+<ul id="grid" class="grid" aria-label="Videos"></ul>
+<nav id="pager" class="pager" aria-label="Pages"><button id="prev" type="button">&larr; newer</button><span id="pageinfo"></span><button id="next" type="button">older &rarr;</button></nav>
+</main>
+<dialog id="detail" aria-labelledby="detail-title"><div class="detail-head"><h2 id="detail-title"></h2><button id="close" type="button" aria-label="Close">&times;</button></div><div id="detail-body"></div></dialog>
+<script nonce="${escapeHtml(nonce)}">${GALLERY_SCRIPT}</script>
 </body></html>
 `;
-}
-
-let pixelIds = 0;
-
-function renderSource(source: GallerySource): string {
-  const media = source.media;
-  const facts = media
-    ? [media.width && media.height ? `${media.width}x${media.height} px` : '', `${media.duration.toFixed(1)} s`, media.frameRate ? `${Number(media.frameRate.toFixed(2))} fps` : '']
-        .filter(Boolean)
-        .join(', ')
-    : '';
-  return `<section><h2>${escapeHtml(source.key)}</h2>${facts ? `<div class="meta">video: ${escapeHtml(facts)}</div>` : ''}
-${source.jobs.map(renderJob).join('\n')}</section>`;
-}
-
-function renderJob(job: GalleryJob): string {
-  const open = job.status === 'pending' || job.status === 'submitted';
-  const head = `<div class="meta"><span class="badge ${escapeHtml(job.status)}">${escapeHtml(job.status)}${open ? ' (running)' : ''}</span> rule ${escapeHtml(job.rule)} &middot; job ${escapeHtml(job.jobId)} &middot; created ${escapeHtml(
-    formatTime(job.createdAt),
-  )} UTC${job.estimatedCost ? ` &middot; about ${escapeHtml(formatCost(job.estimatedCost))}` : ''}</div>`;
-  const error = job.error ? `<div class="error" data-error-code="${escapeHtml(job.error.code)}">failed: ${escapeHtml(job.error.code)}: ${escapeHtml(job.error.message)}</div>` : '';
-  const outputs = job.outputs.map((output) => {
-    const facts = [
-      output.format.toUpperCase(),
-      output.frames !== null ? `${output.frames} frames${output.plannedOnly ? ' (planned)' : ''}` : '',
-      output.bytes !== null ? `${(output.bytes / 1024).toFixed(1)} KiB` : '',
-      output.estimatedCost ? `about ${formatCost(output.estimatedCost)}` : '',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    const id = `px${++pixelIds}`;
-    const image = output.url
-      ? `<img src="${escapeHtml(output.url)}" alt="${escapeHtml(output.key)}" data-px="${id}" referrerpolicy="no-referrer">`
-      : `<div class="meta">${open ? 'being made…' : 'no animation'}</div>`;
-    return `<figure>${image}<figcaption><span id="${id}"></span>${escapeHtml(facts)}<br><span class="meta">${escapeHtml(output.key)}</span></figcaption></figure>`;
-  });
-  return `<div class="job" data-status="${escapeHtml(job.status)}">${head}${error}${outputs.length ? `<div class="outs">${outputs.join('')}</div>` : ''}</div>`;
-}
-
-function errorPage(message: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>video-animation gallery</title></head><body><p>${escapeHtml(message)}</p><p><a href="/">The gallery</a></p></body></html>`;
 }

@@ -17,10 +17,44 @@ export interface ImmAnimationTarget {
   Number?: number;
 }
 
+/** IMM TargetImageSnapshots and TargetImageSprites (imm-20200930 `TargetImage.ts`); `Mode` average takes exactly `Number` frames at even intervals. */
+export interface ImmSnapshotTarget {
+  Format: 'jpg' | 'png';
+  URI: string;
+  Width?: number;
+  Height?: number;
+  ScaleType?: 'stretch' | 'crop' | 'fill' | 'fit';
+  StartTime?: number;
+  Interval?: number;
+  Number?: number;
+  Mode?: 'interval' | 'keyframe' | 'average' | 'dhash';
+  Threshold?: number;
+}
+
+export interface ImmSpriteTarget {
+  Format: 'jpg' | 'png';
+  URI: string;
+  /** Tiles per row (IMM's name), default 6. */
+  TileWidth?: number;
+  /** Tiles per column (IMM's name), default 6. */
+  TileHeight?: number;
+  Margin?: number;
+  Pad?: number;
+  /** One tile's size: pixels, or a ratio of the source. */
+  ScaleWidth?: number;
+  ScaleHeight?: number;
+  ScaleType?: 'stretch' | 'crop' | 'fill' | 'fit';
+  StartTime?: number;
+  Interval?: number;
+  Number?: number;
+  Mode?: 'interval' | 'keyframe' | 'average' | 'dhash';
+  Threshold?: number;
+}
+
 export interface CreateMediaConvertTaskRequest {
   ProjectName: string;
   Sources: { URI: string; StartTime?: number; Duration?: number }[];
-  Targets: { Image: { Animations: ImmAnimationTarget[] } }[];
+  Targets: { Image: { Animations?: ImmAnimationTarget[]; Snapshots?: ImmSnapshotTarget[]; Sprites?: ImmSpriteTarget[] } }[];
   Notification?: { MNS: { TopicName: string } };
   UserData?: string;
   Tags?: Record<string, string>;

@@ -1,4 +1,5 @@
-import type { CreateMediaConvertTaskRequest, ImmAnimationTarget, ImmApi, ImmTaskInfo } from '../clients/imm';
+import type { CreateMediaConvertTaskRequest, ImmAnimationTarget, ImmApi, ImmSnapshotTarget, ImmSpriteTarget, ImmTaskInfo } from '../clients/imm';
+import type { PlannedPreview } from '../media/previews';
 import type { JobPlan, SampledOutput, SampledPlan } from '../jobs/plan';
 import type { MediaInfo } from '../jobs/sampling';
 import { PermanentFailure, ServiceResponseError } from '../platform/errors';
@@ -169,4 +170,66 @@ const RETRYABLE_TASK_CODES = new Set(['InternalError', 'ServiceUnavailable', 'In
 
 export function isRetryableTaskCode(code: string): boolean {
   return RETRYABLE_TASK_CODES.has(code) || /timeout|timedout|throttl/i.test(code);
+}
+
+// ---- Posters and storyboards (issue 21): Snapshots and Sprites beside the Animations of the same task. ----
+
+/** IMM `Targets[].Image.Snapshots` for the posters: one frame at `at`, or `candidates` frames at even intervals. */
+export function immSnapshotTargets(bucket: string, previews: readonly PlannedPreview[]): ImmSnapshotTarget[] {
+  return previews.flatMap((preview) => {
+    if (preview.kind !== 'poster') return [];
+    const { output, keys } = preview;
+    const target: ImmSnapshotTarget = { Format: output.format, URI: keys.candidates ? ossUri(bucket, keys.candidates.uriKey) : ossUri(bucket, keys.key, true) };
+    if (output.width !== undefined) target.Width = output.width;
+    if (output.height !== undefined) target.Height = output.height;
+    if (output.scaleType !== undefined) target.ScaleType = output.scaleType;
+    if (preview.at !== undefined) Object.assign(target, { StartTime: preview.at, Number: 1 });
+    else Object.assign(target, { Mode: 'average', Number: output.candidates });
+    return [target];
+  });
+}
+
+/** IMM `Targets[].Image.Sprites` for the storyboards: `frames` tiles at even intervals, laid out as planned. */
+export function immSpriteTargets(bucket: string, previews: readonly PlannedPreview[]): ImmSpriteTarget[] {
+  return previews.flatMap((preview) => {
+    if (preview.kind !== 'storyboard') return [];
+    const { output, keys, layout } = preview;
+    const target: ImmSpriteTarget = {
+      Format: output.format,
+      URI: ossUri(bucket, keys.sheetUriKey),
+      TileWidth: layout.columns,
+      TileHeight: layout.rows,
+      Margin: layout.margin,
+      Pad: layout.pad,
+      ScaleWidth: layout.tileWidth,
+      ScaleHeight: layout.tileHeight,
+      Mode: 'average',
+      Number: layout.frames,
+    };
+    if (output.scaleType !== undefined) target.ScaleType = output.scaleType;
+    return [target];
+  });
+}
+
+/** The Snapshots and Sprites to merge into `Targets[0].Image` of immTaskRequest (absent when there are none). */
+export function immPreviewImage(bucket: string, previews: readonly PlannedPreview[]): { Snapshots?: ImmSnapshotTarget[]; Sprites?: ImmSpriteTarget[] } {
+  const snapshots = immSnapshotTargets(bucket, previews);
+  const sprites = immSpriteTargets(bucket, previews);
+  return { ...(snapshots.length ? { Snapshots: snapshots } : {}), ...(sprites.length ? { Sprites: sprites } : {}) };
+}
+
+/**
+ * Posters and storyboards cover the whole video, but IMM trims the task's one source (Sources[0].StartTime/Duration)
+ * for every target: a rule whose animations set a window cannot carry them.
+ */
+export function immPreviewProblems(rule: Rule): string[] {
+  if (rule.previews.length === 0) return [];
+  const windowed = rule.outputs.findIndex((o) => o.start !== undefined || o.duration !== undefined);
+  if (windowed < 0) return [];
+  const field = rule.outputs[windowed]!.start !== undefined ? 'start' : 'duration';
+  return rule.previews.map(
+    (p) =>
+      `rule "${rule.name}" outputs[${p.slot}].kind: a ${p.kind} covers the whole video, but with engine imm the rule's animations set ${field} ` +
+      `(one IMM task trims its source for every output); put the ${p.kind} in a rule of its own`,
+  );
 }

@@ -1,5 +1,6 @@
 import { PermanentFailure } from '../platform/errors';
 import type { JobPlan, SampledOutput } from '../jobs/plan';
+import type { PlannedStoryboard } from '../media/previews';
 import type { Output, Rule } from '../rules/schema';
 
 /**
@@ -81,4 +82,54 @@ function isWhole(value: number): boolean {
 /** URL-safe Base64 without padding, as OSS wants names in processing strings. */
 function base64Url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+/**
+ * The `x-oss-async-process` value for a storyboard with engine oss: OSS's `video/sprite` (OSS guide "Generate sprites
+ * from video snapshots"; the OSS SDK's sample `video/sprite,f_jpg,sw_100,sh_100,inter_10000,tw_10,th_10,pad_0,
+ * margin_0`): `m_avg` takes `num` frames at even intervals, `sw`/`sh` one tile's size, `tw`/`th` tiles per row and
+ * column, `pad` and `margin` as IMM's Pad and Margin; saved to the one sheet's key (ossPreviewProblems refuses a
+ * storyboard that needs several sheets: how OSS names them is not documented).
+ */
+export function ossStoryboardProcessString(plan: JobPlan, storyboard: PlannedStoryboard, settings: { topicName: string }): string {
+  const { layout, keys } = storyboard;
+  if (keys.sheetKeys.length !== 1) throw new Error(`storyboard ${keys.vttKey} cannot be sent to OSS: it needs ${keys.sheetKeys.length} sheets`);
+  const params = [
+    `f_${storyboard.output.format}`,
+    'm_avg',
+    `num_${layout.frames}`,
+    `sw_${layout.tileWidth}`,
+    `sh_${layout.tileHeight}`,
+    `tw_${layout.columns}`,
+    `th_${layout.rows}`,
+    `pad_${layout.pad}`,
+    `margin_${layout.margin}`,
+  ];
+  const targetKey = keys.sheetKeys[0]!.replace(/[{}]/g, (brace) => brace + brace);
+  return (
+    `video/sprite,${params.join(',')}` +
+    `|sys/saveas,b_${base64Url(plan.source.bucket)},o_${base64Url(targetKey)}` +
+    `/notify,topic_${base64Url(settings.topicName)}`
+  );
+}
+
+/**
+ * What engine oss cannot do of a rule's posters and storyboards. OSS's asynchronous processing offers
+ * `video/snapshots` ("Capture multiple video frames") and `video/sprite`; the app sends storyboards that fit one sheet
+ * through `video/sprite` and refuses posters (no documented start-time parameter for `video/snapshots`, and
+ * candidates would need the serial-number naming OSS leaves to media-processing variables) and storyboards that
+ * need several sheets or a scaleType (`video/sprite` documents none).
+ */
+export function ossPreviewProblems(rule: Rule): string[] {
+  return rule.previews.flatMap((p) => {
+    const where = `rule "${rule.name}" outputs[${p.slot}]`;
+    if (p.kind === 'poster') return [`${where}.kind: "poster" is not supported with engine oss; use engine imm for posters (a rule of its own if the animations need oss)`];
+    const problems: string[] = [];
+    const perSheet = p.columns * p.rows;
+    if (p.frames > perSheet) {
+      problems.push(`${where}.frames: ${p.frames} tiles need ${Math.ceil(p.frames / perSheet)} sheets of ${p.columns}x${p.rows}; engine oss writes one sheet, so raise columns or rows to hold ${p.frames}, or use engine imm`);
+    }
+    if (p.scaleType !== undefined) problems.push(`${where}.scaleType: not supported for a storyboard with engine oss (video/sprite has no scale type); leave it out or use engine imm`);
+    return problems;
+  });
 }

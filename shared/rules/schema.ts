@@ -23,6 +23,8 @@ const seconds = (max: number) => z.number().check(z.minimum(0), z.maximum(max));
 const positiveSeconds = (max: number) => z.number().check(z.positive(), z.maximum(max));
 
 export const OutputSchema = z.strictObject({
+  /** An animated preview (the default kind; see the preview kinds below for the others). */
+  kind: z.optional(z.literal('animation')),
   format: z.enum(['gif', 'webp']),
   /** Key template without extension; the extension follows `format`. */
   key: z.string().check(z.minLength(1)),
@@ -41,6 +43,52 @@ export const OutputSchema = z.strictObject({
   frameRate: z.optional(positiveSeconds(60)),
   /** Cap on output frames; IMM bills per frame. */
   maxFrames: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), DEFAULT_MAX_FRAMES),
+});
+
+// ---- Preview kinds (issue 21): a poster and a storyboard beside the animations, in the same IMM task. ----
+
+/** A position in the video: seconds from the start, or a share of its duration written as a percent ("50%"). */
+const position = z.union([
+  z.number().check(z.minimum(0), z.maximum(86_400)),
+  z.string().check(z.regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'must be seconds (a number) or a percent of the duration such as "50%"')),
+]);
+
+/** One still image; without `at`, the most detailed of `candidates` evenly spaced frames (never a black first frame). */
+export const PosterOutputSchema = z.strictObject({
+  kind: z.literal('poster'),
+  format: z._default(z.enum(['jpg', 'png']), 'jpg'),
+  /** Key template without extension; the extension follows `format`. */
+  key: z.string().check(z.minLength(1)),
+  width: z.optional(dimension),
+  height: z.optional(dimension),
+  scaleType: z.optional(z.enum(['stretch', 'crop', 'fill', 'fit'])),
+  /** Where to take the poster: seconds, or "NN%" of the duration. Unset: chosen automatically. */
+  at: z.optional(position),
+  /** Automatic choice: how many evenly spaced frames IMM captures to choose from (each one is billed). */
+  candidates: z._default(z.int().check(z.minimum(2), z.maximum(20)), 5),
+});
+
+/** Sprite sheet(s) of `frames` tiles over the whole video, and a WebVTT file mapping time ranges to tiles. */
+export const StoryboardOutputSchema = z.strictObject({
+  kind: z.literal('storyboard'),
+  format: z._default(z.enum(['jpg', 'png']), 'jpg'),
+  /** Key template without extension: sheets are `<key>.<format>` (or `<key>-<n>.<format>` when several), the cues `<key>.vtt`. */
+  key: z.string().check(z.minLength(1)),
+  frames: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 100),
+  columns: z._default(z.int().check(z.minimum(1), z.maximum(50)), 10),
+  rows: z._default(z.int().check(z.minimum(1), z.maximum(50)), 10),
+  /** Tile size in pixels; without height, the source's aspect ratio decides it. */
+  width: z._default(z.int().check(z.minimum(16), z.maximum(1024)), 160),
+  height: z.optional(z.int().check(z.minimum(16), z.maximum(1024))),
+  /** Pixels around the tiles and between them (IMM Sprites Margin and Pad; IMM's defaults). */
+  margin: z._default(z.int().check(z.minimum(0), z.maximum(64)), 2),
+  pad: z._default(z.int().check(z.minimum(0), z.maximum(64)), 2),
+  scaleType: z.optional(z.enum(['stretch', 'crop', 'fill', 'fit'])),
+});
+
+/** What `outputs` accepts: an animation (no `kind`, or `kind: animation`), a poster or a storyboard. */
+const AnyOutputSchema = z.discriminatedUnion('kind', [OutputSchema, PosterOutputSchema, StoryboardOutputSchema], {
+  error: 'kind must be "animation" (the default), "poster" or "storyboard"',
 });
 
 const suffixes = z.pipe(
@@ -69,7 +117,7 @@ const ruleTags = z._default(
   {},
 );
 
-export const RuleSchema = z
+const RuleObjectSchema = z
   .strictObject({
     name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit')),
     /** Key prefix the rule watches, e.g. "videos/". */
@@ -82,7 +130,7 @@ export const RuleSchema = z
     minBytes: z.optional(z.int().check(z.minimum(0))),
     /** Source objects larger than this many bytes are skipped. */
     maxBytes: z.optional(z.int().check(z.positive())),
-    outputs: z.array(OutputSchema).check(z.minLength(1), z.maxLength(20)),
+    outputs: z.array(AnyOutputSchema).check(z.minLength(1), z.maxLength(20)),
     /** Extra tags put on every output. */
     tags: ruleTags,
   })
@@ -94,8 +142,36 @@ export const RuleSchema = z
     }),
   );
 
+/**
+ * A rule as the app uses it: `outputs` holds the animations (in configured order) and `previews` the posters and
+ * storyboards, each with `slot`, its index in the configured `outputs` list (for messages naming the field).
+ */
+export const RuleSchema = z.pipe(RuleObjectSchema, z.transform(splitPreviews));
+
 export const RulesSchema = z.array(RuleSchema).check(z.minLength(1, 'at least one rule is needed'));
 
 export type Output = z.infer<typeof OutputSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
 export type RuleInput = z.input<typeof RuleSchema>;
+export type PosterOutput = z.infer<typeof PosterOutputSchema>;
+export type StoryboardOutput = z.infer<typeof StoryboardOutputSchema>;
+/** A poster or storyboard of a rule; `slot` is its index in the configured `outputs` list. */
+export type PreviewOutput = (PosterOutput | StoryboardOutput) & { slot: number };
+
+function splitPreviews<R extends { outputs: z.infer<typeof AnyOutputSchema>[] }>(rule: R): Omit<R, 'outputs'> & { outputs: Output[]; previews: PreviewOutput[] } {
+  const outputs: Output[] = [];
+  const previews: PreviewOutput[] = [];
+  rule.outputs.forEach((output, slot) => {
+    if (output.kind === 'poster' || output.kind === 'storyboard') previews.push({ ...output, slot });
+    else outputs.push(output);
+  });
+  return { ...rule, outputs, previews };
+}
+
+/** The index in the configured `outputs` list of the rule's i-th animation (previews took the other slots). */
+export function animationSlot(rule: Pick<Rule, 'previews'>, i: number): number {
+  const taken = new Set(rule.previews.map((p) => p.slot));
+  let slot = -1;
+  for (let seen = -1; seen < i; ) if (!taken.has(++slot)) seen++;
+  return slot;
+}

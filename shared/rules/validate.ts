@@ -2,7 +2,8 @@ import { ConfigError } from '../platform/errors';
 import type * as z from '../platform/zod';
 import { prefixesOverlap } from './match';
 import { parseTemplate, templateStaticPrefix } from './naming';
-import { RulesSchema, type Rule } from './schema';
+import { animationSlot, RulesSchema, type Rule } from './schema';
+import { previewKeyTemplates } from './preview-keys';
 
 /** The parts of an s.yaml OSS trigger that decide which uploads reach the submit function. */
 export interface OssTriggerFilter {
@@ -80,7 +81,8 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
 
     if (context.engineProblems) problems.push(...context.engineProblems(rule));
 
-    rule.outputs.forEach((output, i) => {
+    rule.outputs.forEach((output, index) => {
+      const i = animationSlot(rule, index);
       if (output.frames !== undefined && output.interval !== undefined) {
         problems.push(
           `${where} outputs[${i}].frames and outputs[${i}].interval: set one, not both (frames spreads that many frames over the window; interval samples every so many seconds)`,
@@ -112,6 +114,31 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
         }
       }
     });
+
+    for (const preview of rule.previews) {
+      const field = `${where} outputs[${preview.slot}].key`;
+      try {
+        parseTemplate(preview.key);
+      } catch (error) {
+        problems.push(`${field}: ${(error as Error).message}`);
+        continue;
+      }
+      if (/\.(jpe?g|png|vtt)$/i.test(preview.key)) problems.push(`${field}: leave out the extension; it is added from format (and ".vtt" for the cues)`);
+      if (preview.key.startsWith('/') || preview.key.endsWith('/')) problems.push(`${field}: must not start or end with "/"`);
+      for (const { template, extension } of previewKeyTemplates(preview)) {
+        const normalized = normalizeTemplate(template, rule.name) + `.${extension}`;
+        const owner = outputOwners.get(normalized);
+        if (owner) problems.push(`${field}: resolves to the same key as ${owner} ("${normalized}")`);
+        else outputOwners.set(normalized, `rule "${rule.name}" outputs[${preview.slot}]`);
+        const outputPrefix = templateStaticPrefix(template, rule.prefix);
+        if (outputPrefix.startsWith(context.recordsPrefix)) problems.push(`${field}: outputs would land under the records prefix "${context.recordsPrefix}"`);
+        for (const other of rules) {
+          if (prefixesOverlap(outputPrefix, other.prefix) && other.suffixes.includes(extension)) {
+            problems.push(`${field}: a ${extension} written under "${outputPrefix}" would match rule "${other.name}" and start another task (recursion)`);
+          }
+        }
+      }
+    }
 
     if (context.triggers) problems.push(...checkTriggerCoverage(rule, context.triggers));
   }
@@ -149,7 +176,7 @@ export function ruleSetWarnings(rules: readonly Rule[]): string[] {
     rule.outputs.flatMap((output, i) => {
       if (rule.suffixes.length < 2 || /\{(basename|ext)\}/.test(output.key.replaceAll('{{', '').replaceAll('}}', ''))) return [];
       return [
-        `rule "${rule.name}" outputs[${i}].key: "${output.key}" has neither {basename} nor {ext}, so sources differing only in extension ` +
+        `rule "${rule.name}" outputs[${animationSlot(rule, i)}].key: "${output.key}" has neither {basename} nor {ext}, so sources differing only in extension ` +
           `(clip.${rule.suffixes[0]}, clip.${rule.suffixes[1]}) share one output; the first claims it and the other fails. ` +
           `Keep the extension, e.g. "${output.key.replace('{barename}', '{basename}')}".`,
       ];

@@ -111,7 +111,7 @@ export function fakeImm(clock: ReturnType<typeof fakeClock>) {
         taskId: `task-${++counter}`,
         status: 'Running' as const,
         jobId: request.Tags?.[JOB_TAG] ?? '',
-        outputs: request.Targets.flatMap((t) => t.Image.Animations.map((a) => a.URI.replace(/^oss:\/\/[^/]+\//, '').replace(/([{}])\1/g, '$1'))),
+        outputs: request.Targets.flatMap((t) => (t.Image.Animations ?? []).map((a) => a.URI.replace(/^oss:\/\/[^/]+\//, '').replace(/([{}])\1/g, '$1'))),
         attempt: Number(request.Tags?.['Attempt'] ?? 0),
         startTime: `2026-01-01T00:00:${String(counter).padStart(2, '0')}Z`,
       };

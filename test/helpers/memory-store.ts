@@ -119,7 +119,9 @@ export function memoryJobStore(pricing?: Pricing) {
     return facts ? deriveJob(facts, DEFAULT_POLICY, pricing) : undefined;
   };
   const listAttempts = async (jobId: string) => (await store.loadJob(jobId))?.attempts ?? [];
-  return Object.assign(store, { jobs, attempts, results, ended, retries, owners, open, index, sources, getJob, listAttempts });
+  /** A job exactly as readers will see it, whatever its status (for tests of readers such as the gallery). */
+  const seed = (record: JobRecord) => void ended.set(record.jobId, copy(record));
+  return Object.assign(store, { jobs, attempts, results, ended, retries, owners, open, index, sources, getJob, listAttempts, seed });
 }
 
 function identityOfRecord(record: JobRecord): JobIdentity {

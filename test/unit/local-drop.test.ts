@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { escapeHtml, renderGalleryPage, type GalleryPage } from '../../cli/commands/gallery';
 import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
 
 const rules = [
@@ -58,54 +57,5 @@ describe('npm start: the drop folder helpers (local/drop.ts)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('gallery page rendering', () => {
-  const page = (overrides: Partial<GalleryPage> = {}): GalleryPage => ({
-    bucket: 'b<u>',
-    rules: ['preview'],
-    filters: {},
-    page: 1,
-    pages: 1,
-    matching: 1,
-    open: false,
-    generatedAt: '2025-01-31T08:00:00.000Z',
-    sources: [
-      {
-        key: 'videos/<script>alert(1)</script>.mp4',
-        media: { duration: 2, width: 640, height: 360 },
-        jobs: [
-          {
-            jobId: 'j1',
-            rule: 'preview',
-            status: 'failed',
-            createdAt: '2025-01-31T08:00:00.000Z',
-            error: { code: 'InvalidFile.Media', message: 'bad "file" <x>' },
-            estimatedCost: null,
-            outputs: [],
-          },
-        ],
-      },
-    ],
-    ...overrides,
-  });
-
-  it('escapes every value and shows the failure', () => {
-    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-    const html = renderGalleryPage(page(), 'n0nce');
-    assert.ok(!html.includes('<script>alert'));
-    assert.ok(html.includes('failed: InvalidFile.Media: bad &quot;file&quot; &lt;x&gt;'));
-    assert.ok(html.includes('video: 640x360 px, 2.0 s'));
-    assert.ok(!html.includes('http-equiv="refresh"'));
-    assert.ok(!/(src|href)="(https?:)?\/\//.test(html), 'no external assets');
-  });
-
-  it('refreshes while a job is open, and links pages and filters', () => {
-    const html = renderGalleryPage(page({ open: true, page: 2, pages: 3, filters: { rule: 'preview' } }), 'n');
-    assert.ok(html.includes('<meta http-equiv="refresh" content="5">'));
-    assert.ok(html.includes('href="/?rule=preview&amp;status=&amp;page=1">&larr; newer'));
-    assert.ok(html.includes('href="/?rule=preview&amp;status=&amp;page=3">older'));
-    assert.ok(html.includes('href="/?rule=preview&amp;status=failed&amp;page=1"'));
   });
 });

@@ -168,7 +168,7 @@ describe('request errors', () => {
     ['Interval -1', createRequest({ Targets: [{ Image: { Animations: [animation({ Interval: -1 })] } }] }), 'InvalidArgument', /Interval must be >= 0/],
     ['Number 2.5', createRequest({ Targets: [{ Image: { Animations: [animation({ Number: 2.5 })] } }] }), 'InvalidArgument', /Number must be an integer/],
     ['StartTime -1', createRequest({ Targets: [{ Image: { Animations: [animation({ StartTime: -1 })] } }] }), 'InvalidArgument', /StartTime must be >= 0/],
-    ['no animation', createRequest({ Targets: [{ Image: { Animations: [] } }] }), 'InvalidArgument', /Targets\[0\]\.Image\.Animations must hold at least one/],
+    ['no animation', createRequest({ Targets: [{ Image: { Animations: [] } }] }), 'InvalidArgument', /Targets\[0\]\.Image must hold at least one animation, snapshot or sprite/],
     ['a video target', createRequest({ Targets: [{ URI: `oss://${BUCKET}/out.mp4`, Container: 'mp4', Image: { Animations: [animation()] } }] }), 'InvalidArgument', /Targets\[0\]\.URI is not supported/],
     ['12 sources', createRequest({ Sources: Array(12).fill({ URI: `oss://${BUCKET}/in/clip.mp4` }) }), 'InvalidArgument', /Sources must hold at most 11/],
     ['source not in OSS', createRequest({ Sources: [{ URI: '/in/clip.mp4' }] }), 'InvalidArgument', /Sources\[0\]\.URI must be an OSS URI/],

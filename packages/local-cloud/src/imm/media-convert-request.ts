@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AnimationSpec } from '../media';
 import { invalidArgument, invalidJson, missingParameter } from './errors';
 import { expandUriTemplate, parseOssUri, UnknownTemplateVariableError, type OssLocation } from './oss-uri';
+import { snapshotSchema, spriteSchema, type StillTarget } from './stills';
 
 const USER_DATA_MAX_BYTES = 2048;
 const MAX_SOURCES = 11;
@@ -13,7 +14,7 @@ const dimension = z
   .refine((value) => (Number.isInteger(value) && value >= 1 && value <= 4096) || (value > 0 && value < 1), {
     error: 'must be an integer in [1, 4096] (pixels) or a decimal in (0, 1) (ratio of the source)',
   });
-const onlyAnimations = z.undefined({ error: 'is not supported: the local IMM renders Image.Animations only' }).optional();
+const onlyAnimations = z.undefined({ error: 'is not supported: the local IMM renders Image.Animations, Snapshots and Sprites only' }).optional();
 
 const animationSchema = z.object({
   Format: z.enum(['gif', 'webp'], { error: 'must be gif or webp' }),
@@ -30,12 +31,14 @@ const animationSchema = z.object({
 const targetSchema = z.object({
   Image: z.object(
     {
-      Animations: z.array(animationSchema, { error: 'must be an array' }).min(1, { error: 'must hold at least one animation' }),
-      Snapshots: onlyAnimations,
-      Sprites: onlyAnimations,
+      Animations: z.array(animationSchema, { error: 'must be an array' }).optional(),
+      Snapshots: z.array(snapshotSchema, { error: 'must be an array' }).optional(),
+      Sprites: z.array(spriteSchema, { error: 'must be an array' }).optional(),
     },
     { error: 'must be an object' },
-  ),
+  ).refine((image) => (image.Animations?.length ?? 0) + (image.Snapshots?.length ?? 0) + (image.Sprites?.length ?? 0) > 0, {
+    error: 'must hold at least one animation, snapshot or sprite',
+  }),
   URI: onlyAnimations,
   Container: onlyAnimations,
   Video: onlyAnimations,
@@ -77,6 +80,8 @@ export interface MediaConvertJob {
   tags?: Record<string, string | number | boolean>;
   sources: SourceClip[];
   animations: AnimationOutput[];
+  /** Image.Snapshots and Image.Sprites, in request order (see stills.ts). */
+  stills?: StillTarget[];
   requestedSources: unknown[];
   requestedTargets: unknown[];
 }
@@ -117,7 +122,7 @@ export function parseMediaConvertRequest(parameters: RequestParameters): MediaCo
   const firstSource = sources[0]!;
   const single = sources.length === 1 ? firstSource : undefined;
   const animations = Targets.flatMap((target, targetIndex) =>
-    target.Image.Animations.map((animation, animationIndex): AnimationOutput => {
+    (target.Image.Animations ?? []).map((animation, animationIndex): AnimationOutput => {
       const path = `Targets[${targetIndex}].Image.Animations[${animationIndex}]`;
       return {
         path,
@@ -139,6 +144,12 @@ export function parseMediaConvertRequest(parameters: RequestParameters): MediaCo
     }),
   );
 
+  const clip = { ...(single?.startTime !== undefined ? { sourceStartTime: single.startTime } : {}), ...(single?.duration !== undefined ? { sourceDuration: single.duration } : {}) };
+  const stills = Targets.flatMap((target, targetIndex): StillTarget[] => [
+    ...(target.Image.Snapshots ?? []).map((snapshot, i): StillTarget => ({ kind: 'snapshot', path: `Targets[${targetIndex}].Image.Snapshots[${i}]`, target: snapshot, ...clip })),
+    ...(target.Image.Sprites ?? []).map((sprite, i): StillTarget => ({ kind: 'sprite', path: `Targets[${targetIndex}].Image.Sprites[${i}]`, target: sprite, ...clip })),
+  ]);
+
   return {
     projectName,
     ...(userData !== undefined ? { userData } : {}),
@@ -146,6 +157,7 @@ export function parseMediaConvertRequest(parameters: RequestParameters): MediaCo
     ...(Tags ? { tags: Tags } : {}),
     sources,
     animations,
+    stills,
     requestedSources: structures.Sources as unknown[],
     requestedTargets: structures.Targets as unknown[],
   };

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { concatVideos, MediaError, renderAnimation, type VideoInfo } from '../media';
+import { concatVideos, MediaError, probeVideo, renderAnimation, type VideoInfo } from '../media';
 import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
 import { fastAnimation } from './fast-animation';
 import type { MediaConvertJob, SourceClip } from './media-convert-request';
 import { createOssObjects, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
 import type { MediaProber } from './probe-cache';
+import { readStill, renderStill, STILL_CONTENT_TYPES } from './stills';
 
 export type { OssAccess } from './oss-objects';
 
@@ -76,7 +77,7 @@ class TaskFailure extends Error {
   }
 }
 
-const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp' } as const;
+const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp', ...STILL_CONTENT_TYPES } as const;
 
 export type ConversionMode = 'ffmpeg' | 'fast';
 
@@ -140,7 +141,28 @@ export function createTaskRunner(options: TaskRunnerOptions) {
       }
       await upload(animation.output, file, animation.spec.format);
       task.outputs.push({ uri: formatOssUri(animation.output), ...rendered });
-      task.progress = Math.round((100 * (index + 1)) / job.animations.length);
+      task.progress = Math.round((100 * (index + 1)) / (job.animations.length + (job.stills?.length ?? 0)));
+    }
+    const stills = job.stills ?? [];
+    if (stills.length > 0) {
+      const source = await probeVideo(input);
+      for (const [index, still] of stills.entries()) {
+        const stillDir = join(dir, `still-${index}`);
+        await mkdir(stillDir);
+        let files;
+        try {
+          files = await renderStill(input, source, job.sources[0]!.location, still, stillDir);
+        } catch (error) {
+          if (error instanceof MediaError && error.code === 'EmptySelection') throw new TaskFailure('InvalidArgument', `${still.path}: ${error.message}`);
+          throw error;
+        }
+        for (const file of files) {
+          const body = await readStill(file);
+          await upload(file.location, body, file.format);
+          task.outputs.push({ uri: formatOssUri(file.location), frames: file.frames, width: file.width, height: file.height, bytes: body.length });
+        }
+        task.progress = Math.round((100 * (job.animations.length + index + 1)) / (job.animations.length + stills.length));
+      }
     }
   }
 
@@ -168,6 +190,7 @@ export function createTaskRunner(options: TaskRunnerOptions) {
   async function convertFast(task: TaskInfo, job: MediaConvertJob): Promise<void> {
     const failure = injectedFailure();
     if (failure) throw failure;
+    if (job.stills?.length) throw new TaskFailure('InvalidArgument', `${job.stills[0]!.path}: the fast conversion mode renders animations only; use the ffmpeg mode for snapshots and sprites`);
     const source = await fastSource(job.sources);
     for (const [index, animation] of job.animations.entries()) {
       let rendered;

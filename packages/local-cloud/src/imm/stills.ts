@@ -1,0 +1,179 @@
+/**
+ * The local IMM's `Targets[].Image.Snapshots` and `Targets[].Image.Sprites`, rendered with ffmpeg in the layout IMM
+ * documents (imm-20200930 TargetImageSnapshots / TargetImageSprites; IMM guide "Frame capture", "Sprites from
+ * videos"):
+ * - frames: `Mode` `interval` (default): from `StartTime` every `Interval` seconds, `Number` of them (0: to the end);
+ *   `average`: exactly `Number` frames at even intervals, here the middle of `Number` equal slices of the video;
+ *   `keyframe`: the key frames; `dhash`: frames whose picture changes by more than `Threshold` (0-100; ffmpeg's
+ *   scene score stands in for IMM's perceptual hash), the first frame always included;
+ * - a sprite sheet holds `TileWidth` columns by `TileHeight` rows of tiles (`ScaleWidth` x `ScaleHeight` each),
+ *   row by row, `Margin` pixels to the edges and `Pad` between tiles (defaults 6, 6, 2, 2), a new sheet when full;
+ * - several files from one target are numbered from 1 through `{index}` in the URI; without it each overwrites the
+ *   previous one, as IMM warns.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MediaError, planGeometry, type VideoInfo } from '../media';
+import { ffmpegPath, ProcessFailedError, runProcess } from '../media/ffmpeg';
+import { expandUriTemplate, parseOssUri, UnknownTemplateVariableError, type OssLocation } from './oss-uri';
+
+const dimension = z
+  .number({ error: 'must be a number' })
+  .refine((value) => (Number.isInteger(value) && value >= 1 && value <= 4096) || (value > 0 && value <= 1), {
+    error: 'must be an integer in [1, 4096] (pixels) or a decimal in (0, 1] (ratio of the source)',
+  });
+const seconds = z.number({ error: 'must be a number' }).min(0, { error: 'must be >= 0' });
+const count = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' });
+const frameSelection = {
+  URI: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+  Format: z.enum(['jpg', 'png'], { error: 'must be jpg or png' }),
+  ScaleType: z.enum(['stretch', 'crop', 'fill', 'fit'], { error: 'must be stretch, crop, fill or fit' }).optional(),
+  StartTime: seconds.optional(),
+  Interval: seconds.optional(),
+  Number: count.optional(),
+  Mode: z.enum(['interval', 'keyframe', 'average', 'dhash'], { error: 'must be interval, keyframe, average or dhash' }).optional(),
+  Threshold: z.number({ error: 'must be a number' }).min(0, { error: 'must be in [0, 100]' }).max(100, { error: 'must be in [0, 100]' }).optional(),
+};
+
+export const snapshotSchema = z.object({ ...frameSelection, Width: dimension.optional(), Height: dimension.optional() });
+export const spriteSchema = z.object({
+  ...frameSelection,
+  TileWidth: count.min(1, { error: 'must be >= 1' }).max(100, { error: 'must be <= 100' }).optional(),
+  TileHeight: count.min(1, { error: 'must be >= 1' }).max(100, { error: 'must be <= 100' }).optional(),
+  Margin: count.optional(),
+  Pad: count.optional(),
+  ScaleWidth: dimension.optional(),
+  ScaleHeight: dimension.optional(),
+});
+
+export type SnapshotTarget = z.infer<typeof snapshotSchema>;
+export type SpriteTarget = z.infer<typeof spriteSchema>;
+
+/** A Snapshots or Sprites entry of a request, where it sits (`Targets[0].Image.Sprites[1]`) and its source clip. */
+export type StillTarget = { path: string; sourceStartTime?: number; sourceDuration?: number } & (
+  | { kind: 'snapshot'; target: SnapshotTarget }
+  | { kind: 'sprite'; target: SpriteTarget }
+);
+
+export interface RenderedStill {
+  location: OssLocation;
+  file: string;
+  format: 'jpg' | 'png';
+  /** Frames the file holds (1 for a snapshot, its tiles for a sheet). */
+  frames: number;
+  width: number;
+  height: number;
+}
+
+/** The output location of a target's `index`-th file (1-based): IMM's `{index}` and the usual variables expanded. */
+export function stillLocation(template: string, source: OssLocation, format: string, index: number, path: string): OssLocation {
+  const withIndex = template.replace(/\{\{|\}\}|\{index\}/g, (token) => (token === '{index}' ? String(index) : token));
+  let uri: string;
+  try {
+    uri = expandUriTemplate(withIndex, source, format);
+  } catch (error) {
+    if (error instanceof UnknownTemplateVariableError) throw new MediaError('ConversionFailed', `${path}.URI has an ${error.message}`);
+    throw error;
+  }
+  const location = parseOssUri(uri);
+  if (!location || location.key.startsWith('/')) throw new MediaError('ConversionFailed', `${path}.URI must be an OSS URI oss://bucket/key, got ${uri}`);
+  return location;
+}
+
+/** The ffmpeg frame selection for a target over the clip [start, end) of the source. */
+export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { start: number; end: number; frameRate: number }): { seek: number; filter: string; maxFrames?: number } {
+  const start = clip.start + (target.StartTime ?? 0);
+  const length = clip.end - start;
+  if (length <= 0) throw new MediaError('EmptySelection', `StartTime ${target.StartTime ?? 0}s is not before the end of the video (${clip.end}s)`);
+  const number = target.Number || undefined;
+  switch (target.Mode ?? 'interval') {
+    case 'average': {
+      const n = number ?? 1;
+      const step = length / n;
+      return { seek: start + step / 2, filter: `fps=fps=${n}/${roundTo(length, 6)}`, maxFrames: n };
+    }
+    case 'keyframe':
+      return { seek: start, filter: `select='eq(pict_type\\,I)',setpts=N/TB`, ...(number ? { maxFrames: number } : {}) };
+    case 'dhash': {
+      const threshold = (target.Threshold ?? 0) / 100;
+      return { seek: start, filter: `select='eq(n\\,0)+gt(scene\\,${threshold})',setpts=N/TB`, ...(number ? { maxFrames: number } : {}) };
+    }
+    case 'interval': {
+      const interval = Math.max(target.Interval || 1 / clip.frameRate, 1 / clip.frameRate);
+      return { seek: start, filter: `fps=fps=1/${roundTo(interval, 6)}`, ...(number ? { maxFrames: number } : {}) };
+    }
+  }
+}
+
+/** Renders one Snapshots or Sprites entry into `dir`; the files in output order with their OSS locations. */
+export async function renderStill(input: string, source: VideoInfo, sourceLocation: OssLocation, still: StillTarget, dir: string): Promise<RenderedStill[]> {
+  const clipStart = still.sourceStartTime ?? 0;
+  const clipEnd = still.sourceDuration !== undefined ? Math.min(clipStart + still.sourceDuration, source.durationSeconds) : source.durationSeconds;
+  const selection = selectionFilter(still.target, { start: clipStart, end: clipEnd, frameRate: source.frameRate });
+  const { target } = still;
+  const geometry =
+    still.kind === 'snapshot'
+      ? planGeometry(source, { width: still.target.Width, height: still.target.Height, scaleType: target.ScaleType })
+      : planGeometry(source, { width: still.target.ScaleWidth, height: still.target.ScaleHeight, scaleType: target.ScaleType });
+  const filters = [
+    selection.filter,
+    `scale=${geometry.scaledWidth}:${geometry.scaledHeight}`,
+    ...(geometry.fitting === 'crop' ? [`crop=${geometry.width}:${geometry.height}`] : []),
+    ...(geometry.fitting === 'pad' ? [`pad=${geometry.width}:${geometry.height}:(ow-iw)/2:(oh-ih)/2:black`] : []),
+  ];
+  let perFile = 1;
+  let maxFiles = selection.maxFrames;
+  let size = { width: geometry.width, height: geometry.height };
+  if (still.kind === 'sprite') {
+    const columns = still.target.TileWidth ?? 6;
+    const rows = still.target.TileHeight ?? 6;
+    perFile = columns * rows;
+    const margin = still.target.Margin ?? 2;
+    const pad = still.target.Pad ?? 2;
+    filters.push(`tile=${columns}x${rows}:margin=${margin}:padding=${pad}`);
+    size = { width: 2 * margin + columns * geometry.width + (columns - 1) * pad, height: 2 * margin + rows * geometry.height + (rows - 1) * pad };
+    if (selection.maxFrames !== undefined) maxFiles = Math.ceil(selection.maxFrames / perFile);
+  }
+  const pattern = join(dir, `${still.kind}-%d.${target.Format}`);
+  // prettier-ignore
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-ss', String(roundTo(selection.seek, 6)), ...(clipEnd < source.durationSeconds ? ['-to', String(roundTo(clipEnd, 6))] : []),
+    '-i', input,
+    '-vf', filters.join(','),
+    ...(maxFiles !== undefined ? ['-frames:v', String(maxFiles)] : []),
+    ...(target.Format === 'jpg' ? ['-q:v', '3'] : []),
+    '-start_number', '1', pattern,
+  ];
+  try {
+    await runProcess(ffmpegPath(), args);
+  } catch (error) {
+    if (error instanceof ProcessFailedError) throw new MediaError('ConversionFailed', `${still.path}: ffmpeg failed: ${error.message}`);
+    throw error;
+  }
+  const prefix = `${still.kind}-`;
+  const produced = (await readdir(dir)).filter((name) => name.startsWith(prefix) && name.endsWith(`.${target.Format}`));
+  const indexes = produced.map((name) => Number(name.slice(prefix.length, -(target.Format.length + 1)))).sort((a, b) => a - b);
+  if (indexes.length === 0) throw new MediaError('EmptySelection', "no frame of the video matches the selection");
+  const totalFrames = selection.maxFrames;
+  return indexes.map((index, i) => ({
+    location: stillLocation(target.URI, sourceLocation, target.Format, index, still.path),
+    file: join(dir, `${prefix}${index}.${target.Format}`),
+    format: target.Format,
+    ...size,
+    frames: still.kind === 'snapshot' ? 1 : i < indexes.length - 1 || totalFrames === undefined ? perFile : totalFrames - perFile * (indexes.length - 1),
+  }));
+}
+
+/** Reads a rendered still for upload. */
+export function readStill(still: RenderedStill): Promise<Buffer> {
+  return readFile(still.file);
+}
+
+export const STILL_CONTENT_TYPES = { jpg: 'image/jpeg', png: 'image/png' } as const;
+
+function roundTo(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
