@@ -44,6 +44,15 @@ describe('the local stack with buckets beside s.yaml', () => {
     assert.equal(await bucket.putText('notes/once.json', '1', { createOnly: true }), 'written');
     assert.equal(await bucket.putText('notes/once.json', '2', { createOnly: true }), 'written');
   });
+
+  test('ossClockOffsetMs moves the local OSS clock: every client of the stack looks skewed', async () => {
+    const skewed = await startTestStack({ build: false, ossClockOffsetMs: 20 * 60_000 });
+    try {
+      await assert.rejects(skewed.client.put('any.txt', Buffer.from('x')), { status: 403, code: 'RequestTimeTooSkewed' });
+    } finally {
+      await skewed.stop();
+    }
+  });
 });
 
 describe("the functions' own clients against the local cloud's faults", () => {

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ImmApiError, INTERNAL_ERROR_MESSAGE, invalidArgument, missingParameter, resourceNotFound } from './errors';
-import { jsonParameter, parseMediaConvertRequest, requiredString, type MediaConvertJob, type RequestParameters } from './media-convert-request';
-import { detectMediaMeta } from './media-meta';
+import { immActions } from './actions';
+import { ImmApiError, INTERNAL_ERROR_MESSAGE, missingParameter, resourceNotFound } from './errors';
+import type { MediaConvertJob, RequestParameters } from './media-convert-request';
 import { createOssObjects } from './oss-objects';
-import { parseOssUri } from './oss-uri';
 import { verifyAcs3Signature, type AccessKeyCredential } from './signature';
-import { booleanParameter, listTasks, parseListTasksRequest, taskInfoBody } from './task-queries';
 import { cachingProber, downloadingProber } from './probe-cache';
 import { slidingWindowLimiter } from './rate-limit';
 import { createTaskRunner, type ConversionMode, type OssAccess, type TaskInfo } from './tasks';
@@ -95,11 +93,6 @@ export interface LocalImm {
   close(): Promise<void>;
 }
 
-interface CallContext {
-  requestId: string;
-  parameters: RequestParameters;
-}
-
 /**
  * A local stand-in for Alibaba Cloud IMM (API 2020-09-30) speaking the OpenAPI wire format the official SDK
  * and @alicloud/openapi-core use: RPC style, `POST /`, action and version in `x-acs-action` / `x-acs-version`
@@ -141,51 +134,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
   });
   const hostId = `imm.${options.region}.aliyuncs.com`;
 
-  function requireProject(parameters: RequestParameters): string {
-    const projectName = requiredString(parameters, 'ProjectName');
-    if (!projects.has(projectName)) throw resourceNotFound('Project', `ProjectName: ${projectName}`);
-    return projectName;
-  }
-
-  const actions: Record<string, (call: CallContext) => object | Promise<object>> = {
-    CreateMediaConvertTask({ requestId, parameters }) {
-      requireProject(parameters);
-      const task = runner.submit(parseMediaConvertRequest(parameters), requestId);
-      return { RequestId: requestId, TaskId: task.taskId, EventId: task.eventId };
-    },
-    GetTask({ requestId, parameters }) {
-      const projectName = requireProject(parameters);
-      const taskId = requiredString(parameters, 'TaskId');
-      const taskType = requiredString(parameters, 'TaskType');
-      if (taskType !== 'MediaConvert') throw invalidArgument(`TaskType ${taskType} is not supported by the local IMM; use MediaConvert.`);
-      const withDefinition = booleanParameter(parameters, 'RequestDefinition') ?? false;
-      const task = runner.get(taskId);
-      if (!task || task.projectName !== projectName) throw resourceNotFound('Task', `TaskId: ${taskId}`);
-      return { RequestId: requestId, ProjectName: task.projectName, EventId: task.eventId, ...taskInfoBody(task, withDefinition) };
-    },
-    ListTasks({ requestId, parameters }) {
-      requireProject(parameters);
-      const query = parseListTasksRequest(parameters);
-      const page = listTasks(runner.list(), query);
-      return {
-        RequestId: requestId,
-        ProjectName: query.projectName,
-        NextToken: page.nextToken,
-        // The SDK types it as a string: "the length of the returned result list".
-        MaxResults: String(page.tasks.length),
-        Tasks: page.tasks.map((task) => taskInfoBody(task, query.requestDefinition)),
-      };
-    },
-    async DetectMediaMeta({ requestId, parameters }) {
-      requireProject(parameters);
-      const sourceUri = requiredString(parameters, 'SourceURI');
-      const source = parseOssUri(sourceUri);
-      if (!source) throw invalidArgument(`SourceURI must be an OSS URI oss://bucket/key, got ${sourceUri}`);
-      // A role chain for cross-account access: must be JSON, changes nothing locally.
-      jsonParameter(parameters, 'CredentialConfig', false);
-      return { RequestId: requestId, ...(await detectMediaMeta(prober, source)) };
-    },
-  };
+  const actions = immActions({ projects, runner, prober });
 
   let createAnswers = 0;
   /** Whether this CreateMediaConvertTask answer is lost (the dropCreateAnswer faults). */
