@@ -1,17 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { backfill, type BackfillOptions } from './commands/backfill';
-import { doctor } from './commands/doctor';
-import { gallery } from './commands/gallery';
-import { jobs } from './commands/jobs';
-import { plan } from './commands/plan';
-import { retry } from './commands/retry';
-import { show } from './commands/show';
-import { status } from './commands/status';
+import type { BackfillOptions } from './commands/backfill';
 import type { CommandContext, CommandResult } from './context';
 import { OperationError, UsageError } from './errors';
-import { createOutput } from './output';
-import { loadAppSettings } from './settings';
-import { connect, type Target } from './target';
+import type { Target } from './target';
+
+/** The commands and what they share, bundled apart (cli/app.ts) and loaded once a command runs. */
+const app = () => import('./app');
 
 interface GlobalOptions {
   json: boolean;
@@ -87,6 +81,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const command = args.at(-1) as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
     if (globals.local && globals.access) throw new UsageError('--access goes with the deployed app, not --local');
+    const { loadAppSettings, createOutput, connect } = await app();
     const settings = await loadAppSettings(globals.template);
     let target: Promise<Target> | undefined;
     const targetOptions = { local: globals.local, ...(globals.localDir ? { localDir: globals.localDir } : {}), ...(globals.access ? { access: globals.access } : {}) };
@@ -103,7 +98,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .command('status')
     .description('jobs by status and rule, stuck jobs, frames and estimated cost (reads the job index only)')
     .option('--since <duration|date>', 'only jobs created since then: 30m, 24h, 7d, 2w, or a date such as 2025-01-31')
-    .action(runCommand((ctx, command) => status(ctx, command.opts<{ since?: string }>())));
+    .action(runCommand(async (ctx, command) => (await app()).status(ctx, command.opts<{ since?: string }>())));
 
   program
     .command('jobs')
@@ -112,13 +107,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--rule <rule>', 'only jobs of this rule')
     .option('--since <duration|date>', 'only jobs created since then: 30m, 24h, 7d, 2w, or a date')
     .addOption(new Option('--limit <n>', 'list at most this many').argParser(positiveInteger('--limit')).default(50))
-    .action(runCommand((ctx, command) => jobs(ctx, command.opts<{ status?: string; rule?: string; since?: string; limit: number }>())));
+    .action(runCommand(async (ctx, command) => (await app()).jobs(ctx, command.opts<{ status?: string; rule?: string; since?: string; limit: number }>())));
 
   program
     .command('show')
     .description('every job of a video (or one job): attempts, tasks, error, outputs with signed links valid for an hour')
     .argument('<sourceKey|jobId>', "the video's object key, or a job id")
-    .action(runCommand((ctx, command) => show(ctx, { subject: command.processedArgs[0] as string })));
+    .action(runCommand(async (ctx, command) => (await app()).show(ctx, { subject: command.processedArgs[0] as string })));
 
   program
     .command('backfill')
@@ -128,7 +123,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--dry-run', 'list what would be submitted, submit nothing', false)
     .addOption(new Option('--concurrency <n>', 'calls at a time').argParser(positiveInteger('--concurrency')).default(4))
     .addOption(new Option('--rate <n>', 'invocations per second at most').argParser(positiveNumber('--rate')).default(10))
-    .action(runCommand((ctx, command) => backfill(ctx, command.opts<BackfillOptions>())));
+    .action(runCommand(async (ctx, command) => (await app()).backfill(ctx, command.opts<BackfillOptions>())));
 
   program
     .command('retry')
@@ -136,13 +131,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .argument('[jobId...]', 'failed job ids')
     .option('--failed', 'every failed job not retried yet', false)
     .option('--rule <rule>', "with --failed: only this rule's jobs")
-    .action(runCommand((ctx, command) => retry(ctx, { jobIds: (command.processedArgs[0] as string[] | undefined) ?? [], ...command.opts<{ failed: boolean; rule?: string }>() })));
+    .action(runCommand(async (ctx, command) => (await app()).retry(ctx, { jobIds: (command.processedArgs[0] as string[] | undefined) ?? [], ...command.opts<{ failed: boolean; rule?: string }>() })));
 
   program
     .command('plan')
     .description("offline: the frames and estimated cost every rule's outputs give a video of that length")
     .addOption(new Option('--duration <seconds>', "the video's length in seconds").argParser(positiveNumber('--duration')).default(60))
-    .action(runCommand((ctx, command) => plan(ctx, { durationSeconds: command.opts<{ duration: number }>().duration })));
+    .action(runCommand(async (ctx, command) => (await app()).plan(ctx, { durationSeconds: command.opts<{ duration: number }>().duration })));
 
   program
     .command('gallery')
@@ -150,12 +145,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .addOption(new Option('--port <n>', 'the port (default: a free one, printed)').argParser(port).default(0))
     .option('--rule <rule>', "only this rule's jobs (the page can change it)")
     .option('--status <status>', 'only jobs in this status: pending, submitted, succeeded, failed (the page can change it)')
-    .action(runCommand((ctx, command) => gallery(ctx, command.opts<{ port: number; rule?: string; status?: string }>())));
+    .action(runCommand(async (ctx, command) => (await app()).gallery(ctx, command.opts<{ port: number; rule?: string; status?: string }>())));
 
   program
     .command('doctor')
     .description('check the deployment against s.yaml with read-only calls (ROS stack, FC functions, environment, triggers, IMM attachment); prints each problem with its fix')
-    .action(runCommand((ctx) => doctor(ctx)));
+    .action(runCommand(async (ctx) => (await app()).doctor(ctx)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
