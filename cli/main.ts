@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { BackfillOptions } from './commands/backfill';
 import type { CommandContext, CommandResult } from './context';
 import { OperationError, UsageError } from './errors';
+import { commandLine, DEFAULT_TEMPLATE } from './hints';
 import type { Target } from './target';
 
 /** The commands and what they share, bundled apart (cli/app.ts) and loaded once a command runs. */
@@ -65,7 +66,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--local', 'act on the local stack (npm start) instead of the deployed app', false)
     .option('--local-dir <dir>', 'the local stack data folder holding endpoints.json (default .local, or env VIDEO_ANIMATION_LOCAL)')
     .option('--access <alias>', 'a key configured with Serverless Devs (s config add); default: the @alicloud/credentials chain')
-    .option('-t, --template <file>', 'the s.yaml to read', 's.yaml')
+    .option('-t, --template <file>', 'the s.yaml to read', DEFAULT_TEMPLATE)
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -90,6 +91,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       output: createOutput({ json: globals.json, color: globals.color, stdoutIsTTY: process.stdout.isTTY === true, stderrIsTTY: process.stderr.isTTY === true, env }),
       target: () => (target ??= connect(settings, targetOptions, env)),
       now: Date.now(),
+      commandLine: (...args) => commandLine(globals, ...args),
     };
     result = await action(ctx, command);
   };
@@ -137,7 +139,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .command('plan')
     .description("offline: the frames and estimated cost every rule's outputs give a video of that length")
     .addOption(new Option('--duration <seconds>', "the video's length in seconds").argParser(positiveNumber('--duration')).default(60))
-    .action(runCommand(async (ctx, command) => (await app()).plan(ctx, { durationSeconds: command.opts<{ duration: number }>().duration })));
+    .addOption(new Option('--frame-rate <fps>', "the video's frames per second (a short video has fewer frames than a budget)").argParser(positiveNumber('--frame-rate')).default(30, '30, most phone and web video'))
+    .action(
+      runCommand(async (ctx, command) => {
+        const { duration, frameRate } = command.opts<{ duration: number; frameRate: number }>();
+        return (await app()).plan(ctx, { durationSeconds: duration, frameRate });
+      }),
+    );
 
   program
     .command('gallery')
