@@ -122,15 +122,15 @@ describe('failed jobs', () => {
     attempts: [],
     outputs: [{ key: 'animations/x.gif', format: 'gif', plannedFrames: 24 }],
   } as unknown as JobRecord;
-  const signedUrl = () => 'http://signed';
-  test('show no frames and no cost they never made', () => {
+  const signedUrl = async () => 'http://signed';
+  test('show no frames and no cost they never made', async () => {
     assert.deepEqual([jobRow(record).frames, jobRow(record).estimatedCost], [null, null]);
-    assert.deepEqual(shownOutputs(record, { signedUrl }).map((o) => [o.frames, o.url]), [[null, null]]);
+    assert.deepEqual((await shownOutputs(record, { signedUrl })).map((o) => [o.frames, o.url]), [[null, null]]);
   });
-  test('open jobs keep their planned frames', () => {
+  test('open jobs keep their planned frames', async () => {
     const open = { ...record, status: 'submitted', error: null } as unknown as JobRecord;
     assert.equal(jobRow(open).frames, 72);
-    assert.deepEqual(shownOutputs(open, { signedUrl }).map((o) => o.frames), [24]);
+    assert.deepEqual((await shownOutputs(open, { signedUrl })).map((o) => o.frames), [24]);
   });
 });
 

@@ -164,7 +164,7 @@ export async function loadGalleryPage(settings: AppSettings, target: Target, fil
     let source = sources.get(record.key);
     if (!source) sources.set(record.key, (source = { key: record.key, media: null, jobs: [] }));
     source.media ??= record.media ?? null;
-    source.jobs.push(galleryJob(record, target, settings));
+    source.jobs.push(await galleryJob(record, target, settings));
   }
   return {
     bucket: target.bucket,
@@ -180,7 +180,7 @@ export async function loadGalleryPage(settings: AppSettings, target: Target, fil
   };
 }
 
-function galleryJob(record: JobRecord, target: Target, settings: AppSettings): GalleryJob {
+async function galleryJob(record: JobRecord, target: Target, settings: AppSettings): Promise<GalleryJob> {
   return {
     jobId: record.jobId,
     rule: record.rule,
@@ -188,7 +188,7 @@ function galleryJob(record: JobRecord, target: Target, settings: AppSettings): G
     createdAt: record.createdAt,
     error: record.error,
     estimatedCost: record.estimatedCost ?? null,
-    outputs: shownOutputs(record, target).map((output, i) => ({
+    outputs: (await shownOutputs(record, target)).map((output, i) => ({
       ...output,
       plannedOnly: record.outputs[i]?.frames === undefined && output.frames !== null,
       estimatedCost: output.frames === null ? null : (estimateCost(output.frames, settings.pricing) ?? null),

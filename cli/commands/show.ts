@@ -36,28 +36,30 @@ export async function show(ctx: CommandContext, options: { subject: string }): P
   if (records.length === 0) {
     throw new UsageError(`no job with id or source key "${subject}": list jobs with ${ctx.commandLine('jobs')}, or process the video with ${ctx.commandLine('backfill', '--prefix', subject)}`);
   }
-  const shown = records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((record) => shownJob(record, target));
+  const shown = await Promise.all(records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((record) => shownJob(record, target)));
   return { json: shown, human: shown.map((job) => render(job, ctx)).join('\n\n'), exitCode: 0 };
 }
 
-function shownJob(record: JobRecord, target: Target): ShownJob {
+async function shownJob(record: JobRecord, target: Target): Promise<ShownJob> {
   return {
     ...jobRow(record),
     taskIds: [...new Set(record.attempts.flatMap((a) => a.tasks.map((t) => t.taskId)))],
     attempts: record.attempts,
-    outputs: shownOutputs(record, target),
+    outputs: await shownOutputs(record, target),
   };
 }
 
 /** A job's outputs with counted (or planned) frames, and signed links once the job succeeded (`show` and `gallery`). */
-export function shownOutputs(record: JobRecord, target: Pick<Target, 'signedUrl'>): ShownOutput[] {
-  return record.outputs.map((output) => ({
-    key: output.key,
-    format: output.format,
-    bytes: output.bytes ?? null,
-    frames: output.frames ?? (record.status === 'failed' ? null : (output.plannedFrames ?? null)),
-    url: record.status === 'succeeded' ? target.signedUrl(output.key, URL_VALID_SECONDS) : null,
-  }));
+export function shownOutputs(record: JobRecord, target: Pick<Target, 'signedUrl'>): Promise<ShownOutput[]> {
+  return Promise.all(
+    record.outputs.map(async (output) => ({
+      key: output.key,
+      format: output.format,
+      bytes: output.bytes ?? null,
+      frames: output.frames ?? (record.status === 'failed' ? null : (output.plannedFrames ?? null)),
+      url: record.status === 'succeeded' ? await target.signedUrl(output.key, URL_VALID_SECONDS) : null,
+    })),
+  );
 }
 
 function render(job: ShownJob, ctx: CommandContext): string {
