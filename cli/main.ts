@@ -189,8 +189,13 @@ function fail(error: unknown, json: boolean): Promise<number> {
 /** Errors the commands do not translate: what OSS or the network said, in one line. */
 function describeUnexpected(error: unknown): string {
   const e = error as { code?: string; status?: number; message?: string };
-  // ali-oss errors carry the HTTP status (-1 when no answer came) and OSS's code.
+  // ali-oss errors carry the HTTP status (-1 or -2 when no answer came) and OSS's code.
   if (e.code && e.status !== undefined && e.status > 0) return `OSS answered ${e.status} ${e.code}: ${e.message ?? ''} (check the key's permissions and the bucket in s.yaml)`;
+  if (e.status !== undefined && e.status <= 0) {
+    // ali-oss appends the request and its socket pool's state to the cause: the cause is what the user can act on.
+    const cause = (e.message ?? e.code ?? 'no response').split(/, (?:GET|HEAD|PUT|POST|DELETE) /)[0];
+    return `OSS did not answer (${cause}): check the network, and the region and bucket in s.yaml`;
+  }
   return e.message ?? String(error);
 }
 

@@ -46,7 +46,7 @@ export interface DeploymentReaders {
 
 export async function connect(settings: AppSettings, options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
   if (options.local) return connectLocal(settings, path.resolve(options.localDir ?? env['VIDEO_ANIMATION_LOCAL'] ?? '.local'));
-  if (options.localDir) throw new UsageError('--local-dir goes with --local');
+  if (options.localDir) throw new UsageError('--local-dir goes with --local: add --local, or drop --local-dir to act on the deployed app');
   const caller = options.access ? await accessAliasCredentials(options.access) : await defaultChainCredentials(env);
   return connectCloud(settings, caller);
 }

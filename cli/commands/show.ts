@@ -68,7 +68,7 @@ function render(job: ShownJob, ctx: CommandContext): string {
     `${colors.bold(job.key ?? '')}  rule ${job.rule}  ${colorStatus(colors, job.status)}`,
     `  job ${job.jobId}`,
     `  created ${formatTime(job.createdAt)} UTC${job.finishedAt ? `, finished ${formatTime(job.finishedAt)} UTC` : ''}`,
-    `  ${job.frames ?? '-'} frames${job.estimatedCost ? `, about ${formatCost(job.estimatedCost)}` : ''}`,
+    job.status === 'failed' ? '  no frames made' : `  ${job.frames ?? '-'} frames${job.estimatedCost ? `, about ${formatCost(job.estimatedCost)}` : ''}`,
   ];
   if (job.retryOf) lines.push(`  a retry of job ${job.retryOf}`);
   if (job.retriedBy.length > 0) lines.push(`  retried as ${job.retriedBy.join(', ')}`);
