@@ -6,9 +6,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildOnce, ROOT, type CliRun } from './helpers/cli';
 
-function node(cwd: string, args: string[]): Promise<CliRun> {
+function node(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, NODE_PATH: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, NODE_PATH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -48,6 +48,12 @@ describe('the built command line', () => {
     const run = await node(alone, ['bin/video-animation.cjs', 'status', '--local']);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /start the local stack first: npm start/);
+  });
+
+  test('reads Serverless Devs keys from inside the bundle too (--access)', async () => {
+    const run = await node(alone, ['bin/video-animation.cjs', 'status', '--access', 'nope'], { serverless_devs_config_home: alone, HOME: alone });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /no Serverless Devs key named "nope" .*s config add --access nope/);
   });
 
   test('without a build: one line saying to run npm run build, exit 1', async () => {
