@@ -114,7 +114,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   program
     .command('show')
     .description('every job of a video (or one job): attempts, tasks, error, outputs with signed links valid for an hour')
-    .argument('<sourceKey|jobId>', "the video's object key, or a job id")
+    .argument('<sourceKey|jobId>', "the video's object key, or a job id (or its first 8 or more digits, as tables show 12)")
     .action(runCommand(async (ctx, command) => (await app()).show(ctx, { subject: command.processedArgs[0] as string })));
 
   program
@@ -130,7 +130,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   program
     .command('retry')
     .description('re-run failed jobs as new jobs (by id, or every failed job not retried yet with --failed)')
-    .argument('[jobId...]', 'failed job ids')
+    .argument('[jobId...]', 'failed job ids (or their first 8 or more digits)')
     .option('--failed', 'every failed job not retried yet', false)
     .option('--rule <rule>', "with --failed: only this rule's jobs")
     .action(runCommand(async (ctx, command) => (await app()).retry(ctx, { jobIds: (command.processedArgs[0] as string[] | undefined) ?? [], ...command.opts<{ failed: boolean; rule?: string }>() })));

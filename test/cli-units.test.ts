@@ -6,6 +6,8 @@ import { jobRow } from '../cli/commands/jobs';
 import { shownOutputs } from '../cli/commands/show';
 import { OperationError, UsageError } from '../cli/errors';
 import { commandLine, shellWord } from '../cli/hints';
+import { isJobIdPrefix, resolveJobId } from '../cli/job-ids';
+import type { JobStore } from '../shared/jobs/store';
 import { createOutput, fitTable, shortenMiddle, TABLE_WIDTH } from '../cli/output';
 import type { JobRecord } from '../shared/jobs/job';
 import { mapWithConcurrency, rateLimiter } from '../cli/pool';
@@ -131,6 +133,20 @@ describe('failed jobs', () => {
     const open = { ...record, status: 'submitted', error: null } as unknown as JobRecord;
     assert.equal(jobRow(open).frames, 72);
     assert.deepEqual((await shownOutputs(open, { signedUrl })).map((o) => o.frames), [24]);
+  });
+});
+
+describe('job id prefixes', () => {
+  const ids = ['0123456789abcdef'.repeat(2), '0123456789abffff'.repeat(2), 'fedcba9876543210'.repeat(2)];
+  const store = { listJobIndex: async () => ids.map((jobId) => ({ jobId, rule: 'r', status: 'failed', createdAt: '2025-01-01T00:00:00.000Z' })) } as unknown as JobStore;
+  test('a unique prefix names its job; none: undefined; a shared one: a usage error asking for more digits', async () => {
+    assert.equal(await resolveJobId(store, 'fedcba98'), ids[2]);
+    assert.equal(await resolveJobId(store, '0123456789abcd'), ids[0]);
+    assert.equal(await resolveJobId(store, '99999999'), undefined);
+    await assert.rejects(resolveJobId(store, '0123456789ab'), (error: unknown) => error instanceof UsageError && /matches 2 jobs.*give more of its digits/.test(error.message));
+  });
+  test('8 to 32 lower-case hex digits', () => {
+    assert.deepEqual(['0123456', '01234567', 'a'.repeat(32), 'a'.repeat(33), 'videos/x.mp4', 'ABCDEF01'].map(isJobIdPrefix), [false, true, true, false, false, false]);
   });
 });
 
