@@ -7,11 +7,13 @@ import { startStack, type StackOptions } from '../local/stack';
 import { buildFunctions } from '../deploy/build';
 import { loadSpec } from '../deploy/spec';
 import { burstBench, formatBurst } from './burst';
+import { cliStartBench, formatCliStart } from './cli-start';
 import { firstInvocationBench, formatFirstInvocation } from './first-invocation';
 
 /**
  * `npm run bench`: figures measured in one run on this machine, as ratios where timing is involved (the machines
  * are shared and noisy):
+ * - the command line's start: `video-animation --help` against `node -e 0` (BENCH_ROUNDS alternating runs);
  * - first invocation of each function in a fresh process against the local services, against `node -e 0`
  *   (BENCH_ROUNDS alternating runs, default 15), with package size and warm handler time;
  * - a burst of BENCH_BURST_UPLOADS uploads (default 200) against an IMM limited to BENCH_IMM_QPS calls a second
@@ -52,6 +54,7 @@ async function reliability(title: string, options: StackOptions, uploads: number
 }
 
 async function main() {
+  console.log(`${formatCliStart(await cliStartBench({ rounds: ROUNDS })).join('\n')}\n`);
   const bundles = await buildFunctions(await loadSpec(path.join(ROOT, 's.yaml')));
   const bundlesDir = path.dirname(path.dirname(bundles[0]!.file));
   console.log(formatFirstInvocation(await firstInvocationBench({ rounds: ROUNDS, warmEvents: 20, bundlesDir })).join('\n'));

@@ -9,6 +9,8 @@ export interface CommandContext {
   /** Connects on first use: `plan` never does, so it runs offline and without credentials. */
   target(): Promise<Target>;
   now: number;
+  /** A command line for a hint: `video-animation <args>` with the target flags the user gave (cli/hints.ts). */
+  commandLine(...args: string[]): string;
 }
 
 /** What a command hands back: one JSON document for --json, text for people, and the exit code. */

@@ -1,5 +1,6 @@
+import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
+import { RuntimeOptions } from '@darabonba/typescript';
 import { keyPair, type CloudCredentials } from '../shared/clients/credentials';
-import { createRpcClient } from '../shared/clients/openapi-rpc';
 import { OperationError, UsageError } from './errors';
 
 /** Whose key the command line acts with, and the account it belongs to when the key's source says so. */
@@ -62,12 +63,33 @@ export async function defaultChain(): Promise<CloudCredentials> {
   return keyPair(credential.accessKeyId, credential.accessKeySecret, credential.securityToken);
 }
 
-/** The account the key belongs to (STS GetCallerIdentity): FC 3.0's endpoint is per account. */
+/** STS 2015-04-01 GetCallerIdentity through openapi-core's generic call: one action does not need @alicloud/sts20150401. */
+const GET_CALLER_IDENTITY = new $OpenApiUtil.Params({
+  action: 'GetCallerIdentity',
+  version: '2015-04-01',
+  protocol: 'HTTPS',
+  pathname: '/',
+  method: 'POST',
+  authType: 'AK',
+  style: 'RPC',
+  reqBodyType: 'formData',
+  bodyType: 'json',
+});
+
+/** The account the key belongs to (STS GetCallerIdentity through openapi-core): FC 3.0's endpoint is per account. */
 export async function callerAccountId(caller: CallerCredentials): Promise<string> {
   if (caller.accountId) return caller.accountId;
-  const call = createRpcClient({ service: 'sts', endpoint: { protocol: 'https', host: 'sts.aliyuncs.com' }, version: '2015-04-01', credentials: caller.credentials });
+  const client = new OpenApi(
+    new $OpenApiUtil.Config({
+      accessKeyId: caller.credentials.accessKeyId,
+      accessKeySecret: caller.credentials.accessKeySecret,
+      ...(caller.credentials.securityToken ? { securityToken: caller.credentials.securityToken } : {}),
+      endpoint: 'sts.aliyuncs.com',
+    }),
+  );
   try {
-    const { AccountId: accountId } = await call<{ AccountId?: string }>('GetCallerIdentity', {});
+    const response = await client.callApi(GET_CALLER_IDENTITY, new $OpenApiUtil.OpenApiRequest({}), new RuntimeOptions({}));
+    const accountId = (response.body as { AccountId?: string } | undefined)?.AccountId;
     if (!accountId) throw new Error('the answer has no AccountId');
     return accountId;
   } catch (error) {

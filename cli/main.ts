@@ -1,17 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { backfill, type BackfillOptions } from './commands/backfill';
-import { doctor } from './commands/doctor';
-import { gallery } from './commands/gallery';
-import { jobs } from './commands/jobs';
-import { plan } from './commands/plan';
-import { retry } from './commands/retry';
-import { show } from './commands/show';
-import { status } from './commands/status';
+import type { BackfillOptions } from './commands/backfill';
 import type { CommandContext, CommandResult } from './context';
 import { OperationError, UsageError } from './errors';
-import { createOutput } from './output';
-import { loadAppSettings } from './settings';
-import { connect, type Target } from './target';
+import { commandLine, DEFAULT_TEMPLATE } from './hints';
+import type { Target } from './target';
+
+/** The commands and what they share, bundled apart (cli/app.ts) and loaded once a command runs. */
+const app = () => import('./app');
 
 interface GlobalOptions {
   json: boolean;
@@ -71,7 +66,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--local', 'act on the local stack (npm start) instead of the deployed app', false)
     .option('--local-dir <dir>', 'the local stack data folder holding endpoints.json (default .local, or env VIDEO_ANIMATION_LOCAL)')
     .option('--access <alias>', 'a key configured with Serverless Devs (s config add); default: the @alicloud/credentials chain')
-    .option('-t, --template <file>', 'the s.yaml to read', 's.yaml')
+    .option('-t, --template <file>', 'the s.yaml to read', DEFAULT_TEMPLATE)
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -87,6 +82,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const command = args.at(-1) as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
     if (globals.local && globals.access) throw new UsageError('--access goes with the deployed app, not --local');
+    const { loadAppSettings, createOutput, connect } = await app();
     const settings = await loadAppSettings(globals.template);
     let target: Promise<Target> | undefined;
     const targetOptions = { local: globals.local, ...(globals.localDir ? { localDir: globals.localDir } : {}), ...(globals.access ? { access: globals.access } : {}) };
@@ -95,6 +91,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       output: createOutput({ json: globals.json, color: globals.color, stdoutIsTTY: process.stdout.isTTY === true, stderrIsTTY: process.stderr.isTTY === true, env }),
       target: () => (target ??= connect(settings, targetOptions, env)),
       now: Date.now(),
+      commandLine: (...args) => commandLine(globals, ...args),
     };
     result = await action(ctx, command);
   };
@@ -103,7 +100,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .command('status')
     .description('jobs by status and rule, stuck jobs, frames and estimated cost (reads the job index only)')
     .option('--since <duration|date>', 'only jobs created since then: 30m, 24h, 7d, 2w, or a date such as 2025-01-31')
-    .action(runCommand((ctx, command) => status(ctx, command.opts<{ since?: string }>())));
+    .action(runCommand(async (ctx, command) => (await app()).status(ctx, command.opts<{ since?: string }>())));
 
   program
     .command('jobs')
@@ -112,13 +109,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--rule <rule>', 'only jobs of this rule')
     .option('--since <duration|date>', 'only jobs created since then: 30m, 24h, 7d, 2w, or a date')
     .addOption(new Option('--limit <n>', 'list at most this many').argParser(positiveInteger('--limit')).default(50))
-    .action(runCommand((ctx, command) => jobs(ctx, command.opts<{ status?: string; rule?: string; since?: string; limit: number }>())));
+    .action(runCommand(async (ctx, command) => (await app()).jobs(ctx, command.opts<{ status?: string; rule?: string; since?: string; limit: number }>())));
 
   program
     .command('show')
     .description('every job of a video (or one job): attempts, tasks, error, outputs with signed links valid for an hour')
-    .argument('<sourceKey|jobId>', "the video's object key, or a job id")
-    .action(runCommand((ctx, command) => show(ctx, { subject: command.processedArgs[0] as string })));
+    .argument('<sourceKey|jobId>', "the video's object key, or a job id (or its first 8 or more digits, as tables show 12)")
+    .action(runCommand(async (ctx, command) => (await app()).show(ctx, { subject: command.processedArgs[0] as string })));
 
   program
     .command('backfill')
@@ -128,21 +125,27 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .option('--dry-run', 'list what would be submitted, submit nothing', false)
     .addOption(new Option('--concurrency <n>', 'calls at a time').argParser(positiveInteger('--concurrency')).default(4))
     .addOption(new Option('--rate <n>', 'invocations per second at most').argParser(positiveNumber('--rate')).default(10))
-    .action(runCommand((ctx, command) => backfill(ctx, command.opts<BackfillOptions>())));
+    .action(runCommand(async (ctx, command) => (await app()).backfill(ctx, command.opts<BackfillOptions>())));
 
   program
     .command('retry')
     .description('re-run failed jobs as new jobs (by id, or every failed job not retried yet with --failed)')
-    .argument('[jobId...]', 'failed job ids')
+    .argument('[jobId...]', 'failed job ids (or their first 8 or more digits)')
     .option('--failed', 'every failed job not retried yet', false)
     .option('--rule <rule>', "with --failed: only this rule's jobs")
-    .action(runCommand((ctx, command) => retry(ctx, { jobIds: (command.processedArgs[0] as string[] | undefined) ?? [], ...command.opts<{ failed: boolean; rule?: string }>() })));
+    .action(runCommand(async (ctx, command) => (await app()).retry(ctx, { jobIds: (command.processedArgs[0] as string[] | undefined) ?? [], ...command.opts<{ failed: boolean; rule?: string }>() })));
 
   program
     .command('plan')
     .description("offline: the frames and estimated cost every rule's outputs give a video of that length")
     .addOption(new Option('--duration <seconds>', "the video's length in seconds").argParser(positiveNumber('--duration')).default(60))
-    .action(runCommand((ctx, command) => plan(ctx, { durationSeconds: command.opts<{ duration: number }>().duration })));
+    .addOption(new Option('--frame-rate <fps>', "the video's frames per second (a short video has fewer frames than a budget)").argParser(positiveNumber('--frame-rate')).default(30, '30, most phone and web video'))
+    .action(
+      runCommand(async (ctx, command) => {
+        const { duration, frameRate } = command.opts<{ duration: number; frameRate: number }>();
+        return (await app()).plan(ctx, { durationSeconds: duration, frameRate });
+      }),
+    );
 
   program
     .command('gallery')
@@ -150,12 +153,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     .addOption(new Option('--port <n>', 'the port (default: a free one, printed)').argParser(port).default(0))
     .option('--rule <rule>', "only this rule's jobs (the page can change it)")
     .option('--status <status>', 'only jobs in this status: pending, submitted, succeeded, failed (the page can change it)')
-    .action(runCommand((ctx, command) => gallery(ctx, command.opts<{ port: number; rule?: string; status?: string }>())));
+    .action(runCommand(async (ctx, command) => (await app()).gallery(ctx, command.opts<{ port: number; rule?: string; status?: string }>())));
 
   program
     .command('doctor')
     .description('check the deployment against s.yaml with read-only calls (ROS stack, FC functions, environment, triggers, IMM attachment); prints each problem with its fix')
-    .action(runCommand((ctx) => doctor(ctx)));
+    .action(runCommand(async (ctx) => (await app()).doctor(ctx)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -186,8 +189,13 @@ function fail(error: unknown, json: boolean): Promise<number> {
 /** Errors the commands do not translate: what OSS or the network said, in one line. */
 function describeUnexpected(error: unknown): string {
   const e = error as { code?: string; status?: number; message?: string };
-  // ali-oss errors carry the HTTP status (-1 when no answer came) and OSS's code.
+  // ali-oss errors carry the HTTP status (-1 or -2 when no answer came) and OSS's code.
   if (e.code && e.status !== undefined && e.status > 0) return `OSS answered ${e.status} ${e.code}: ${e.message ?? ''} (check the key's permissions and the bucket in s.yaml)`;
+  if (e.status !== undefined && e.status <= 0) {
+    // ali-oss appends the request and its socket pool's state to the cause: the cause is what the user can act on.
+    const cause = (e.message ?? e.code ?? 'no response').split(/, (?:GET|HEAD|PUT|POST|DELETE) /)[0];
+    return `OSS did not answer (${cause}): check the network, and the region and bucket in s.yaml`;
+  }
   return e.message ?? String(error);
 }
 

@@ -1,14 +1,14 @@
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import path from 'node:path';
-import { type LocalEndpoints, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
-import { createBucketClient, presignedGetUrl } from '../shared/clients/oss';
-import { parseEndpoint, type EndpointOverride } from '../shared/clients/endpoint';
+import { parseEndpoint } from '../shared/clients/endpoint';
 import { ossJobStore } from '../shared/jobs/stores/oss';
 import type { JobStore } from '../shared/jobs/store';
 import { accessAliasCredentials, callerAccountId, defaultChainCredentials, type CallerCredentials } from './credentials';
 import { UsageError } from './errors';
 import { immAttachmentReader, rosStackReader, type AttachmentReader, type StackReader } from './cloud-readers';
 import { fcInvoker, fcReader, type FunctionInvoker, type FunctionReader } from './fc';
+import { processAlive, readEndpointsFile, type LocalEndpoints } from './local-endpoints';
+import { ossClient, readOnlyBucket, signedGetUrl } from './oss';
 import type { AppSettings } from './settings';
 
 export interface TargetOptions {
@@ -25,10 +25,10 @@ export interface Target {
   region: string;
   bucket: string;
   store: JobStore;
-  /** An ali-oss client for the bucket (listing objects). */
+  /** The ali-oss client (V4) for the bucket: listing objects. The job store reads through it too. */
   oss: OSS;
   /** A V4 presigned GET URL of an object; `localhost` on the local stack, so a browser on this machine opens it. */
-  signedUrl(key: string, expiresSeconds: number): string;
+  signedUrl(key: string, expiresSeconds: number): Promise<string>;
   /** The FC client, made on first use (in the cloud it needs the account id). */
   invoker(): Promise<FunctionInvoker>;
   /** True on the local stack (`--local`). */
@@ -46,7 +46,7 @@ export interface DeploymentReaders {
 
 export async function connect(settings: AppSettings, options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
   if (options.local) return connectLocal(settings, path.resolve(options.localDir ?? env['VIDEO_ANIMATION_LOCAL'] ?? '.local'));
-  if (options.localDir) throw new UsageError('--local-dir goes with --local');
+  if (options.localDir) throw new UsageError('--local-dir goes with --local: add --local, or drop --local-dir to act on the deployed app');
   const caller = options.access ? await accessAliasCredentials(options.access) : await defaultChainCredentials(env);
   return connectCloud(settings, caller);
 }
@@ -61,21 +61,19 @@ async function connectLocal(settings: AppSettings, dir: string): Promise<Target>
   if (!endpoints) throw new UsageError(`start the local stack first: npm start (no endpoints file in ${dir})`);
   if (!processAlive(endpoints.pid)) throw new UsageError(`start the local stack first: npm start (the stack that wrote ${dir}/endpoints.json has stopped)`);
   const credentials = endpoints.credentials;
-  const ossEndpoint = parseEndpoint(endpoints.ossEndpoint);
-  const port = ossEndpoint.host.slice(ossEndpoint.host.lastIndexOf(':') + 1);
-  const common = { accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret, bucket: endpoints.bucket, region: `oss-${endpoints.region}` };
-  // With an IP endpoint ali-oss connects there and names the bucket in the Host header, as the functions do.
-  const oss = new OSS({ ...common, endpoint: endpoints.ossEndpoint, secure: false });
-  // Signed URLs: path-style on `localhost`, which a browser reaches as well as 127.0.0.1.
-  const linkOptions = { bucket: endpoints.bucket, region: endpoints.region, credentials, endpoint: { protocol: 'http' as const, host: `localhost:${port}` } };
-  const bucketApi = await createBucketClient({ bucket: endpoints.bucket, region: endpoints.region, credentials, endpoint: ossEndpoint });
+  const { bucket, region } = endpoints;
+  // With an IP endpoint ali-oss connects there and names the bucket in the Host header, as for OSS itself.
+  const oss = ossClient({ bucket, region, credentials, endpoint: endpoints.ossEndpoint, pathStyle: false });
+  // Signed URLs: ali-oss signs none for an IP endpoint; path-style on `localhost`, which a browser reaches too.
+  const port = new URL(endpoints.ossEndpoint).port;
+  const links = ossClient({ bucket, region, credentials, endpoint: `http://localhost:${port}`, pathStyle: true });
   const unreachableHint = `the local stack does not answer at ${endpoints.fcEndpoint}: start it first: npm start`;
   return {
     region: endpoints.region,
     bucket: endpoints.bucket,
-    store: ossJobStore(bucketApi, settings.recordsPrefix),
+    store: ossJobStore(readOnlyBucket(oss, bucket), settings.recordsPrefix),
     oss,
-    signedUrl: (key, expires) => presignedGetUrl(linkOptions, key, expires),
+    signedUrl: (key, expires) => signedGetUrl(links, key, expires),
     invoker: async () => fcInvoker({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
     local: true,
     readers: async () => ({
@@ -90,24 +88,7 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
   const { region, bucket } = settings;
   const { credentials } = caller;
   // The public endpoint: the command line runs outside the region's network (the functions use the internal one).
-  const ossEndpoint: EndpointOverride = { protocol: 'https', host: `oss-${region}.aliyuncs.com` };
-  const oss = new OSS({
-    region: `oss-${region}`,
-    bucket,
-    accessKeyId: credentials.accessKeyId,
-    accessKeySecret: credentials.accessKeySecret,
-    secure: true,
-    // OSS no longer offers V1 signatures to new accounts (since 2025-03-01) and new buckets (since 2025-09-01).
-    authorizationV4: true,
-    ...(credentials.securityToken
-      ? {
-          stsToken: credentials.securityToken,
-          // The command ends long before a token does; this only keeps ali-oss from warning that nothing refreshes it.
-          refreshSTSToken: async () => ({ accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret, stsToken: credentials.securityToken! }),
-        }
-      : {}),
-  });
-  const bucketApi = await createBucketClient({ bucket, region, credentials, endpoint: ossEndpoint });
+  const oss = ossClient({ bucket, region, credentials, endpoint: `https://oss-${region}.aliyuncs.com`, pathStyle: false });
   let invoker: Promise<FunctionInvoker> | undefined;
   const fcOptions = (accountId: string) => ({
     endpoint: { protocol: 'https' as const, host: `${accountId}.${region}.fc.aliyuncs.com` },
@@ -118,9 +99,9 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
   return {
     region,
     bucket,
-    store: ossJobStore(bucketApi, settings.recordsPrefix),
+    store: ossJobStore(readOnlyBucket(oss, bucket), settings.recordsPrefix),
     oss,
-    signedUrl: (key, expires) => presignedGetUrl({ bucket, region, credentials, endpoint: ossEndpoint }, key, expires),
+    signedUrl: (key, expires) => signedGetUrl(oss, key, expires),
     invoker: () => (invoker ??= callerAccountId(caller).then((accountId) => fcInvoker(fcOptions(accountId)))),
     local: false,
     readers: async () => ({

@@ -1,6 +1,6 @@
 import type OSS from 'ali-oss';
 import sharp from 'sharp';
-import type { BucketApi } from '../shared/clients/oss';
+import { readOnlyBucket } from '../cli/oss';
 import type { JobRecord } from '../shared/jobs/job';
 import { ossJobStore } from '../shared/jobs/stores/oss';
 import { readJob } from '../shared/wiring/read-job';
@@ -35,7 +35,7 @@ export async function inspectAnimation(image: Buffer): Promise<AnimationFacts> {
  * first; `skip` leaves out job ids the caller has seen (nothing of theirs is downloaded).
  */
 export async function listJobRecords(client: OSS, recordsPrefix: string, skip: (jobId: string) => boolean = () => false): Promise<JobRecord[]> {
-  const reader = readOnlyBucket(client);
+  const reader = readOnlyBucket(client, String((client as unknown as { options: { bucket?: string } }).options.bucket ?? ''));
   const store = ossJobStore(reader, recordsPrefix);
   const jobsPrefix = `${recordsPrefix}jobs/`;
   const jobIds = new Set<string>();
@@ -49,33 +49,4 @@ export async function listJobRecords(client: OSS, recordsPrefix: string, skip: (
   }
   const records = await Promise.all([...jobIds].filter((id) => !skip(id)).map((id) => readJob(store, id)));
   return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-}
-
-/** What the job store reads (listing and text), over ali-oss; anything else is not for an inspector. */
-function readOnlyBucket(client: OSS): BucketApi {
-  const readOnly = async (): Promise<never> => {
-    throw new Error('the inspector only reads');
-  };
-  return {
-    bucket: String((client as unknown as { options: { bucket?: string } }).options.bucket ?? ''),
-    async getText(key) {
-      try {
-        return ((await client.get(key)).content as Buffer).toString('utf8');
-      } catch (error) {
-        if ((error as { status?: number }).status === 404) return undefined;
-        throw error;
-      }
-    },
-    async list(prefix, { startAfter, maxKeys }) {
-      const page = await client.listV2({ prefix, 'max-keys': String(maxKeys), ...(startAfter ? { 'start-after': startAfter } : {}) }, {});
-      return { keys: (page.objects ?? []).map((o) => o.name), truncated: Boolean(page.isTruncated) };
-    },
-    head: readOnly,
-    getBytes: readOnly,
-    putText: readOnly,
-    putTags: readOnly,
-    delete: readOnly,
-    versioning: readOnly,
-    asyncProcess: readOnly,
-  };
 }

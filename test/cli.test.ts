@@ -5,8 +5,6 @@ import sharp from 'sharp';
 import { runCli, type CliRun } from './helpers/cli';
 import { startTestStack, type TestStack } from './helpers/stack';
 
-
-
 /** Runs the real binary as a user does (no TTY), pointed at the test stack through VIDEO_ANIMATION_LOCAL. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return runCli(stack.dir, args, env);
@@ -21,9 +19,12 @@ function json<T>(run: CliRun): T {
 const ANSI = /\x1b\[/;
 
 let stack: TestStack;
-const good = 'videos/cli/good clip.mp4';
-const bad = 'videos/cli/not a video.mp4';
-const copied = 'videos/cli/copied.mp4';
+// Keys longer than any table is wide: every table must still fit 100 columns.
+const deep = 'videos/cli/a folder with a rather long name/and another one below it, for the width of tables';
+const good = `${deep}/good clip.mp4`;
+const bad = `${deep}/not a video.mp4`;
+const copied = `${deep}/copied.mp4`;
+const TABLE_WIDTH = 100;
 
 before(async () => {
   stack = await startTestStack();
@@ -145,6 +146,79 @@ describe('video-animation command line (the real binary, against the local stack
     }
     const human = await cli(['show', 'videos/never-uploaded.mp4', '--local']);
     assert.deepEqual([human.code, human.stdout], [2, '']);
+  });
+
+  test('plan counts the frames a short video has, not the budget: --duration 0.5 at 30 fps (the default) or at --frame-rate', async () => {
+    const frames = async (args: string[]) => json<{ frames: number }[]>(await cli(['plan', '--json', ...args])).map((r) => r.frames);
+    assert.deepEqual(await frames(['--duration', '0.5']), [15, 15]);
+    assert.deepEqual(await frames(['--duration', '0.5', '--frame-rate', '10']), [5, 5]);
+    assert.deepEqual(await frames(['--duration', '3', '--frame-rate', '10']), [24, 30], 'the gif budget (24) caps, the webp budget (48) is more than 30 frames');
+    const human = await cli(['plan', '--duration', '0.5']);
+    assert.match(human.stdout, /^A 0\.5 s video at 30 fps makes 30 frames\./);
+  });
+
+  test('failed jobs show no frames: jobs, show and status', async () => {
+    const rows = json<{ key: string; status: string; frames: number | null; estimatedCost: unknown }[]>(await cli(['jobs', '--local', '--status', 'failed', '--json'], { PRICE_PER_FRAME: '0.0001' }));
+    assert.ok(rows.length >= 1);
+    for (const row of rows) assert.deepEqual([row.status, row.frames, row.estimatedCost], ['failed', null, null]);
+    const shown = json<{ status: string; frames: number | null; outputs: { frames: number | null }[] }[]>(await cli(['show', bad, '--local', '--json']));
+    for (const job of shown.filter((j) => j.status === 'failed')) {
+      assert.equal(job.frames, null);
+      assert.deepEqual(job.outputs.map((o) => o.frames), job.outputs.map(() => null));
+    }
+    const report = json<{ frames: number; openFrames: number }>(await cli(['status', '--local', '--json']));
+    const succeeded = (await stack.records()).filter((r) => r.status === 'succeeded').reduce((sum, r) => sum + (r.frames ?? 0), 0);
+    assert.equal(report.frames, succeeded, 'status counts only the frames of succeeded jobs');
+  });
+
+  test('every table of every command fits 100 columns, long keys shortened in the middle; --json keeps them whole', async () => {
+    const failed = (await stack.records()).find((r) => r.key === bad && r.status === 'failed')!;
+    const commands = [
+      ['status', '--local'],
+      ['jobs', '--local'],
+      ['jobs', '--local', '--status', 'failed'],
+      ['show', good, '--local'],
+      ['show', bad, '--local'],
+      ['show', failed.jobId.slice(0, 12), '--local'],
+      ['plan'],
+      ['backfill', '--local', '--dry-run'],
+      ['retry', failed.jobId, '--local'],
+    ];
+    for (const args of commands) {
+      const run = await cli(args);
+      assert.ok(run.code === 0 || (args[0] === 'retry' && run.code === 1), `${args.join(' ')}: ${run.stderr}`);
+      // Lines that are not table rows may carry a whole key or a signed link, to copy.
+      const rows = run.stdout.split('\n').filter((line) => !line.includes(deep) && !/https?:\/\//.test(line));
+      for (const line of rows) assert.ok(line.length <= TABLE_WIDTH, `${args.join(' ')}: ${line.length} columns: ${line}`);
+    }
+    const jobs = await cli(['jobs', '--local']);
+    assert.match(jobs.stdout, /  videos\/\S*….*clip\.mp4  /, `the key keeps both ends:\n${jobs.stdout}`);
+    const listed = json<{ key: string }[]>(await cli(['jobs', '--local', '--json']));
+    assert.ok(listed.some((row) => row.key === good), '--json keeps the whole key');
+  });
+
+  test('every hint repeats the target flags the user gave, and runs as printed', async () => {
+    const flags = ['--local', '--local-dir', stack.dir];
+    const status = await runCli('/nonexistent', ['status', ...flags]);
+    assert.equal(status.code, 0, status.stderr);
+    const expected = [`video-animation jobs --status failed ${flags.join(' ')}`, `video-animation retry --failed ${flags.join(' ')}`];
+    for (const hint of expected) assert.ok(status.stdout.includes(hint), `status prints ${hint}:\n${status.stdout}`);
+    // Copied as printed (here without a shell: the folder has no characters a shell would read), it acts on the same stack.
+    const again = await runCli('/nonexistent', expected[0]!.split(' ').slice(1));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /InvalidFile\.Media/);
+
+    const usage = await cli(['retry', '--local']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /video-animation retry <jobId\.\.\.> --local\)/);
+    assert.match(usage.stderr, /video-animation jobs --status failed --local$/m);
+    const missing = await cli(['show', 'videos/never-uploaded.mp4', '--local', '-t', 's.yaml']);
+    assert.match(missing.stderr, /video-animation backfill --prefix videos\/never-uploaded\.mp4 --local\b/);
+    const jobs = await cli(['jobs', '--local']);
+    assert.match(jobs.stdout, /video-animation show <jobId \| key> --local$/m);
+    await stack.client.copy(`${deep}/another copy.mp4`, good);
+    const dry = await cli(['backfill', '--local', '--dry-run', '--prefix', `${deep}/`]);
+    assert.match(dry.stdout, /video-animation backfill --prefix 'videos\/cli\/a folder with a rather long name\/.*\/' --local$/m);
   });
 
   test('human output: tables without ANSI escapes when stdout is not a terminal, and with NO_COLOR', async () => {

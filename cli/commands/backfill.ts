@@ -108,7 +108,7 @@ export async function backfill(ctx: CommandContext, options: BackfillOptions): P
     keys: options.dryRun ? candidates.map((o) => o.key) : submittedKeys,
     failed: failed.sort((a, b) => compareKeys(a.key, b.key)),
   };
-  return { json: report, human: render(report, prefixes, ctx), exitCode: failed.length > 0 ? 1 : 0 };
+  return { json: report, human: render(report, prefixes, options, ctx), exitCode: failed.length > 0 ? 1 : 0 };
 }
 
 /** The prefixes to list: each rule's, narrowed to --prefix; none listed twice (one inside another is covered). */
@@ -160,21 +160,26 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function render(report: BackfillReport, prefixes: string[], ctx: CommandContext): string {
+/** The selection the user made, to repeat in a hint (without --dry-run: the hint is the run itself). */
+function backfillArgs(options: BackfillOptions): string[] {
+  return [...(options.prefix !== undefined ? ['--prefix', options.prefix] : []), ...(options.rule !== undefined ? ['--rule', options.rule] : [])];
+}
+
+function render(report: BackfillReport, prefixes: string[], options: BackfillOptions, ctx: CommandContext): string {
   const { colors } = ctx.output;
   const where = prefixes.map((p) => `"${p}"`).join(', ');
   const lines = [`Under ${where}: ${report.matched} object(s) a rule matches, ${report.skipped} already have their jobs.`];
   if (report.dryRun) {
     lines.push(report.keys.length > 0 ? `Would submit ${report.keys.length}:` : 'Nothing to submit.');
     lines.push(...report.keys.map((k) => `  ${k}`));
-    if (report.keys.length > 0) lines.push('Run again without --dry-run to submit them.');
+    if (report.keys.length > 0) lines.push(`Submit them: ${ctx.commandLine('backfill', ...backfillArgs(options))}`);
   } else {
     lines.push(report.submitted > 0 ? `Submitted ${report.submitted} to the submit function:` : 'Nothing submitted.');
     lines.push(...report.keys.map((k) => `  ${k}`));
-    if (report.submitted > 0) lines.push('Their jobs appear once the function has run: video-animation status');
+    if (report.submitted > 0) lines.push(`Their jobs appear once the function has run: ${ctx.commandLine('status')}`);
   }
   if (report.failed.length > 0) {
-    lines.push(colors.red(`${report.failed.length} could not be submitted (run backfill again to retry them):`));
+    lines.push(colors.red(`${report.failed.length} could not be submitted; submit them again with ${ctx.commandLine('backfill', ...backfillArgs(options))}:`));
     lines.push(...report.failed.map((f) => `  ${f.key}: ${f.error}`));
   }
   return lines.join('\n');

@@ -1,6 +1,6 @@
 import type { Cost, Pricing } from '../../shared/jobs/cost';
 import type { JobStatus } from '../../shared/jobs/job';
-import type { Colors } from '../output';
+import { TABLE_WIDTH, type Colors } from '../output';
 
 /** Amounts per frame are small fractions: up to 6 decimals, trailing zeros dropped. */
 export function formatCost(cost: Cost | null | undefined): string {
@@ -10,8 +10,8 @@ export function formatCost(cost: Cost | null | undefined): string {
 
 export function pricingNote(pricing: Pricing | undefined): string {
   return pricing
-    ? `Costs: frames x ${pricing.pricePerFrame} ${pricing.currency} per frame (s.yaml vars.pricing); IMM's request fees and OSS are not included.`
-    : 'Costs: unknown until s.yaml vars.pricing has a price per MediaAnimation frame (e.g. PRICE_PER_FRAME=0.0001 in .env).';
+    ? `Costs: frames x ${pricing.pricePerFrame} ${pricing.currency} per frame (s.yaml vars.pricing), without IMM's request fees and OSS.`
+    : 'Costs: unknown until s.yaml vars.pricing has a price per frame (PRICE_PER_FRAME=0.0001 in .env).';
 }
 
 export function colorStatus(colors: Colors, status: JobStatus): string {
@@ -25,7 +25,19 @@ export function formatTime(iso: string | undefined): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-';
 }
 
-/** Long texts (IMM's messages) cut for a table cell; --json and `show` keep them whole. */
-export function truncate(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+/** Prose (IMM's messages, task lists) wrapped at word boundaries to fit TABLE_WIDTH columns, each line indented. */
+export function wrapText(text: string, indent: string, continuation: string = indent): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const lead = lines.length === 0 ? indent : continuation;
+    if (line !== lead && line.length + 1 + word.length > TABLE_WIDTH) {
+      lines.push(line);
+      line = continuation + word;
+    } else {
+      line = line === lead ? lead + word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join('\n');
 }

@@ -240,22 +240,32 @@ function jobLibrary(target: Target) {
 /** Signed links kept while more than half of their validity is left (see GALLERY_LINK_SECONDS). */
 function linkSigner(target: Pick<Target, 'signedUrl'>, now: () => number) {
   const links = new Map<string, { url: string; at: number }>();
-  return (key: string): string => {
+  const fresh = (key: string) => {
     const cached = links.get(key);
-    if (cached && now() - cached.at < (GALLERY_LINK_SECONDS * 1000) / 2) return cached.url;
-    const url = target.signedUrl(key, GALLERY_LINK_SECONDS);
-    links.set(key, { url, at: now() });
-    return url;
+    return cached && now() - cached.at < (GALLERY_LINK_SECONDS * 1000) / 2 ? cached : undefined;
+  };
+  return {
+    /** Signs (ali-oss's V4 signer is asynchronous) every output key of these records that has no fresh link. */
+    async prepare(records: readonly JobRecord[]): Promise<void> {
+      const keys = [...new Set(records.flatMap((r) => r.outputs.map((o) => o.key)))].filter((key) => !fresh(key));
+      await Promise.all(keys.map(async (key) => links.set(key, { url: await target.signedUrl(key, GALLERY_LINK_SECONDS), at: now() })));
+    },
+    /** The prepared link of a key. */
+    sign(key: string): string {
+      const link = fresh(key) ?? links.get(key);
+      if (!link) throw new Error(`no signed link prepared for ${key}`);
+      return link.url;
+    },
   };
 }
 
 /** Starts the page's HTTP server on 127.0.0.1 (never on other interfaces). */
 export async function startGallery(settings: AppSettings, target: Target, options: GalleryOptions = {}): Promise<GalleryServer> {
   const library = jobLibrary(target);
-  const sign = linkSigner(target, options.now ?? Date.now);
+  const links = linkSigner(target, options.now ?? Date.now);
   const rules = settings.rules.map((r) => r.name);
   // Images come from wherever the signed links point (the bucket's endpoint): one origin.
-  const imageOrigin = new URL(target.signedUrl('gallery-origin-probe', 60)).origin;
+  const imageOrigin = new URL(await target.signedUrl('gallery-origin-probe', 60)).origin;
   let port = 0;
   const server = createServer((request, response) => {
     void answer(request, response).catch((error: unknown) => {
@@ -281,7 +291,9 @@ export async function startGallery(settings: AppSettings, target: Target, option
       } catch (error) {
         return send(response, 400, 'application/json', JSON.stringify({ error: (error as Error).message }));
       }
-      const data = buildGalleryData(await library.all(), query, { bucket: target.bucket, rules, pricing: settings.pricing, sign, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+      const all = await library.all();
+      await links.prepare(all);
+      const data = buildGalleryData(all, query, { bucket: target.bucket, rules, pricing: settings.pricing, sign: (key) => links.sign(key), ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
       const body = JSON.stringify(data);
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       if (request.headers['if-none-match'] === etag) return send(response, 304, 'application/json', '', { etag });

@@ -6,7 +6,8 @@ import { UsageError } from '../errors';
 import { mapWithConcurrency } from '../pool';
 import { ruleNamed } from '../settings';
 import { parseSince } from '../since';
-import { colorStatus, formatTime, truncate } from './format';
+import { shortId } from '../job-ids';
+import { colorStatus, formatTime } from './format';
 import { readJob } from '../../shared/wiring/read-job';
 
 /** Job records read at once: enough to be quick, few enough not to be throttled. */
@@ -19,7 +20,7 @@ export interface JobRow {
   rule: string;
   status: JobStatus;
   error: JobError | null;
-  /** Counted frames once the animations exist, planned before. */
+  /** Counted frames once the animations exist, planned while the job is open; null for a failed job (none were made). */
   frames: number | null;
   estimatedCost: Cost | null;
   createdAt: string;
@@ -47,7 +48,9 @@ export async function jobs(ctx: CommandContext, options: { status?: string; rule
   const rows: JobRow[] = listed.map((entry, i) => {
     const record = records[i];
     // The index entry is written after the record: where they differ, the record is the newer word.
-    return record ? jobRow(record) : { ...emptyRow(entry.jobId), rule: entry.rule, status: entry.status, frames: entry.frames ?? null, createdAt: entry.createdAt };
+    return record
+      ? jobRow(record)
+      : { ...emptyRow(entry.jobId), rule: entry.rule, status: entry.status, frames: entry.status === 'failed' ? null : (entry.frames ?? null), createdAt: entry.createdAt };
   });
   return { json: rows, human: render(rows, matching.length, ctx), exitCode: 0 };
 }
@@ -58,14 +61,16 @@ export function readJobs(store: JobStore, jobIds: readonly string[]): Promise<(J
 }
 
 export function jobRow(record: JobRecord): JobRow {
+  // A failed job's planned frames were never made, nor billed.
+  const failed = record.status === 'failed';
   return {
     jobId: record.jobId,
     key: record.key,
     rule: record.rule,
     status: record.status,
     error: record.error,
-    frames: record.frames ?? null,
-    estimatedCost: record.estimatedCost ?? null,
+    frames: failed ? null : (record.frames ?? null),
+    estimatedCost: failed ? null : (record.estimatedCost ?? null),
     createdAt: record.createdAt,
     finishedAt: record.finishedAt ?? null,
     retryOf: record.retryOf ?? null,
@@ -82,19 +87,21 @@ function render(rows: JobRow[], matching: number, ctx: CommandContext): string {
   if (rows.length === 0) return 'No jobs match.';
   const lines = [
     table(
-      ['created (UTC)', 'job', 'status', 'rule', 'key', 'frames', 'error'],
+      ['created (UTC)', 'job', 'status', { head: 'rule', shrink: 'end' }, { head: 'key', shrink: 'middle' }, 'frames', { head: 'error', shrink: 'end' }],
       rows.map((row) => [
         formatTime(row.createdAt),
-        row.jobId,
+        shortId(row.jobId),
         colorStatus(colors, row.status),
         row.rule,
         row.key ?? colors.dim('(record missing)'),
         row.frames ?? '-',
-        row.error ? truncate(`${row.error.code}: ${row.error.message}`, 60) : '',
+        // The code alone fits beside the key; `show` and --json give IMM's message.
+        row.error?.code ?? '',
       ]),
     ),
   ];
   if (matching > rows.length) lines.push(`Showing the newest ${rows.length} of ${matching}; --limit shows more.`);
-  lines.push('Details and links of one job or video: video-animation show <jobId | key>');
+  lines.push(`Details and links of one job or video: ${ctx.commandLine('show', '<jobId | key>')}`);
+  if (rows.some((row) => row.status === 'failed')) lines.push(`Re-run the failed jobs: ${ctx.commandLine('retry', '--failed')}`);
   return lines.join('\n');
 }

@@ -15,16 +15,18 @@ export interface PlanRow {
   note?: string;
 }
 
-/** `plan`: offline, from s.yaml alone: the frames and cost every rule's outputs give a video of that length. */
-export function plan(ctx: CommandContext, options: { durationSeconds: number }): CommandResult {
+/**
+ * `plan`: offline, from s.yaml alone: the frames and cost every rule's outputs give a video of that length and frame
+ * rate. A video shorter than an output's budget gives the frames it has, never more (shared/jobs/sampling.ts).
+ */
+export function plan(ctx: CommandContext, options: { durationSeconds: number; frameRate: number }): CommandResult {
   const { settings, output } = ctx;
   const rows: PlanRow[] = settings.rules.flatMap((rule) =>
     rule.outputs.map((out) => {
       let frames: number;
       let note: string | undefined;
       try {
-        // The frame rate is unknown offline: a `frames` output is planned at its budget, as for any video with enough frames.
-        frames = outputSampling(out, { duration: options.durationSeconds }).plannedFrames;
+        frames = outputSampling(out, { duration: options.durationSeconds, frameRate: options.frameRate }).plannedFrames;
       } catch (error) {
         if (!(error instanceof WindowOutsideVideo)) throw error;
         frames = 0;
@@ -37,12 +39,12 @@ export function plan(ctx: CommandContext, options: { durationSeconds: number }):
   const totalFrames = rows.reduce((sum, row) => sum + row.frames, 0);
   const total = estimateCost(totalFrames, settings.pricing);
   const table = output.table(
-    ['rule', 'output', 'format', 'frames', 'est. cost'],
+    [{ head: 'rule', shrink: 'end' }, { head: 'output', shrink: 'middle' }, 'format', 'frames', 'est. cost'],
     rows.map((row) => [row.rule, row.output, row.format, row.frames, formatCost(row.estimatedCost)]),
   );
   const notes = rows.filter((row) => row.note).map((row) => `${row.rule} ${row.output}.${row.format}: ${row.note}`);
   const human = [
-    `A ${options.durationSeconds} s video makes ${settings.rules.length > 1 ? 'up to ' : ''}${totalFrames} frames${total ? `, about ${formatCost(total)}` : ''}${settings.rules.length > 1 ? ' (when every rule matches it)' : ''}.`,
+    `A ${options.durationSeconds} s video at ${options.frameRate} fps makes ${settings.rules.length > 1 ? 'up to ' : ''}${totalFrames} frames${total ? `, about ${formatCost(total)}` : ''}${settings.rules.length > 1 ? ' (when every rule matches it)' : ''}.`,
     table,
     ...notes,
     pricingNote(settings.pricing),

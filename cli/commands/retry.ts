@@ -3,11 +3,11 @@ import { retryJobId } from '../../shared/app/retry';
 import type { JobRecord } from '../../shared/jobs/job';
 import type { CommandContext, CommandResult } from '../context';
 import { OperationError, UsageError } from '../errors';
+import { isJobIdPrefix, resolveJobId, shortId } from '../job-ids';
 import { ruleNamed } from '../settings';
 import { mapWithConcurrency } from '../pool';
 import { readJobs } from './jobs';
 
-const JOB_ID = /^[0-9a-f]{32}$/;
 /** Retry requests in flight at once. */
 const REQUEST_CONCURRENCY = 4;
 
@@ -35,12 +35,12 @@ export interface RetryOptions {
 export async function retry(ctx: CommandContext, options: RetryOptions): Promise<CommandResult> {
   if (options.jobIds.length > 0 && options.failed) throw new UsageError('give job ids or --failed, not both');
   if (options.jobIds.length === 0 && !options.failed) {
-    throw new UsageError('name the jobs to retry (video-animation retry <jobId...>) or pass --failed; list failed jobs with video-animation jobs --status failed');
+    throw new UsageError(`name the jobs to retry (${ctx.commandLine('retry', '<jobId...>')}) or pass --failed; list failed jobs with ${ctx.commandLine('jobs', '--status', 'failed')}`);
   }
   if (options.rule !== undefined && !options.failed) throw new UsageError('--rule goes with --failed');
   if (options.rule !== undefined) ruleNamed(ctx.settings, options.rule);
   for (const id of options.jobIds) {
-    if (!JOB_ID.test(id)) throw new UsageError(`"${id}" is not a job id (32 hex digits); list failed jobs with video-animation jobs --status failed`);
+    if (!isJobIdPrefix(id)) throw new UsageError(`"${id}" is not a job id (8 to 32 of its hex digits); list failed jobs with ${ctx.commandLine('jobs', '--status', 'failed')}`);
   }
 
   const target = await ctx.target();
@@ -49,9 +49,10 @@ export async function retry(ctx: CommandContext, options: RetryOptions): Promise
     const entries = (await target.store.listJobIndex({})).filter((e) => e.status === 'failed' && (options.rule === undefined || e.rule === options.rule));
     jobs = (await readJobs(target.store, entries.map((e) => e.jobId))).filter((job): job is JobRecord => job !== undefined && (job.retriedBy ?? []).length === 0);
   } else {
-    const records = await readJobs(target.store, [...new Set(options.jobIds)]);
-    const missing = options.jobIds.filter((id) => !records.some((r) => r?.jobId === id));
-    if (missing.length > 0) throw new UsageError(`no job ${missing.join(', ')} in bucket ${target.bucket}; list failed jobs with video-animation jobs --status failed`);
+    const ids = await Promise.all(options.jobIds.map((id) => resolveJobId(target.store, id)));
+    const records = await readJobs(target.store, [...new Set(ids.filter((id): id is string => id !== undefined))]);
+    const missing = options.jobIds.filter((id, i) => !records.some((r) => r !== undefined && r.jobId === ids[i]));
+    if (missing.length > 0) throw new UsageError(`no job ${missing.join(', ')} in bucket ${target.bucket}; list failed jobs with ${ctx.commandLine('jobs', '--status', 'failed')}`);
     jobs = records.filter((r): r is JobRecord => r !== undefined);
   }
 
@@ -81,10 +82,15 @@ function render(rows: RetryRow[], options: RetryOptions, ctx: CommandContext): s
   if (rows.length === 0) return options.failed ? 'No failed jobs left to retry.' : 'Nothing to retry.';
   const lines = [
     table(
-      ['failed job', 'retry', 'new job', 'reason'],
-      rows.map((row) => [row.jobId, row.status === 'requested' ? colors.green(row.status) : colors.red(row.status), row.newJobId ?? '-', row.reason ?? '']),
+      ['failed job', 'retry', 'new job', { head: 'reason', shrink: 'end' }],
+      rows.map((row) => [
+        shortId(row.jobId),
+        row.status === 'requested' ? colors.green(row.status) : colors.red(row.status),
+        row.newJobId ? shortId(row.newJobId) : '-',
+        row.reason ?? '',
+      ]),
     ),
   ];
-  if (rows.some((row) => row.status === 'requested')) lines.push('The submit function runs each retry as a new job: video-animation show <new job> once it has run.');
+  if (rows.some((row) => row.status === 'requested')) lines.push(`Each retry runs as a new job; once it has run: ${ctx.commandLine('show', '<new job>')}`);
   return lines.join('\n');
 }

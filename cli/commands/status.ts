@@ -72,14 +72,17 @@ function render(report: StatusReport, ctx: CommandContext, bucket: string): stri
   const lines = [
     `Jobs in bucket ${bucket}${report.since ? ` created since ${formatTime(report.since)} UTC` : ''}: ${report.jobs}`,
     table(
-      ['rule', 'pending', 'submitted', 'succeeded', 'failed', 'stuck', 'frames', 'est. cost'],
+      [{ head: 'rule', shrink: 'end' }, 'pending', 'submitted', 'succeeded', 'failed', 'stuck', 'frames', 'est. cost'],
       [...Object.entries(report.byRule).map(([name, s]) => row(name, s)), row(colors.bold('all'), report)],
     ),
   ];
   if (report.openFrames > 0) lines.push(`Open jobs will add about ${report.openFrames} frames.`);
-  if (report.byStatus.failed > 0) lines.push(`See why jobs failed: video-animation jobs --status failed; re-run them: video-animation retry --failed`);
+  if (report.byStatus.failed > 0) lines.push(`See why jobs failed: ${ctx.commandLine('jobs', '--status', 'failed')}`, `Re-run them: ${ctx.commandLine('retry', '--failed')}`);
   if (report.stuck > 0) {
-    lines.push(colors.yellow(`${report.stuck} job(s) open longer than ${report.reconcileAfterSeconds} s, when reconcile should have finished them: see video-animation jobs --status submitted (or pending)`));
+    lines.push(
+      colors.yellow(`${report.stuck} job(s) open longer than ${report.reconcileAfterSeconds} s, when reconcile should have finished them:`),
+      `  ${ctx.commandLine('jobs', '--status', 'submitted')} (or --status pending)`,
+    );
   }
   lines.push(pricingNote(ctx.settings.pricing));
   return lines.join('\n');

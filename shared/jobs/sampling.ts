@@ -70,8 +70,11 @@ export function outputSampling(output: Output, media?: MediaInfo): Sampling {
     };
   }
   const windowSeconds = knownWindow(output, media);
-  const byInterval = output.interval !== undefined && windowSeconds !== undefined ? Math.ceil(windowSeconds / output.interval - 1e-9) : undefined;
-  const byFrameRate = output.interval === undefined && windowSeconds !== undefined && media?.frameRate ? Math.floor(windowSeconds * media.frameRate + 1e-9) : undefined;
+  // Every frame of the window: what no interval, or one below the source's frame interval (IMM falls back to it), gives.
+  const everyFrame = windowSeconds !== undefined && media?.frameRate ? Math.floor(windowSeconds * media.frameRate + 1e-9) : undefined;
+  const byInterval =
+    output.interval !== undefined && windowSeconds !== undefined ? Math.min(Math.ceil(windowSeconds / output.interval - 1e-9), everyFrame ?? Infinity) : undefined;
+  const byFrameRate = output.interval === undefined ? everyFrame : undefined;
   return {
     ...(output.start !== undefined ? { start: output.start } : {}),
     ...(output.duration !== undefined ? { duration: output.duration } : {}),

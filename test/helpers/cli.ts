@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { buildCli } from '../../cli/bundle';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'video-animation.cjs');
@@ -10,8 +11,16 @@ export interface CliRun {
   stderr: string;
 }
 
+let built: Promise<unknown> | undefined;
+
+/** The binary runs the bundle: built once per test process from the code under test, never a stale one. */
+export function buildOnce(): Promise<unknown> {
+  return (built ??= buildCli());
+}
+
 /** Runs the real binary as a user does (no TTY), pointed at a test stack's data folder through VIDEO_ANIMATION_LOCAL. */
-export function runCli(localDir: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export async function runCli(localDir: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  await buildOnce();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,

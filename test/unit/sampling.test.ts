@@ -76,6 +76,13 @@ describe('frames: N frames spread over the window', () => {
     assert.equal(sampling({ format: 'gif', key: 'a/{basename}', maxFrames: 300 }, { duration: 4, frameRate: 25 }).plannedFrames, 100, 'no interval: every frame');
   });
 
+  it('an interval below the source frame interval gives every frame, not one per interval (IMM falls back to the source interval)', () => {
+    const fine = { format: 'gif', key: 'a/{basename}', interval: 0.01, maxFrames: 300 } as const;
+    assert.equal(sampling(fine, { duration: 0.5, frameRate: 30 }).plannedFrames, 15);
+    assert.equal(sampling(fine, { duration: 0.5 }).plannedFrames, 50, 'frame rate unknown: one per interval');
+    assert.equal(sampling({ ...fine, interval: 0.1 }, { duration: 0.5, frameRate: 30 }).plannedFrames, 5, 'an interval above it keeps its own count');
+  });
+
   it('needs the media only for frames outputs', () => {
     assert.equal(needsMedia(rules([{ format: 'gif', key: 'a/{basename}', interval: 1 }])[0]!.outputs), false);
     assert.equal(needsMedia(rules([{ format: 'gif', key: 'a/{basename}', interval: 1 }, { format: 'webp', key: 'a/{basename}', frames: 3 }])[0]!.outputs), true);
