@@ -1,0 +1,177 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { headerValue, readBody } from '../http-request';
+import { createPushSigner, mnsContentMd5, MnsApiError, mnsStringToSign, verifyMnsRequest, type MnsAccessKey } from './signature';
+import { TopicNotExistError, type LocalMns, type NotifyStrategy } from './topics';
+
+export const MNS_API_VERSION = '2015-06-06';
+const XMLNS = 'http://mns.aliyuncs.com/doc/v1/';
+/** Where the server serves the public key of its push signatures (as MNS serves its certificate). */
+const CERT_PATH = '/x509_public_certificate.pem';
+
+export interface LocalMnsServerOptions {
+  /** The topics and their subscriptions (local/mns/topics.ts); the server publishes into it. */
+  mns: LocalMns;
+  /** Accepted signers. */
+  credentials: readonly MnsAccessKey[];
+  /** 0 (default) picks a free port. The server binds 127.0.0.1 only. */
+  port?: number;
+  /** Called for every message accepted over HTTP (`npm start` prints events with it). */
+  onPublish?: (message: { topic: string; messageId: string; messageBody: string; messageTag?: string }) => void;
+}
+
+export interface HttpEndpointSubscription {
+  name: string;
+  /** The URL MNS POSTs each message to (`http://127.0.0.1:PORT/path?query`). */
+  endpoint: string;
+  /** JSON: MNS's JSON envelope (TopicName, MessageId, Message, ...); SIMPLIFIED: the message body alone. */
+  notifyContentFormat: 'JSON' | 'SIMPLIFIED';
+  notifyStrategy: NotifyStrategy;
+  filterTag?: string;
+}
+
+export interface LocalMnsServer {
+  /** `http://127.0.0.1:PORT`: the MNS_ENDPOINT of the functions. */
+  endpoint: string;
+  port: number;
+  /** `x-mns-signing-cert-url` decodes to this URL; it serves the PEM public key that checks push signatures. */
+  certUrl: string;
+  /**
+   * Subscribes an HTTP endpoint to a topic: each message is POSTed to it, signed as MNS signs pushes (RSA-SHA1 in
+   * Authorization, with Date, Content-MD5, Content-Type, x-mns-request-id, x-mns-signing-cert-url, x-mns-version);
+   * a status other than 2xx is a failed push, retried per notifyStrategy.
+   */
+  subscribeHttpEndpoint(topic: string, subscription: HttpEndpointSubscription): void;
+  /** While false, PublishMessage answers 503 ServiceUnavailable (MNS down). */
+  setAvailable(available: boolean): void;
+  /** PublishMessage requests answered, by outcome. */
+  requests(): { topic: string; status: number; code?: string }[];
+  close(): Promise<void>;
+}
+
+/** MNS's HTTP API over the local topics: PublishMessage (POST /topics/<name>/messages), signed as MNS checks it. */
+export async function startLocalMnsServer(options: LocalMnsServerOptions): Promise<LocalMnsServer> {
+  let available = true;
+  const answered: { topic: string; status: number; code?: string }[] = [];
+  const server = createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      const url = request.url ?? '/';
+      const requestId = randomBytes(12).toString('hex').toUpperCase();
+      if (request.method === 'GET' && url === CERT_PATH) {
+        response.writeHead(200, { 'content-type': 'application/x-pem-file' });
+        response.end(signer.publicKeyPem);
+        return;
+      }
+      const topicMatch = /^\/topics\/([^/?]+)\/messages$/.exec(url);
+      const topic = topicMatch ? decodeURIComponent(topicMatch[1]!) : '';
+      try {
+        if (request.method !== 'POST' || !topicMatch) throw new MnsApiError(404, 'InvalidRequestURI', `The local MNS answers PublishMessage only, not ${request.method} ${url}.`);
+        verifyMnsRequest({ method: 'POST', resource: url, headers: request.headers, body }, options.credentials);
+        if (headerValue(request, 'x-mns-version') !== MNS_API_VERSION) throw new MnsApiError(400, 'InvalidArgument', `x-mns-version must be ${MNS_API_VERSION}.`);
+        if (!available) throw new MnsApiError(503, 'ServiceUnavailable', 'The service is unavailable (local fault).');
+        const xml = body.toString('utf8');
+        const messageBody = elementText(xml, 'MessageBody');
+        if (messageBody === undefined || messageBody === '') throw new MnsApiError(400, 'InvalidArgument', 'The message has no MessageBody.');
+        const messageTag = elementText(xml, 'MessageTag');
+        const messageId = options.mns.publish(topic, messageBody, messageTag !== undefined ? { messageTag } : {});
+        options.onPublish?.({ topic, messageId, messageBody, ...(messageTag !== undefined ? { messageTag } : {}) });
+        answered.push({ topic, status: 201 });
+        const md5 = createHash('md5').update(messageBody, 'utf8').digest('hex').toUpperCase();
+        sendXml(response, 201, requestId, `<Message xmlns="${XMLNS}"><MessageId>${messageId}</MessageId><MessageBodyMD5>${md5}</MessageBodyMD5></Message>`);
+      } catch (error) {
+        const failure =
+          error instanceof MnsApiError
+            ? error
+            : error instanceof TopicNotExistError
+              ? new MnsApiError(404, 'TopicNotExist', 'The topic you provided does not exist.')
+              : new MnsApiError(500, 'InternalError', (error as Error).message);
+        answered.push({ topic, status: failure.status, code: failure.code });
+        sendXml(
+          response,
+          failure.status,
+          requestId,
+          `<Error xmlns="${XMLNS}"><Code>${failure.code}</Code><Message>${escapeText(failure.message)}</Message><RequestId>${requestId}</RequestId><HostId>${endpoint}</HostId></Error>`,
+        );
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const signer = createPushSigner(`${endpoint}${CERT_PATH}`);
+
+  return {
+    endpoint,
+    port,
+    certUrl: signer.certUrl,
+    subscribeHttpEndpoint(topic, subscription) {
+      const target = new URL(subscription.endpoint);
+      const contentType = subscription.notifyContentFormat === 'JSON' ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';
+      options.mns.subscribe(topic, {
+        name: subscription.name,
+        notifyContentFormat: subscription.notifyContentFormat === 'JSON' ? 'JSON' : 'STREAM',
+        notifyStrategy: subscription.notifyStrategy,
+        ...(subscription.filterTag !== undefined ? { filterTag: subscription.filterTag } : {}),
+        deliver: async (payload) => {
+          const resource = `${target.pathname}${target.search}`;
+          const headers: Record<string, string> = {
+            'content-md5': mnsContentMd5(payload),
+            'content-type': contentType,
+            date: new Date().toUTCString(),
+            'x-mns-request-id': randomBytes(12).toString('hex').toUpperCase(),
+            'x-mns-signing-cert-url': Buffer.from(signer.certUrl, 'utf8').toString('base64'),
+            'x-mns-version': MNS_API_VERSION,
+          };
+          headers['authorization'] = signer.sign(mnsStringToSign('POST', resource, headers));
+          const status = await post(target, resource, headers, payload);
+          if (status < 200 || status > 299) throw new Error(`the endpoint ${subscription.endpoint} answered HTTP ${status}`);
+        },
+      });
+    },
+    setAvailable(value) {
+      available = value;
+    },
+    requests: () => [...answered],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function post(target: URL, resource: string, headers: Record<string, string>, payload: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { hostname: target.hostname, port: target.port, method: 'POST', path: resource, headers: { ...headers, 'content-length': String(payload.length) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${target.href} within 10 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function sendXml(response: ServerResponse, status: number, requestId: string, xml: string): void {
+  response.writeHead(status, { 'content-type': 'text/xml;charset=utf-8', 'x-mns-request-id': requestId });
+  response.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+}
+
+/** The decoded text of the first `<tag>` (MNS's request XML is flat: no attributes read, no CDATA). */
+function elementText(xml: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>|<${tag}/>`).exec(xml);
+  if (!match) return undefined;
+  return (match[1] ?? '').replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);/g, (_, entity: string) => {
+    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
+    if (entity.startsWith('#')) return String.fromCodePoint(parseInt(entity.slice(1), 10));
+    return ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' } as Record<string, string>)[entity]!;
+  });
+}
+
+const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
