@@ -110,3 +110,18 @@ export function templateStaticPrefix(template: string, rulePrefix: string): stri
   // resolveOutputKey drops empty path segments, so "a//b" is written as "a/b".
   return prefix.replace(/\/+/g, '/').replace(/^\//, '');
 }
+
+/** The Content-Type each output format is served with (set on the output by BucketApi.copyInPlace). */
+export const OUTPUT_CONTENT_TYPES: Readonly<Record<string, string>> = {
+  gif: 'image/gif',
+  webp: 'image/webp',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  vtt: 'text/vtt',
+};
+
+export function outputContentType(format: string): string {
+  const type = OUTPUT_CONTENT_TYPES[format];
+  if (type === undefined) throw new Error(`no Content-Type for output format "${format}"`);
+  return type;
+}
