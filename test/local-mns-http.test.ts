@@ -16,7 +16,11 @@ import { createLocalMns, type LocalMns } from '../local/mns/topics';
 const MNSClient = require('@alicloud/mns') as new (
   accountId: string,
   options: { endpoint: string; accessKeyId: string; accessKeySecret: string; securityToken?: string },
-) => { publishMessage(topic: string, params: { MessageBody: string }): Promise<{ code: number; body: { MessageId: string; MessageBodyMD5: string } }> };
+) => {
+  publishMessage(topic: string, params: { MessageBody: string }): Promise<{ code: number; body: { MessageId: string; MessageBodyMD5: string } }>;
+  receiveMessage(queue: string, waitSeconds?: number): Promise<{ code: number; body: { MessageId: string; ReceiptHandle: string; MessageBody: string; MessageBodyMD5: string; DequeueCount: string } }>;
+  deleteMessage(queue: string, receiptHandle: string): Promise<{ code: number }>;
+};
 
 const ACCOUNT = '1234567890123456';
 const KEY = { accessKeyId: 'LTAIlocal', accessKeySecret: 'local-secret' };
@@ -86,6 +90,34 @@ describe('local MNS: PublishMessage over HTTP', () => {
     }
     await client().publish('after the outage');
     assert.deepEqual(server.requests().slice(-5).map((r) => r.status), [403, 403, 404, 503, 201]);
+  });
+});
+
+describe('local MNS: a queue subscribed to the topic, for consumers that pull', () => {
+  it('the official client receives and deletes; an undeleted message comes back with a new handle', async () => {
+    mns.createTopic('pull-topic');
+    const queue = server.subscribeQueue('pull-topic', { name: 'to-queue', queue: 'app-events-queue', visibilityTimeoutSeconds: 0 });
+    const official = new MNSClient(ACCOUNT, { endpoint: server.endpoint, ...STS });
+    await client(KEY, 'pull-topic').publish('{"first":"<1>"}');
+    await client(KEY, 'pull-topic').publish('second');
+    await mns.idle();
+    assert.equal(queue.size(), 2);
+
+    const first = await official.receiveMessage('app-events-queue', 1);
+    assert.deepEqual([first.code, first.body.MessageBody, first.body.MessageBodyMD5, first.body.DequeueCount], [200, '{"first":"<1>"}', md5Upper('{"first":"<1>"}'), '1']);
+    // Visibility timeout 0: not deleted, so it is received again, with a new handle; the old one no longer deletes.
+    const again = await official.receiveMessage('app-events-queue', 1);
+    assert.deepEqual([again.body.MessageId, again.body.DequeueCount], [first.body.MessageId, '2']);
+    assert.notEqual(again.body.ReceiptHandle, first.body.ReceiptHandle);
+    await assert.rejects(official.deleteMessage('app-events-queue', first.body.ReceiptHandle), (e: Error) => e.name === 'MNSReceiptHandleErrorError');
+    assert.equal((await official.deleteMessage('app-events-queue', again.body.ReceiptHandle)).code, 204);
+
+    const second = await official.receiveMessage('app-events-queue', 1);
+    assert.equal(second.body.MessageBody, 'second');
+    await official.deleteMessage('app-events-queue', second.body.ReceiptHandle);
+    assert.equal(queue.size(), 0);
+    await assert.rejects(official.receiveMessage('app-events-queue', 1), (e: Error) => e.name === 'MNSMessageNotExistError');
+    await assert.rejects(official.receiveMessage('no-such-queue'), (e: Error) => e.name === 'MNSQueueNotExistError');
   });
 });
 

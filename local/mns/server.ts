@@ -3,6 +3,7 @@ import { createServer, request as httpRequest, type ServerResponse } from 'node:
 import type { AddressInfo } from 'node:net';
 import { headerValue, readBody } from '../http-request';
 import { createPushSigner, mnsContentMd5, MnsApiError, mnsStringToSign, verifyMnsRequest, type MnsAccessKey } from './signature';
+import { createLocalQueue, type LocalQueue, type QueuedMessage } from './queues';
 import { TopicNotExistError, type LocalMns, type NotifyStrategy } from './topics';
 
 export const MNS_API_VERSION = '2015-06-06';
@@ -43,16 +44,35 @@ export interface LocalMnsServer {
    * a status other than 2xx is a failed push, retried per notifyStrategy.
    */
   subscribeHttpEndpoint(topic: string, subscription: HttpEndpointSubscription): void;
-  /** While false, PublishMessage answers 503 ServiceUnavailable (MNS down). */
+  /**
+   * Creates a queue (ReceiveMessage: GET /queues/<name>/messages[?waitseconds=N], DeleteMessage: DELETE
+   * /queues/<name>/messages?ReceiptHandle=...) and subscribes it to `topic`: each message lands in the queue, as
+   * the body alone (SIMPLIFIED, default) or MNS's JSON envelope.
+   */
+  subscribeQueue(topic: string, subscription: { name: string; queue: string; notifyContentFormat?: 'JSON' | 'SIMPLIFIED'; visibilityTimeoutSeconds?: number }): LocalQueue;
+  /** While false, every API call answers 503 ServiceUnavailable (MNS down). */
   setAvailable(available: boolean): void;
   /** PublishMessage requests answered, by outcome. */
   requests(): { topic: string; status: number; code?: string }[];
   close(): Promise<void>;
 }
 
-/** MNS's HTTP API over the local topics: PublishMessage (POST /topics/<name>/messages), signed as MNS checks it. */
+/**
+ * MNS's HTTP API over the local topics and queues, signed and checked as MNS checks it: PublishMessage
+ * (POST /topics/<name>/messages), ReceiveMessage and DeleteMessage on the queues subscribed with subscribeQueue.
+ */
 export async function startLocalMnsServer(options: LocalMnsServerOptions): Promise<LocalMnsServer> {
   let available = true;
+  let closed = false;
+  const queues = new Map<string, LocalQueue>();
+  const receiveWithin = async (queue: LocalQueue, waitMs: number): Promise<QueuedMessage | undefined> => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const message = queue.receive();
+      if (message || closed || Date.now() >= deadline) return message;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
   const answered: { topic: string; status: number; code?: string }[] = [];
   const server = createServer((request, response) => {
     void (async () => {
@@ -64,22 +84,43 @@ export async function startLocalMnsServer(options: LocalMnsServerOptions): Promi
         response.end(signer.publicKeyPem);
         return;
       }
-      const topicMatch = /^\/topics\/([^/?]+)\/messages$/.exec(url);
-      const topic = topicMatch ? decodeURIComponent(topicMatch[1]!) : '';
       try {
-        if (request.method !== 'POST' || !topicMatch) throw new MnsApiError(404, 'InvalidRequestURI', `The local MNS answers PublishMessage only, not ${request.method} ${url}.`);
-        verifyMnsRequest({ method: 'POST', resource: url, headers: request.headers, body }, options.credentials);
+        const route = routeOf(request.method ?? '', url);
+        verifyMnsRequest({ method: request.method ?? '', resource: url, headers: request.headers, body }, options.credentials);
         if (headerValue(request, 'x-mns-version') !== MNS_API_VERSION) throw new MnsApiError(400, 'InvalidArgument', `x-mns-version must be ${MNS_API_VERSION}.`);
         if (!available) throw new MnsApiError(503, 'ServiceUnavailable', 'The service is unavailable (local fault).');
-        const xml = body.toString('utf8');
-        const messageBody = elementText(xml, 'MessageBody');
-        if (messageBody === undefined || messageBody === '') throw new MnsApiError(400, 'InvalidArgument', 'The message has no MessageBody.');
-        const messageTag = elementText(xml, 'MessageTag');
-        const messageId = options.mns.publish(topic, messageBody, messageTag !== undefined ? { messageTag } : {});
-        options.onPublish?.({ topic, messageId, messageBody, ...(messageTag !== undefined ? { messageTag } : {}) });
-        answered.push({ topic, status: 201 });
-        const md5 = createHash('md5').update(messageBody, 'utf8').digest('hex').toUpperCase();
-        sendXml(response, 201, requestId, `<Message xmlns="${XMLNS}"><MessageId>${messageId}</MessageId><MessageBodyMD5>${md5}</MessageBodyMD5></Message>`);
+        if (route.action === 'PublishMessage') {
+          const xml = body.toString('utf8');
+          const messageBody = elementText(xml, 'MessageBody');
+          if (messageBody === undefined || messageBody === '') throw new MnsApiError(400, 'InvalidArgument', 'The message has no MessageBody.');
+          const messageTag = elementText(xml, 'MessageTag');
+          const messageId = options.mns.publish(route.name, messageBody, messageTag !== undefined ? { messageTag } : {});
+          options.onPublish?.({ topic: route.name, messageId, messageBody, ...(messageTag !== undefined ? { messageTag } : {}) });
+          answered.push({ topic: route.name, status: 201 });
+          const md5 = createHash('md5').update(messageBody, 'utf8').digest('hex').toUpperCase();
+          sendXml(response, 201, requestId, `<Message xmlns="${XMLNS}"><MessageId>${messageId}</MessageId><MessageBodyMD5>${md5}</MessageBodyMD5></Message>`);
+          return;
+        }
+        const queue = queues.get(route.name);
+        if (!queue) throw new MnsApiError(404, 'QueueNotExist', 'The queue name you provided is not exist.');
+        if (route.action === 'DeleteMessage') {
+          if (!queue.delete(route.query.get('ReceiptHandle') ?? '')) throw new MnsApiError(400, 'ReceiptHandleError', 'The receipt handle you provide is not valid.');
+          response.writeHead(204, { 'x-mns-request-id': requestId });
+          response.end();
+          return;
+        }
+        const waitSeconds = Math.min(Number(route.query.get('waitseconds') ?? 0) || 0, 30);
+        const message = await receiveWithin(queue, waitSeconds * 1000);
+        if (!message) throw new MnsApiError(404, 'MessageNotExist', 'Message not exist.');
+        sendXml(
+          response,
+          200,
+          requestId,
+          `<Message xmlns="${XMLNS}"><MessageId>${message.messageId}</MessageId><ReceiptHandle>${message.receiptHandle}</ReceiptHandle>` +
+            `<MessageBodyMD5>${message.messageBodyMd5}</MessageBodyMD5><MessageBody>${escapeText(message.messageBody)}</MessageBody>` +
+            `<EnqueueTime>${message.enqueueTime}</EnqueueTime><NextVisibleTime>${message.nextVisibleTime}</NextVisibleTime>` +
+            `<FirstDequeueTime>${message.firstDequeueTime ?? message.enqueueTime}</FirstDequeueTime><DequeueCount>${message.dequeueCount}</DequeueCount><Priority>8</Priority></Message>`,
+        );
       } catch (error) {
         const failure =
           error instanceof MnsApiError
@@ -87,7 +128,7 @@ export async function startLocalMnsServer(options: LocalMnsServerOptions): Promi
             : error instanceof TopicNotExistError
               ? new MnsApiError(404, 'TopicNotExist', 'The topic you provided does not exist.')
               : new MnsApiError(500, 'InternalError', (error as Error).message);
-        answered.push({ topic, status: failure.status, code: failure.code });
+        if (/^\/topics\//.test(url)) answered.push({ topic: url.split('/')[2] ?? '', status: failure.status, code: failure.code });
         sendXml(
           response,
           failure.status,
@@ -130,16 +171,42 @@ export async function startLocalMnsServer(options: LocalMnsServerOptions): Promi
         },
       });
     },
+    subscribeQueue(topic, subscription) {
+      const queue = createLocalQueue(subscription.queue, subscription.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: subscription.visibilityTimeoutSeconds } : {});
+      queues.set(subscription.queue, queue);
+      options.mns.subscribe(topic, {
+        name: subscription.name,
+        notifyContentFormat: subscription.notifyContentFormat === 'JSON' ? 'JSON' : 'STREAM',
+        notifyStrategy: 'EXPONENTIAL_DECAY_RETRY',
+        deliver: async (payload) => void queue.send(payload.toString('utf8')),
+      });
+      return queue;
+    },
     setAvailable(value) {
       available = value;
     },
     requests: () => [...answered],
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+type Route = { action: 'PublishMessage' | 'ReceiveMessage' | 'DeleteMessage'; name: string; query: URLSearchParams };
+
+/** The action a request asks for, by method and path, as MNS routes them; anything else is InvalidRequestURI. */
+function routeOf(method: string, url: string): Route {
+  const [path = '', search = ''] = url.split('?');
+  const query = new URLSearchParams(search);
+  const topic = /^\/topics\/([^/]+)\/messages$/.exec(path);
+  if (topic && method === 'POST') return { action: 'PublishMessage', name: decodeURIComponent(topic[1]!), query };
+  const queue = /^\/queues\/([^/]+)\/messages$/.exec(path);
+  if (queue && method === 'GET') return { action: 'ReceiveMessage', name: decodeURIComponent(queue[1]!), query };
+  if (queue && method === 'DELETE') return { action: 'DeleteMessage', name: decodeURIComponent(queue[1]!), query };
+  throw new MnsApiError(404, 'InvalidRequestURI', `The local MNS answers PublishMessage, ReceiveMessage and DeleteMessage, not ${method} ${path}.`);
 }
 
 function post(target: URL, resource: string, headers: Record<string, string>, payload: Buffer): Promise<number> {
