@@ -142,11 +142,11 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
         // The source as ali-oss writes it: /<bucket>/<key, encodeURIComponent'd>.
         'x-oss-copy-source': `/${options.bucket}/${encodeURIComponent(key)}`,
         'x-oss-metadata-directive': 'REPLACE',
-        'x-oss-tagging': Object.entries(tags)
-          .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
-          .join('&'),
         'x-oss-tagging-directive': 'Replace',
       };
+      // Replace without x-oss-tagging leaves the object without tags.
+      const tagging = Object.entries(tags).map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+      if (tagging.length > 0) headers['x-oss-tagging'] = tagging.join('&');
       await call({ method: 'PUT', key, headers });
     },
     async delete(key) {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   COMPLETION_EVENT_SCHEMA_ID,
   completionEventId,
+  completionEventMessage,
   jobEndedEvent,
   outputsDeletedEvent,
   parseCompletionEvent,
@@ -142,6 +143,22 @@ describe('completion events (CloudEvents 1.0, structured)', () => {
       jobEndedEvent(job({ status: 'failed', error: { code: 'X', message: 'y' } }), CONTEXT).id,
     ]);
     assert.equal(ids.size, 4);
+  });
+
+  it('a failed job without a recorded reason still says it failed; a record without finishedAt gives its updatedAt', () => {
+    const bare = job({ status: 'failed', error: null });
+    delete bare.finishedAt;
+    const event = jobEndedEvent(bare, CONTEXT);
+    assertValid(event);
+    assert.deepEqual(event.data.error, { code: 'Unknown', message: 'the job failed without a recorded reason' });
+    assert.equal(event.time, '2026-12-03T07:00:31.000Z');
+  });
+
+  it('the message body is the event as JSON, and reads back', () => {
+    const event = jobEndedEvent(jobWithOutputExtras(), CONTEXT);
+    const body = completionEventMessage(event);
+    assert.deepEqual(JSON.parse(body), event);
+    assert.deepEqual(parseCompletionEvent(JSON.parse(body)), event);
   });
 
   it('a running job has no completion event', () => {

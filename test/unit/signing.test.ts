@@ -171,8 +171,20 @@ describe('OSS V4 signature: ours against ali-oss (authorizationV4)', () => {
           // ali-oss repeats every header it is given as x-oss-copy-source-<name> (meant for the If-* conditions).
           (name) => name.startsWith('x-oss-copy-source-'),
         );
-        assert.equal(captured[0]!.headers['x-oss-metadata-directive'], 'REPLACE');
+        const sent = captured[0]!.headers;
+        assert.deepEqual(
+          [sent['x-oss-metadata-directive'], sent['content-type'], sent['cache-control'], sent['content-disposition'], captured[0]!.body],
+          ['REPLACE', 'image/gif', 'public, max-age=60', 'inline', ''],
+        );
       }
+      captured.length = 0;
+      await createBucketClient({ bucket: BUCKET, region: REGION, credentials, endpoint: { protocol: 'http', host: `localhost:${port}` } }).copyInPlace('a.webp', { contentType: 'image/webp', tags: {} });
+      const bare = single();
+      assert.deepEqual(
+        [bare.method, bare.url, bare.headers['content-type'], 'cache-control' in bare.headers, 'content-disposition' in bare.headers, 'x-oss-tagging' in bare.headers, bare.headers['x-oss-tagging-directive']],
+        ['PUT', `/${BUCKET}/a.webp`, 'image/webp', false, false, false, 'Replace'],
+      );
+      assert.equal(officialSignature(bare, credentials), bare.headers.authorization);
     });
 
     it(`ListObjectsV2 with prefix, max-keys and start-after with ${who}`, async () => {
