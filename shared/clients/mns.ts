@@ -6,6 +6,17 @@ import { xmlText } from './xml';
 
 export const MNS_API_VERSION = '2015-06-06';
 
+/**
+ * Why MNS would refuse a topic name, or undefined: a letter first, then letters, digits and "-" (ROS
+ * ALIYUN::MNS::Topic), at most 120 characters (MNS's limits page; ROS says 256, creation fails past 120).
+ */
+export function mnsTopicNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'a topic name must not be empty';
+  if (name.length > 120) return `"${name.slice(0, 20)}..." is ${name.length} characters long; MNS topic names are at most 120`;
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) return `"${name}" is not a topic name MNS accepts: a letter first, then letters, digits and "-"`;
+  return undefined;
+}
+
 export interface PublishedMessage {
   messageId: string;
   /** MNS's MD5 of the body it stored, upper-case hex. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { NetworkError, ServiceResponseError } from '../../shared/clients/http';
-import { createTopicClient, mnsContentMd5, publishMessageXml } from '../../shared/clients/mns';
+import { createTopicClient, mnsContentMd5, mnsTopicNameProblem, publishMessageXml } from '../../shared/clients/mns';
 import { startRecordingServer } from '../helpers/recording-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- @alicloud/mns ships no types
@@ -115,5 +115,16 @@ describe('MNS client: answers', () => {
   it('without an override, the regional endpoint of the account over HTTPS', async () => {
     const { mnsEndpoint } = await import('../../shared/clients/mns');
     assert.deepEqual(mnsEndpoint({ accountId: ACCOUNT, region: 'cn-shanghai' }), { protocol: 'https', host: `${ACCOUNT}.mns.cn-shanghai.aliyuncs.com` });
+  });
+});
+
+describe('MNS topic names', () => {
+  it('takes a letter, then letters, digits and "-", up to 120 characters', () => {
+    for (const name of ['video-animation-events', 'a', `A${'b'.repeat(119)}`, 'x1-2']) assert.equal(mnsTopicNameProblem(name), undefined, name);
+    assert.equal(mnsTopicNameProblem(''), 'a topic name must not be empty');
+    assert.equal(mnsTopicNameProblem('1events'), '"1events" is not a topic name MNS accepts: a letter first, then letters, digits and "-"');
+    assert.match(mnsTopicNameProblem('app_events') ?? '', /not a topic name MNS accepts/);
+    assert.match(mnsTopicNameProblem('app.events') ?? '', /not a topic name MNS accepts/);
+    assert.equal(mnsTopicNameProblem(`A${'b'.repeat(120)}`), `"A${'b'.repeat(19)}..." is 121 characters long; MNS topic names are at most 120`);
   });
 });
