@@ -11,6 +11,7 @@ import { startLocalImm, type LocalImm } from './imm/server';
 import type { ConversionMode } from './imm/tasks';
 import { startCrashProxy, type StackFaults } from './faults';
 import { createAsyncProcessHandler } from './oss-async/handler';
+import { startLocalMnsServer, type LocalMnsServer } from './mns/server';
 import { createLocalMns, type LocalMns } from './mns/topics';
 import { ossClientOptions, startLocalOss, type LocalOss, type LocalOssOptions, type OssEventRecord } from './oss/server';
 
@@ -82,6 +83,8 @@ export interface Stack {
   oss: LocalOss;
   imm: LocalImm;
   mns: LocalMns;
+  /** MNS's HTTP API over `mns` (the functions' MNS_ENDPOINT): PublishMessage, queues, HTTP endpoint subscriptions. */
+  mnsApi: LocalMnsServer;
   /** The FC 3.0 API (InvokeFunction, GetFunction, ListTriggers) over the functions, for the official fc20230330 client. */
   fc: LocalFcApi;
   functions: Map<string, LocalFunction>;
@@ -175,6 +178,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
 
   const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(faults.notices ? { faults: { ...faults.notices, random } } : {}) });
+  // The functions publish completion events over HTTP, signed with their role's STS credentials; each one is logged.
+  const mnsApi = await startLocalMnsServer({ mns, credentials: signers, onPublish: (m) => log('mns', `${m.topic}: ${describeEvent(m.messageBody)}`) });
   const projects = [...new Set(spec.functions.map((f) => f.env['IMM_PROJECT']).filter((p): p is string => !!p))];
   const imm = await startLocalImm({
     region,
@@ -200,7 +205,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   await mkdir(dataDir, { recursive: true });
   for (const fn of spec.functions) {
-    const env = functionEnvironment(fn, { oss, imm, region, extra: options.functionEnv ?? {} });
+    const env = functionEnvironment(fn, { oss, imm, mnsApi, region, extra: options.functionEnv ?? {} });
+    // The events topic the deployed stack creates (`<app>-events`); creating it again keeps its subscriptions.
+    if (env['EVENTS_TOPIC']) mns.createTopic(env['EVENTS_TOPIC']);
     const crash = faults.crash?.resource === fn.resource ? faults.crash : undefined;
     let crashesLeft = crash?.times ?? 1;
     if (crash) {
@@ -287,6 +294,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     oss,
     imm,
     mns,
+    mnsApi,
     fc,
     functions,
     credentials: LOCAL_CREDENTIALS,
@@ -324,6 +332,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await removeEndpointsFile(dataDir);
       await fc.close();
       mns.close();
+      await mnsApi.close();
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all([...functions.values()].map((f) => f.close()));
       await imm.close();
@@ -333,7 +342,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** The function's s.yaml environment with the endpoints pointed at the stack, as FC would set region variables. */
-export function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }): Record<string, string> {
+export function functionEnvironment(
+  fn: FunctionSpec,
+  stack: { oss: LocalOss; imm: LocalImm; mnsApi?: { endpoint: string }; region: string; extra: Record<string, string> },
+): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '',
     ...fn.env,
@@ -342,6 +354,7 @@ export function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; im
     FC_FUNCTION_NAME: fn.functionName,
     OSS_ENDPOINT: stack.oss.endpoint,
     IMM_ENDPOINT: `http://${stack.imm.endpoint}`,
+    ...(stack.mnsApi ? { MNS_ENDPOINT: stack.mnsApi.endpoint } : {}),
     ...stack.extra,
   };
 }
@@ -351,4 +364,15 @@ export function triggerMatches(trigger: OssTrigger, bucket: string, eventName: s
   const family = eventName.split(':')[0];
   const eventOk = trigger.events.includes(`oss:${eventName}`) || trigger.events.includes(`oss:${family}:*`);
   return trigger.bucket === bucket && eventOk && key.startsWith(trigger.prefix) && key.endsWith(trigger.suffix);
+}
+
+/** A published message for the log: a completion event as `type subject (id)`, anything else as its first 200 characters. */
+function describeEvent(body: string): string {
+  try {
+    const event = JSON.parse(body) as { type?: unknown; subject?: unknown; id?: unknown };
+    if (typeof event.type === 'string' && typeof event.subject === 'string') return `${event.type} ${event.subject} (id ${String(event.id)})`;
+  } catch {
+    // not JSON: shown as it is
+  }
+  return body.slice(0, 200);
 }
