@@ -185,8 +185,10 @@ describe('examples/consumer against the local MNS', () => {
     });
     const base = listening.replace('?token=...', '');
     mns.createTopic('consumer-events');
-    server.subscribeHttpEndpoint('consumer-events', { name: 'consumer', endpoint: `${base}?token=s3cret`, notifyContentFormat: 'JSON', notifyStrategy: 'BACKOFF_RETRY' });
-    server.subscribeHttpEndpoint('consumer-events', { name: 'intruder', endpoint: `${base}?token=guess`, notifyContentFormat: 'SIMPLIFIED', notifyStrategy: 'BACKOFF_RETRY' });
+    // The same events twice over, in two formats: the consumer prints each once.
+    server.subscribeHttpEndpoint('consumer-events', { name: 'consumer-xml', endpoint: `${base}?token=s3cret`, notifyContentFormat: 'XML', notifyStrategy: 'BACKOFF_RETRY' });
+    server.subscribeHttpEndpoint('consumer-events', { name: 'consumer-simple', endpoint: `${base}?token=s3cret`, notifyContentFormat: 'SIMPLIFIED', notifyStrategy: 'BACKOFF_RETRY' });
+    server.subscribeHttpEndpoint('consumer-events', { name: 'intruder', endpoint: `${base}?token=guess`, notifyContentFormat: 'JSON', notifyStrategy: 'BACKOFF_RETRY' });
 
     const event = jobEndedEvent(
       {
@@ -198,7 +200,6 @@ describe('examples/consumer against the local MNS', () => {
     );
     const publisher = client(KEY, 'consumer-events');
     await publisher.publish(JSON.stringify(event));
-    await publisher.publish(JSON.stringify(event));
     await mns.idle();
 
     const printed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => !l['listening']);
@@ -206,6 +207,8 @@ describe('examples/consumer against the local MNS', () => {
       { id: event.id, type: 'video-animation.job.succeeded', subject: 'videos/cat.mp4', outputs: ['uploads/previews/cat.gif'] },
       { repeat: event.id },
     ]);
+    const delivered = mns.deliveries().filter((d) => d.subscription.startsWith('consumer-'));
+    assert.deepEqual(delivered.map((d) => d.outcome), ['delivered', 'delivered']);
     const intruder = mns.deliveries().filter((d) => d.subscription === 'intruder');
     assert.ok(intruder.length >= 2 && intruder.every((d) => d.outcome === 'failed'), 'pushes to a URL without the right token are refused');
     assert.deepEqual(errors, []);

@@ -10,6 +10,7 @@
 //    not that it came from *your* topic; the token does.
 // 3. The event's shape (CloudEvents 1.0, one of the three types), and its id: a repeat is acknowledged, not
 //    handled twice (ids are stable per job and type).
+// MNS expects 204 within 5 seconds (403 for a bad signature); anything else is pushed again later.
 //
 // Environment:
 //   PORT                  where to listen on 127.0.0.1 (default 8080; 0 picks a free port)
@@ -73,10 +74,24 @@ function tokenMatches(url) {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The event out of the push body: MNS's JSON envelope (`Message`) or, in SIMPLIFIED format, the body itself. */
+const ENTITIES = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * The event out of the push body, in any of the subscription's formats: XML (MNS's default: `<Notification>` with
+ * the event in `<Message>`), JSON (the event in `Message`) or SIMPLIFIED (the body is the event).
+ */
 function eventOf(body) {
-  const outer = JSON.parse(body.toString('utf8'));
-  const event = typeof outer.Message === 'string' ? JSON.parse(outer.Message) : outer;
+  const text = body.toString('utf8');
+  let message = text;
+  if (text.trimStart().startsWith('<')) {
+    const match = /<Message>([\s\S]*?)<\/Message>/.exec(text);
+    if (!match) throw new Error('an XML notification without <Message>');
+    message = match[1].replace(/&(lt|gt|amp|quot|apos);/g, (_, name) => ENTITIES[name]);
+  } else {
+    const outer = JSON.parse(text);
+    if (typeof outer.Message === 'string') message = outer.Message;
+  }
+  const event = JSON.parse(message);
   const problems = [];
   if (event.specversion !== '1.0') problems.push('specversion is not 1.0');
   if (!TYPES.has(event.type)) problems.push(`unknown type ${event.type}`);
@@ -92,7 +107,7 @@ const server = createServer((req, res) => {
   req.on('end', async () => {
     const body = Buffer.concat(chunks);
     const answer = (status, text) => {
-      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.writeHead(status, text ? { 'content-type': 'text/plain' } : {});
       res.end(text);
     };
     if (req.method !== 'POST' || !tokenMatches(req.url ?? '')) return answer(403, 'forbidden');
@@ -108,15 +123,15 @@ const server = createServer((req, res) => {
     } catch (error) {
       // Acknowledged: MNS would push the same bad message again and again.
       console.error(`ignored: ${error.message}`);
-      return answer(201, 'ignored');
+      return answer(204);
     }
     if (seen.has(event.id)) {
       console.log(JSON.stringify({ repeat: event.id }));
-      return answer(201, 'repeat');
+      return answer(204);
     }
     seen.add(event.id);
     console.log(JSON.stringify({ id: event.id, type: event.type, subject: event.subject, outputs: event.data.outputs.map((o) => `${o.bucket}/${o.key}`), error: event.data.error }));
-    answer(201, 'ok');
+    answer(204);
   });
 });
 

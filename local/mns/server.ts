@@ -26,8 +26,11 @@ export interface HttpEndpointSubscription {
   name: string;
   /** The URL MNS POSTs each message to (`http://127.0.0.1:PORT/path?query`). */
   endpoint: string;
-  /** JSON: MNS's JSON envelope (TopicName, MessageId, Message, ...); SIMPLIFIED: the message body alone. */
-  notifyContentFormat: 'JSON' | 'SIMPLIFIED';
+  /**
+   * XML (MNS's default): `<Notification>` with TopicOwner, TopicName, ..., Message; JSON: the same fields as JSON;
+   * SIMPLIFIED: the message body alone, its id in `x-mns-message-id`.
+   */
+  notifyContentFormat: 'XML' | 'JSON' | 'SIMPLIFIED';
   notifyStrategy: NotifyStrategy;
   filterTag?: string;
 }
@@ -149,24 +152,27 @@ export async function startLocalMnsServer(options: LocalMnsServerOptions): Promi
     certUrl: signer.certUrl,
     subscribeHttpEndpoint(topic, subscription) {
       const target = new URL(subscription.endpoint);
-      const contentType = subscription.notifyContentFormat === 'JSON' ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8';
+      const resource = `${target.pathname}${target.search}`;
       options.mns.subscribe(topic, {
         name: subscription.name,
-        notifyContentFormat: subscription.notifyContentFormat === 'JSON' ? 'JSON' : 'STREAM',
+        // Pushed as the JSON envelope and rewritten into the subscription's format here.
+        notifyContentFormat: 'JSON',
         notifyStrategy: subscription.notifyStrategy,
         ...(subscription.filterTag !== undefined ? { filterTag: subscription.filterTag } : {}),
-        deliver: async (payload) => {
-          const resource = `${target.pathname}${target.search}`;
+        deliver: async (envelope) => {
+          const { body, contentType, extraHeaders } = pushBody(envelope, subscription.notifyContentFormat);
           const headers: Record<string, string> = {
-            'content-md5': mnsContentMd5(payload),
+            'content-md5': mnsContentMd5(body),
             'content-type': contentType,
             date: new Date().toUTCString(),
             'x-mns-request-id': randomBytes(12).toString('hex').toUpperCase(),
             'x-mns-signing-cert-url': Buffer.from(signer.certUrl, 'utf8').toString('base64'),
             'x-mns-version': MNS_API_VERSION,
+            ...extraHeaders,
           };
           headers['authorization'] = signer.sign(mnsStringToSign('POST', resource, headers));
-          const status = await post(target, resource, headers, payload);
+          const status = await post(target, resource, headers, body);
+          // MNS expects 204 within 5 s; it retries anything else (403 for a bad signature, 500 for other errors).
           if (status < 200 || status > 299) throw new Error(`the endpoint ${subscription.endpoint} answered HTTP ${status}`);
         },
       });
@@ -219,10 +225,31 @@ function post(target: URL, resource: string, headers: Record<string, string>, pa
         res.on('error', reject);
       },
     );
-    req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${target.href} within 10 s`)));
+    req.setTimeout(5_000, () => req.destroy(new Error(`no answer from ${target.href} within 5 s`)));
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+const ENVELOPE_FIELDS = ['TopicOwner', 'TopicName', 'Subscriber', 'SubscriptionName', 'MessageId', 'Message', 'MessageMD5', 'MessageTag', 'PublishTime'];
+
+/**
+ * A push body in the subscription's format, from the JSON envelope: XML as MNS's HttpEndpoint documentation shows
+ * it (Content-Type text/xml;charset=utf-8), SIMPLIFIED with the message id in a header. The Content-Type of the
+ * JSON and SIMPLIFIED formats is not documented; these are this server's choice.
+ */
+function pushBody(envelope: Buffer, format: HttpEndpointSubscription['notifyContentFormat']): { body: Buffer; contentType: string; extraHeaders: Record<string, string> } {
+  if (format === 'JSON') return { body: envelope, contentType: 'application/json;charset=utf-8', extraHeaders: {} };
+  const fields = JSON.parse(envelope.toString('utf8')) as Record<string, unknown>;
+  if (format === 'SIMPLIFIED') {
+    return { body: Buffer.from(String(fields['Message']), 'utf8'), contentType: 'text/plain;charset=utf-8', extraHeaders: { 'x-mns-message-id': String(fields['MessageId']) } };
+  }
+  const elements = ENVELOPE_FIELDS.filter((name) => fields[name] !== undefined).map((name) => `<${name}>${escapeText(String(fields[name]))}</${name}>`);
+  return {
+    body: Buffer.from(`<?xml version="1.0" encoding="utf-8"?>\n<Notification xmlns="${XMLNS}">${elements.join('')}</Notification>`, 'utf8'),
+    contentType: 'text/xml;charset=utf-8',
+    extraHeaders: {},
+  };
 }
 
 function sendXml(response: ServerResponse, status: number, requestId: string, xml: string): void {
