@@ -74,6 +74,11 @@ export interface StackOptions {
    * submit uncapped, `{ submit: 4 }` caps it at 4).
    */
   reservedConcurrency?: Record<string, number | null>;
+  /**
+   * HTTP endpoints subscribed to the events topic (EVENTS_TOPIC), pushed and signed as MNS pushes (XML format by
+   * default, as MNS's): e.g. examples/consumer/server.mjs at `http://127.0.0.1:8080/events?token=...`.
+   */
+  eventEndpoints?: { endpoint: string; notifyContentFormat?: 'XML' | 'JSON' | 'SIMPLIFIED' }[];
 }
 
 export interface Stack {
@@ -244,6 +249,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         },
       });
     }
+  }
+
+  const eventTopics = new Set([...functions.values()].map((f) => f.environment['EVENTS_TOPIC']).filter((t): t is string => !!t));
+  if ((options.eventEndpoints ?? []).length > 0 && eventTopics.size === 0) throw new Error('eventEndpoints given, but no function has EVENTS_TOPIC');
+  for (const topic of eventTopics) {
+    (options.eventEndpoints ?? []).forEach((subscriber, i) =>
+      mnsApi.subscribeHttpEndpoint(topic, {
+        name: `events-endpoint-${i + 1}`,
+        endpoint: subscriber.endpoint,
+        notifyContentFormat: subscriber.notifyContentFormat ?? 'XML',
+        // Three retries within a minute: a stopped endpoint does not keep idle() waiting for a day.
+        notifyStrategy: 'BACKOFF_RETRY',
+      }),
+    );
   }
 
   const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions, functions });
