@@ -143,6 +143,7 @@ describe('completion events (CloudEvents 1.0, structured)', () => {
       jobEndedEvent(job({ status: 'failed', error: { code: 'X', message: 'y' } }), CONTEXT).id,
     ]);
     assert.equal(ids.size, 4);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
   });
 
   it('a failed job without a recorded reason still says it failed; a record without finishedAt gives its updatedAt', () => {
@@ -178,6 +179,13 @@ describe('completion events (CloudEvents 1.0, structured)', () => {
     for (const event of broken) {
       assert.equal(validate(event), false, `JSON Schema took ${JSON.stringify(event).slice(0, 120)}`);
       assert.throws(() => parseCompletionEvent(event), /not a video-animation completion event/);
+    }
+  });
+
+  it('names what is wrong: an error on a succeeded job, none on a failed one', () => {
+    const good = jobEndedEvent(job(), CONTEXT);
+    for (const event of [{ ...good, data: { ...good.data, error: { code: 'X', message: 'y' } } }, { ...good, type: 'video-animation.job.failed' }]) {
+      assert.throws(() => parseCompletionEvent(event), /data\.error is present exactly on video-animation\.job\.failed[\s\S]*at data\.error/);
     }
   });
 

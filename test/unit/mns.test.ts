@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { NetworkError, ServiceResponseError } from '../../shared/clients/http';
-import { createTopicClient, mnsContentMd5, mnsEndpoint, mnsTopicNameProblem, publishMessageXml } from '../../shared/clients/mns';
+import { createTopicClient, mnsContentMd5, mnsEndpoint, mnsSignature, mnsTopicNameProblem, publishMessageXml } from '../../shared/clients/mns';
 import { startRecordingServer } from '../helpers/recording-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- @alicloud/mns ships no types
@@ -76,6 +76,14 @@ describe('MNS PublishMessage: ours against @alicloud/mns', () => {
     );
   });
 
+  it('the x-mns-* headers are signed in name order, whatever order they come in', () => {
+    const resource = '/topics/t/messages';
+    const base = { date: 'Thu, 03 Dec 2026 07:00:00 GMT', 'content-type': 'text/xml' };
+    const sorted = mnsSignature({ method: 'POST', resource, headers: { ...base, 'x-mns-a': '1', 'x-mns-b': '2' } }, 's');
+    assert.equal(mnsSignature({ method: 'POST', resource, headers: { 'x-mns-b': '2', ...base, 'x-mns-a': '1' } }, 's'), sorted);
+    assert.notEqual(mnsSignature({ method: 'POST', resource, headers: { ...base, 'x-mns-a': '2', 'x-mns-b': '1' } }, 's'), sorted);
+  });
+
   it("Content-MD5 is Base64 of the hex digest, as MNS's documentation example shows", () => {
     assert.equal(Buffer.from(mnsContentMd5(Buffer.from('')), 'base64').toString('utf8'), 'd41d8cd98f00b204e9800998ecf8427e');
   });
@@ -101,7 +109,7 @@ describe('MNS client: answers', () => {
 
   it('an error without a body is named by its status', async () => {
     server.answerNext({ status: 503, body: '', headers: { 'x-mns-request-id': 'REQ-2' } });
-    await assert.rejects(client().publish('x'), (e: unknown) => e instanceof ServiceResponseError && e.code === 'Http503' && e.requestId === 'REQ-2');
+    await assert.rejects(client().publish('x'), (e: unknown) => e instanceof ServiceResponseError && e.code === 'Http503' && e.requestId === 'REQ-2' && e.message === 'HTTP 503');
   });
 
   it('a refused connection is a NetworkError', async () => {
