@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
-import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
+import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalMnsServer, type LocalMnsServer, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
@@ -77,6 +77,11 @@ export interface StackOptions {
    * submit uncapped, `{ submit: 4 }` caps it at 4).
    */
   reservedConcurrency?: Record<string, number | null>;
+  /**
+   * HTTP endpoints subscribed to the events topic (EVENTS_TOPIC), pushed and signed as MNS pushes (XML format by
+   * default, as MNS's): e.g. examples/consumer/server.mjs at `http://127.0.0.1:8080/events?token=...`.
+   */
+  eventEndpoints?: { endpoint: string; notifyContentFormat?: 'XML' | 'JSON' | 'SIMPLIFIED' }[];
 }
 
 export interface Stack {
@@ -86,6 +91,8 @@ export interface Stack {
   oss: LocalOss;
   imm: LocalImm;
   mns: LocalMns;
+  /** MNS's HTTP API over `mns` (the functions' MNS_ENDPOINT): PublishMessage, queues, HTTP endpoint subscriptions. */
+  mnsApi: LocalMnsServer;
   /** The FC 3.0 API (InvokeFunction, GetFunction, ListTriggers) over the functions, for the official fc20230330 client. */
   fc: LocalFcApi;
   functions: Map<string, LocalFunction>;
@@ -182,6 +189,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
 
   const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(faults.notices ? { faults: { ...faults.notices, random } } : {}) });
+  // The functions publish completion events over HTTP, signed with their role's STS credentials; each one is logged.
+  const mnsApi = await startLocalMnsServer({ mns, credentials: signers, onPublish: (m) => log('mns', `${m.topic}: ${describeEvent(m.messageBody)}`) });
   const projects = [...new Set(spec.functions.map((f) => f.env['IMM_PROJECT']).filter((p): p is string => !!p))];
   const imm = await startLocalImm({
     region,
@@ -207,7 +216,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   await mkdir(dataDir, { recursive: true });
   for (const fn of spec.functions) {
-    const env = functionEnvironment(fn, { oss, imm, region, extra: options.functionEnv ?? {} });
+    const env = functionEnvironment(fn, { oss, imm, mnsApi, region, extra: options.functionEnv ?? {} });
+    // The events topic the deployed stack creates (`<app>-events`); creating it again keeps its subscriptions.
+    if (env['EVENTS_TOPIC']) mns.createTopic(env['EVENTS_TOPIC']);
     const crash = faults.crash?.resource === fn.resource ? faults.crash : undefined;
     let crashesLeft = crash?.times ?? 1;
     if (crash) {
@@ -243,6 +254,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         },
       });
     }
+  }
+
+  const eventTopics = new Set([...functions.values()].map((f) => f.environment['EVENTS_TOPIC']).filter((t): t is string => !!t));
+  if ((options.eventEndpoints ?? []).length > 0 && eventTopics.size === 0) throw new Error('eventEndpoints given, but no function has EVENTS_TOPIC');
+  for (const topic of eventTopics) {
+    (options.eventEndpoints ?? []).forEach((subscriber, i) =>
+      mnsApi.subscribeHttpEndpoint(topic, {
+        name: `events-endpoint-${i + 1}`,
+        endpoint: subscriber.endpoint,
+        notifyContentFormat: subscriber.notifyContentFormat ?? 'XML',
+        // Three retries within a minute: a stopped endpoint does not keep idle() waiting for a day.
+        notifyStrategy: 'BACKOFF_RETRY',
+      }),
+    );
   }
 
   const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions.map((fn) => functionDescription(fn)), functions });
@@ -293,6 +318,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     oss,
     imm,
     mns,
+    mnsApi,
     fc,
     functions,
     credentials: LOCAL_CREDENTIALS,
@@ -330,6 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await removeEndpointsFile(dataDir);
       await fc.close();
       mns.close();
+      await mnsApi.close();
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all([...functions.values()].map((f) => f.close()));
       await imm.close();
@@ -363,7 +390,10 @@ export function functionDescription(fn: FunctionSpec, reservedConcurrency?: numb
 }
 
 /** The function's s.yaml environment with the endpoints pointed at the stack, as FC would set region variables. */
-export function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; imm: LocalImm; region: string; extra: Record<string, string> }): Record<string, string> {
+export function functionEnvironment(
+  fn: FunctionSpec,
+  stack: { oss: LocalOss; imm: LocalImm; mnsApi?: { endpoint: string }; region: string; extra: Record<string, string> },
+): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '',
     ...fn.env,
@@ -372,6 +402,7 @@ export function functionEnvironment(fn: FunctionSpec, stack: { oss: LocalOss; im
     FC_FUNCTION_NAME: fn.functionName,
     OSS_ENDPOINT: stack.oss.endpoint,
     IMM_ENDPOINT: `http://${stack.imm.endpoint}`,
+    ...(stack.mnsApi ? { MNS_ENDPOINT: stack.mnsApi.endpoint } : {}),
     ...stack.extra,
   };
 }
@@ -381,4 +412,15 @@ export function triggerMatches(trigger: OssTrigger, bucket: string, eventName: s
   const family = eventName.split(':')[0];
   const eventOk = trigger.events.includes(`oss:${eventName}`) || trigger.events.includes(`oss:${family}:*`);
   return trigger.bucket === bucket && eventOk && key.startsWith(trigger.prefix) && key.endsWith(trigger.suffix);
+}
+
+/** A published message for the log: a completion event as `type subject (id)`, anything else as its first 200 characters. */
+function describeEvent(body: string): string {
+  try {
+    const event = JSON.parse(body) as { type?: unknown; subject?: unknown; id?: unknown };
+    if (typeof event.type === 'string' && typeof event.subject === 'string') return `${event.type} ${event.subject} (id ${String(event.id)})`;
+  } catch {
+    // not JSON: shown as it is
+  }
+  return body.slice(0, 200);
 }

@@ -11,6 +11,13 @@ export interface ObjectInfo {
   contentType?: string;
 }
 
+/** The headers an output is served with. */
+export interface ObjectHeaders {
+  contentType: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+}
+
 /** What the app needs of one bucket. */
 export interface BucketApi {
   readonly bucket: string;
@@ -20,6 +27,12 @@ export interface BucketApi {
   /** Writes text; with createOnly, answers 'exists' instead of overwriting (x-oss-forbid-overwrite). */
   putText(key: string, body: string, options?: { createOnly?: boolean; contentType?: string }): Promise<'written' | 'exists'>;
   putTags(key: string, tags: Record<string, string>): Promise<void>;
+  /**
+   * Sets an object's headers and tags in one request: a CopyObject of the object onto itself with
+   * `x-oss-metadata-directive: REPLACE` (the object keeps only the headers sent here, and no x-oss-meta-*) and
+   * `x-oss-tagging-directive: Replace`. The content and ETag stay; OSS fires `ObjectCreated:CopyObject`.
+   */
+  copyInPlace(key: string, headers: ObjectHeaders & { tags: Record<string, string> }): Promise<void>;
   delete(key: string): Promise<void>;
   /** One page of keys under a prefix, in key order (ListObjectsV2). */
   list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
@@ -137,6 +150,21 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
         .join('');
       const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Tagging><TagSet>${tagSet}</TagSet></Tagging>`, 'utf8');
       await call({ method: 'PUT', key, query: { tagging: '' }, headers: { 'content-type': 'application/xml' }, body });
+    },
+    async copyInPlace(key, { contentType, cacheControl, contentDisposition, tags }) {
+      const headers: Record<string, string> = {
+        'content-type': contentType,
+        ...(cacheControl !== undefined ? { 'cache-control': cacheControl } : {}),
+        ...(contentDisposition !== undefined ? { 'content-disposition': contentDisposition } : {}),
+        // The source as ali-oss writes it: /<bucket>/<key, encodeURIComponent'd>.
+        'x-oss-copy-source': `/${options.bucket}/${encodeURIComponent(key)}`,
+        'x-oss-metadata-directive': 'REPLACE',
+        'x-oss-tagging-directive': 'Replace',
+      };
+      // Replace without x-oss-tagging leaves the object without tags.
+      const tagging = Object.entries(tags).map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+      if (tagging.length > 0) headers['x-oss-tagging'] = tagging.join('&');
+      await call({ method: 'PUT', key, headers });
     },
     async delete(key) {
       await call({ method: 'DELETE', key });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TEMPLATE_VARIABLES } from './schema';
+import { TEMPLATE_VARIABLES, type Output, type Rule } from './schema';
 
 /** OSS object keys are at most 1023 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1023;
@@ -109,4 +109,41 @@ export function templateStaticPrefix(template: string, rulePrefix: string): stri
   }
   // resolveOutputKey drops empty path segments, so "a//b" is written as "a/b".
   return prefix.replace(/\/+/g, '/').replace(/^\//, '');
+}
+
+/** The Content-Type each output format is served with (set on the output by BucketApi.copyInPlace). */
+export const OUTPUT_CONTENT_TYPES: Readonly<Record<string, string>> = {
+  gif: 'image/gif',
+  webp: 'image/webp',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  vtt: 'text/vtt',
+};
+
+export function outputContentType(format: string): string {
+  const type = OUTPUT_CONTENT_TYPES[format];
+  if (type === undefined) throw new Error(`no Content-Type for output format "${format}"`);
+  return type;
+}
+
+/** Where an output is written and the headers it is served with. */
+export interface OutputDelivery {
+  bucket: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+}
+
+/** An output's own bucket and headers, else its rule's; the bucket defaults to the source's. */
+export function outputDelivery(
+  rule: Pick<Rule, 'bucket' | 'cacheControl' | 'contentDisposition'>,
+  output: Pick<Output, 'bucket' | 'cacheControl' | 'contentDisposition'>,
+  sourceBucket: string,
+): OutputDelivery {
+  const cacheControl = output.cacheControl ?? rule.cacheControl;
+  const contentDisposition = output.contentDisposition ?? rule.contentDisposition;
+  return {
+    bucket: output.bucket ?? rule.bucket ?? sourceBucket,
+    ...(cacheControl !== undefined ? { cacheControl } : {}),
+    ...(contentDisposition !== undefined ? { contentDisposition } : {}),
+  };
 }

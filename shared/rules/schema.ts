@@ -22,6 +22,34 @@ const tagText = /^[A-Za-z0-9 +\-=._:/]*$/;
 const seconds = (max: number) => z.number().check(z.minimum(0), z.maximum(max));
 const positiveSeconds = (max: number) => z.number().check(z.positive(), z.maximum(max));
 
+// --- Where outputs go and how they are served (rule-wide or per output; an output's own setting wins). ---
+
+/** OSS's bucket naming rule: 3-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit. */
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+const headerText = (example: string) =>
+  z.string().check(
+    z.minLength(1, 'must not be empty (leave the field out for none)'),
+    z.maxLength(1024),
+    z.regex(/^[\x20-\x7e]*$/, `must be printable ASCII on one line, e.g. ${example}`),
+  );
+
+const deliveryFields = {
+  /** Another bucket in the same region to write the outputs to (default: the source's bucket). */
+  bucket: z.optional(
+    z.string().check(
+      z.superRefine((name: string, ctx) => {
+        if (BUCKET_NAME.test(name)) return;
+        ctx.addIssue({ code: 'custom', input: name, message: `"${name}" is not a bucket name OSS accepts: 3-63 lower-case letters, digits and "-", starting and ending with a letter or digit` });
+      }),
+    ),
+  ),
+  /** The outputs' Cache-Control header. */
+  cacheControl: z.optional(headerText('"public, max-age=31536000, immutable"')),
+  /** The outputs' Content-Disposition header (a non-ASCII file name goes in filename*=UTF-8''<percent-encoded>). */
+  contentDisposition: z.optional(headerText('"inline" or "attachment; filename=preview.gif"')),
+};
+
 export const OutputSchema = z.strictObject({
   /** An animated preview (the default kind; see the preview kinds below for the others). */
   kind: z.optional(z.literal('animation')),
@@ -43,6 +71,7 @@ export const OutputSchema = z.strictObject({
   frameRate: z.optional(positiveSeconds(60)),
   /** Cap on output frames; IMM bills per frame. */
   maxFrames: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), DEFAULT_MAX_FRAMES),
+  ...deliveryFields,
 });
 
 // ---- Preview kinds (issue 21): a poster and a storyboard beside the animations, in the same IMM task. ----
@@ -133,6 +162,9 @@ const RuleObjectSchema = z
     outputs: z.array(AnyOutputSchema).check(z.minLength(1), z.maxLength(20)),
     /** Extra tags put on every output. */
     tags: ruleTags,
+    ...deliveryFields,
+    /** Delete the outputs a source owns when the source is deleted (the OSS trigger must deliver removals). */
+    deleteWithSource: z._default(z.boolean(), false),
   })
   .check(
     z.superRefine((rule, ctx) => {

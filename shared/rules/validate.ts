@@ -11,6 +11,8 @@ export interface OssTriggerFilter {
   events: string[];
   prefix: string;
   suffix: string;
+  /** The bucket whose uploads it delivers (s.yaml's sourceArn); outputs in another bucket cannot start a task. */
+  bucket?: string;
 }
 
 export interface RuleSetContext {
@@ -32,6 +34,9 @@ export class RulesConfigError extends ConfigError {
     this.name = 'RulesConfigError';
   }
 }
+
+/** The removals a rule with deleteWithSource needs from its trigger: single deletes and DeleteMultipleObjects. */
+export const REMOVAL_TRIGGER_EVENTS = ['oss:ObjectRemoved:DeleteObject', 'oss:ObjectRemoved:DeleteObjects'] as const;
 
 export const REQUIRED_TRIGGER_EVENTS = [
   'oss:ObjectCreated:PutObject',
@@ -67,6 +72,8 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
   const problems: string[] = [];
   const seenNames = new Set<string>();
   const outputOwners = new Map<string, string>();
+  // Outputs land among the uploads (and may start tasks) in the source bucket, or in a bucket that is also a trigger's.
+  const sourceBuckets = context.triggers?.flatMap((t) => (t.bucket ? [t.bucket] : [])) ?? [];
 
   if (context.recordsPrefix === '') problems.push('RECORDS_PREFIX must not be empty: records would sit among the videos');
 
@@ -100,9 +107,13 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
       if (/\.(gif|webp)$/i.test(output.key)) problems.push(`${field}: leave out the extension; ".${output.format}" is added from format`);
       if (output.key.startsWith('/') || output.key.endsWith('/')) problems.push(`${field}: must not start or end with "/"`);
 
-      const owner = outputOwners.get(normalized);
+      const bucket = output.bucket ?? rule.bucket;
+      const ownerKey = `${bucket ?? ''}/${normalized}`;
+      const owner = outputOwners.get(ownerKey);
       if (owner) problems.push(`${field}: resolves to the same key as ${owner} ("${normalized}")`);
-      else outputOwners.set(normalized, `rule "${rule.name}" outputs[${i}]`);
+      else outputOwners.set(ownerKey, `rule "${rule.name}" outputs[${i}]`);
+      // An output in a bucket no trigger watches neither sits among the records nor starts another task.
+      if (bucket !== undefined && !sourceBuckets.includes(bucket)) return;
 
       const outputPrefix = templateStaticPrefix(output.key, rule.prefix);
       if (outputPrefix.startsWith(context.recordsPrefix)) {
@@ -141,10 +152,13 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
     }
 
     if (context.triggers) problems.push(...checkTriggerCoverage(rule, context.triggers));
+    if (context.triggers && rule.deleteWithSource) problems.push(...checkRemovalCoverage(rule, context.triggers));
   }
 
   if (context.triggers) {
     for (const trigger of context.triggers) {
+      // A trigger that only delivers removals (for deleteWithSource) is not an upload trigger.
+      if (trigger.events.every((e) => e.startsWith('oss:ObjectRemoved:'))) continue;
       const missing = trigger.events.includes('oss:ObjectCreated:*') ? [] : REQUIRED_TRIGGER_EVENTS.filter((e) => !trigger.events.includes(e));
       if (missing.length > 0) {
         problems.push(`OSS trigger "${trigger.name}" events: missing ${missing.join(', ')}; uploads made that way would never be processed`);
@@ -165,6 +179,19 @@ function checkTriggerCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[
     return [`rule "${rule.name}" suffixes: ${uncovered.join(', ')} pass no OSS trigger suffix filter; such uploads would never fire`];
   }
   return [];
+}
+
+function checkRemovalCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[] {
+  const delivers = (trigger: OssTriggerFilter, event: string, suffix: string) =>
+    rule.prefix.startsWith(trigger.prefix) &&
+    (trigger.suffix === '' || `.${suffix}`.endsWith(trigger.suffix)) &&
+    (trigger.events.includes(event) || trigger.events.includes('oss:ObjectRemoved:*'));
+  const missing = REMOVAL_TRIGGER_EVENTS.filter((event) => !rule.suffixes.every((suffix) => triggers.some((t) => delivers(t, event, suffix))));
+  if (missing.length === 0) return [];
+  return [
+    `rule "${rule.name}" deleteWithSource: no OSS trigger over "${rule.prefix}" delivers ${missing.join(', ')} for every suffix of the rule; ` +
+      "add them to the trigger's events, or the outputs would outlive their source",
+  ];
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../../shared/app/context';
-import type { BucketApi } from '../../shared/clients/oss';
+import type { BucketApi, ObjectHeaders } from '../../shared/clients/oss';
 import type { ImmApi, ImmTaskInfo } from '../../shared/clients/imm';
 import type { ConversionEngine, StartedTask, TaskStatus } from '../../shared/engines/engine';
 import { immEngine, immTaskLookup, JOB_TAG } from '../../shared/engines/imm';
@@ -33,6 +33,8 @@ export function serviceError(status: number, code: string, message = code): Serv
 export function fakeBucket(name = BUCKET) {
   const objects = new Map<string, string>();
   const tags = new Map<string, Record<string, string>>();
+  /** The headers copyInPlace set, by key. */
+  const headers = new Map<string, ObjectHeaders>();
   const failures: { op: string; key?: string; error: Error; times: number }[] = [];
   const fail = (op: string, key: string) => {
     const f = failures.find((x) => x.op === op && (x.key === undefined || x.key === key) && x.times > 0);
@@ -67,6 +69,12 @@ export function fakeBucket(name = BUCKET) {
       fail('tag', key);
       tags.set(key, value);
     },
+    async copyInPlace(key, { tags: value, ...set }) {
+      fail('tag', key);
+      if (!objects.has(key)) throw serviceError(404, 'NoSuchKey');
+      headers.set(key, set);
+      tags.set(key, value);
+    },
     async delete(key) {
       objects.delete(key);
     },
@@ -84,6 +92,7 @@ export function fakeBucket(name = BUCKET) {
   return Object.assign(api, {
     objects,
     tags,
+    headers,
     /** The next `times` calls of `op` (on `key`, or any) throw `error`. */
     failNext(op: 'head' | 'get' | 'put' | 'tag', error: Error, options: { key?: string; times?: number } = {}) {
       failures.push({ op, error, times: options.times ?? 1, ...(options.key ? { key: options.key } : {}) });

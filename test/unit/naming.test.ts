@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_KEY_BYTES, resolveOutputKey, templateStaticPrefix } from '../../shared/rules/naming';
+import { MAX_KEY_BYTES, outputContentType, resolveOutputKey, templateStaticPrefix } from '../../shared/rules/naming';
 
 const bytes = (text: string) => Buffer.byteLength(text);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -146,5 +146,15 @@ describe('templateStaticPrefix', () => {
     for (const [template, prefix, key] of cases) {
       assert.ok(resolveOutputKey(template, key, 'r', 'gif').startsWith(templateStaticPrefix(template, prefix)), template);
     }
+  });
+});
+
+describe('output Content-Type by format', () => {
+  test('maps every output format, and refuses one it does not know', () => {
+    assert.deepEqual(
+      ['gif', 'webp', 'jpg', 'png', 'vtt'].map((f) => outputContentType(f)),
+      ['image/gif', 'image/webp', 'image/jpeg', 'image/png', 'text/vtt'],
+    );
+    assert.throws(() => outputContentType('mp4'), /no Content-Type for output format "mp4"/);
   });
 });

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { matchRules, ruleMatches } from '../../shared/rules/match';
 import { DEFAULT_MAX_FRAMES, VIDEO_SUFFIXES } from '../../shared/rules/schema';
 import { engineRuleProblems } from '../../shared/engines/limits';
+import { outputDelivery } from '../../shared/rules/naming';
 import { parseRuleSet, ruleSetWarnings, RulesConfigError, type OssTriggerFilter, type RuleSetContext } from '../../shared/rules/validate';
 
 const RECORDS = '.video-animation/';
@@ -459,5 +460,85 @@ describe('ruleSetWarnings', () => {
 
   test('the default rules in s.yaml are collision-free', () => {
     assert.deepEqual(ruleSetWarnings(parseRuleSet(sYamlRules(), context)), []);
+  });
+});
+
+describe('rule fields for delivery: bucket, cacheControl, contentDisposition, deleteWithSource', () => {
+  const DELETE_EVENTS = ['oss:ObjectRemoved:DeleteObject', 'oss:ObjectRemoved:DeleteObjects'];
+
+  test('accepted on the rule and on an output; deleteWithSource defaults to false', () => {
+    const [parsed] = parseRuleSet(
+      [
+        rule({
+          bucket: 'public-previews',
+          cacheControl: 'public, max-age=31536000, immutable',
+          contentDisposition: 'inline',
+          outputs: [output(), output({ format: 'webp', bucket: 'cdn-previews-2', cacheControl: 'no-cache', contentDisposition: 'attachment; filename=preview.webp' })],
+        }),
+      ],
+      context,
+    );
+    assert.equal(parsed?.deleteWithSource, false);
+    assert.deepEqual([parsed?.bucket, parsed?.cacheControl, parsed?.contentDisposition], ['public-previews', 'public, max-age=31536000, immutable', 'inline']);
+    assert.deepEqual(parsed?.outputs.map((o) => outputDelivery(parsed, o, 'uploads')), [
+      { bucket: 'public-previews', cacheControl: 'public, max-age=31536000, immutable', contentDisposition: 'inline' },
+      { bucket: 'cdn-previews-2', cacheControl: 'no-cache', contentDisposition: 'attachment; filename=preview.webp' },
+    ]);
+    const [plain] = parseRuleSet([rule()], context);
+    assert.deepEqual(outputDelivery(plain!, plain!.outputs[0]!, 'uploads'), { bucket: 'uploads' });
+  });
+
+  test('a bucket name OSS would refuse is an error naming the field and the name', () => {
+    assert.deepEqual(problems([rule({ bucket: 'Public_Previews' })]), [
+      'rule "a" bucket: "Public_Previews" is not a bucket name OSS accepts: 3-63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+    ]);
+    assert.deepEqual(problems([rule({ outputs: [output({ bucket: 'ab' })] })]), [
+      'rule "a" outputs[0].bucket: "ab" is not a bucket name OSS accepts: 3-63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+    ]);
+    assert.equal(problems([rule({ bucket: '-previews' })]).length, 1);
+    assert.equal(problems([rule({ bucket: `a${'b'.repeat(63)}` })]).length, 1);
+    parseRuleSet([rule({ bucket: `a${'b'.repeat(61)}c` })], context);
+  });
+
+  test('header values must be one line of printable ASCII, and not empty', () => {
+    assert.deepEqual(problems([rule({ cacheControl: 'max-age=60\r\nX-Evil: 1' })]), ['rule "a" cacheControl: must be printable ASCII on one line, e.g. "public, max-age=31536000, immutable"']);
+    assert.deepEqual(problems([rule({ outputs: [output({ contentDisposition: 'attachment; filename=猫.gif' })] })]), [
+      'rule "a" outputs[0].contentDisposition: must be printable ASCII on one line, e.g. "inline" or "attachment; filename=preview.gif"',
+    ]);
+    assert.deepEqual(problems([rule({ cacheControl: '' })]), ['rule "a" cacheControl: must not be empty (leave the field out for none)']);
+    assert.deepEqual(problems([rule({ deleteWithSource: 'yes' })]), ['rule "a" deleteWithSource: Invalid input: expected boolean, received string']);
+  });
+
+  test('deleteWithSource needs a trigger over the rule that delivers both removals', () => {
+    assert.deepEqual(problems([rule({ deleteWithSource: true })], { ...context, triggers: [trigger()] }), [
+      'rule "a" deleteWithSource: no OSS trigger over "videos/" delivers oss:ObjectRemoved:DeleteObject, oss:ObjectRemoved:DeleteObjects for every suffix of the rule; add them to the trigger\'s events, or the outputs would outlive their source',
+    ]);
+    assert.deepEqual(problems([rule({ deleteWithSource: true })], { ...context, triggers: [trigger({ events: [...ALL_EVENTS, 'oss:ObjectRemoved:DeleteObject'] })] }), [
+      'rule "a" deleteWithSource: no OSS trigger over "videos/" delivers oss:ObjectRemoved:DeleteObjects for every suffix of the rule; add them to the trigger\'s events, or the outputs would outlive their source',
+    ]);
+    // A removal trigger over another prefix, or only for some of the rule's suffixes, does not count.
+    assert.equal(problems([rule({ deleteWithSource: true })], { ...context, triggers: [trigger(), trigger({ name: 'r', prefix: 'other/', events: DELETE_EVENTS })] }).length, 1);
+    assert.equal(problems([rule({ deleteWithSource: true, suffixes: ['mp4', 'mov'] })], { ...context, triggers: [trigger(), trigger({ name: 'r', suffix: '.mp4', events: DELETE_EVENTS })] }).length, 1);
+    // Accepted: removals in the upload trigger, a removal-only trigger of its own (not an incomplete upload trigger), or ObjectRemoved:*.
+    parseRuleSet([rule({ deleteWithSource: true })], { ...context, triggers: [trigger({ events: [...ALL_EVENTS, ...DELETE_EVENTS] })] });
+    parseRuleSet([rule({ deleteWithSource: true })], { ...context, triggers: [trigger(), trigger({ name: 'removals', events: DELETE_EVENTS })] });
+    parseRuleSet([rule({ deleteWithSource: true })], { ...context, triggers: [trigger({ events: [...ALL_EVENTS, 'oss:ObjectRemoved:*'] })] });
+    // Without triggers (at run time) there is nothing to check against.
+    parseRuleSet([rule({ deleteWithSource: true })], context);
+  });
+
+  test('an output in a bucket no trigger watches cannot start a task or sit among the records; in a trigger bucket it can', () => {
+    const recursive = rule({ suffixes: ['mp4', 'gif'], outputs: [output({ key: 'videos/{barename}' })] });
+    const inUploads = { ...context, triggers: [trigger({ bucket: 'uploads' })] };
+    assert.equal(problems([recursive], inUploads).length, 1);
+    parseRuleSet([{ ...recursive, bucket: 'public-previews' }], inUploads);
+    parseRuleSet([{ ...recursive, outputs: [output({ key: 'videos/{barename}', bucket: 'public-previews' })] }], inUploads);
+    assert.match(problems([{ ...recursive, bucket: 'uploads' }], inUploads)[0] ?? '', /would match rule "a" and start another task \(recursion\)/);
+    parseRuleSet([rule({ bucket: 'public-previews', outputs: [output({ key: '.video-animation/{barename}' })] })], inUploads);
+  });
+
+  test('the same key in two buckets is no collision; in one bucket it is', () => {
+    parseRuleSet([rule({ outputs: [output(), output({ bucket: 'public-previews' })] })], context);
+    assert.match(problems([rule({ outputs: [output({ bucket: 'public-previews' }), output({ bucket: 'public-previews' })] })])[0] ?? '', /resolves to the same key as rule "a" outputs\[0\]/);
   });
 });

@@ -29,6 +29,8 @@ export { fastAnimation, plannedFrameCount } from './imm/fast-animation';
 
 // MNS topics with push subscriptions (what FC's mns_topic triggers receive).
 export { createLocalMns, TopicNotExistError, type LocalMns, type LocalMnsOptions, type NotifyContentFormat, type NotifyStrategy } from './mns/topics';
+// MNS over HTTP: PublishMessage (signed), pushes to HTTP endpoints (signed), queues with ReceiveMessage/DeleteMessage.
+export { startLocalMnsServer, type LocalMnsServer } from './mns/server';
 
 // Function Compute 3.0: instances in worker threads, async retries and onFailure, concurrency caps, timers, the API.
 export type { FunctionDescription, MnsTriggerDescription, OssTriggerDescription, TimerTriggerDescription } from './fc/function';
