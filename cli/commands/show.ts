@@ -12,7 +12,11 @@ export const URL_VALID_SECONDS = 3600;
 
 export interface ShownOutput {
   key: string;
-  format: 'gif' | 'webp';
+  /** poster or storyboard; absent for an animation. */
+  kind?: 'poster' | 'storyboard';
+  format: 'gif' | 'webp' | 'jpg' | 'png';
+  /** A storyboard's sprite sheets (its key is the WebVTT file). */
+  files?: string[];
   bytes: number | null;
   /** Counted in the animation once it exists; planned while the job is open; null for a failed job's unmade output. */
   frames: number | null;
@@ -55,7 +59,9 @@ export function shownOutputs(record: JobRecord, target: Pick<Target, 'signedUrl'
   return Promise.all(
     record.outputs.map(async (output) => ({
       key: output.key,
+      ...(output.kind ? { kind: output.kind } : {}),
       format: output.format,
+      ...(output.files ? { files: output.files } : {}),
       bytes: output.bytes ?? null,
       frames: output.frames ?? (record.status === 'failed' ? null : (output.plannedFrames ?? null)),
       url: record.status === 'succeeded' ? await target.signedUrl(output.key, URL_VALID_SECONDS) : null,

@@ -4,8 +4,9 @@ import { knownTasks, leaseState, endAttempt, type AttemptTask, type JobAttempt }
 import { outputState } from '../jobs/derive';
 import { isTerminal, type JobError, type JobFacts, type JobIdentity, type JobRecord } from '../jobs/job';
 import { claimNextAttempt, concludeJob, loadJob, saveAttempt, type JobState } from '../jobs/lifecycle';
-import { planOfJob, samplePlan, type JobPlan } from '../jobs/plan';
-import { needsMedia, type MediaInfo } from '../jobs/sampling';
+import { planNeedsMedia, planOfJob, plannedOutputs, samplePlan, type JobPlan } from '../jobs/plan';
+import type { MediaInfo } from '../jobs/sampling';
+import { previewOutputKey } from '../media/previews';
 import { ConfigError, describeServiceError, TransientFailure, UNKNOWN_OUTCOME, UnknownOutcome } from '../platform/errors';
 import type { Rule } from '../rules/schema';
 import type { BucketContext } from './context';
@@ -95,8 +96,9 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
       if (wait) return end('deferred', { error: wait });
     }
 
-    const media = needsMedia(plan.outputs) ? await learnMedia(ctx, facts) : undefined;
-    const sampled = samplePlan({ ...plan, outputs: plan.outputs.filter((o) => owed.some((w) => w.key === o.resolvedKey)) }, media);
+    const media = planNeedsMedia(rule) ? await learnMedia(ctx, facts) : undefined;
+    const owes = (key: string) => owed.some((w) => w.key === key);
+    const sampled = samplePlan({ ...plan, outputs: plan.outputs.filter((o) => owes(o.resolvedKey)) }, media, (preview) => owes(previewOutputKey(preview)));
     learned = { ...(media ? { media } : {}), plannedFrames: Object.fromEntries(sampled.outputs.map((o) => [o.resolvedKey, o.sampling.plannedFrames])) };
     try {
       started = await engine.submit(sampled, attempt.number);
@@ -149,7 +151,7 @@ async function learnMedia(ctx: BucketContext, facts: JobFacts): Promise<MediaInf
 /** The job's plan with the rule as configured now; undefined when the rule no longer makes the job's outputs. */
 function planFor(job: JobIdentity, rule: Rule): JobPlan | undefined {
   const plan = planOfJob(job, rule);
-  const keys = new Set(plan.outputs.map((o) => o.resolvedKey));
+  const keys = new Set(plannedOutputs(plan).map((o) => o.key));
   return job.outputs.every((o) => keys.has(o.key)) ? plan : undefined;
 }
 

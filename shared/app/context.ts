@@ -1,5 +1,7 @@
 import type { BucketApi } from '../clients/oss';
 import type { ConversionEngine, MediaProbe, TaskLookup } from '../engines/engine';
+import { jobEndedEvent, type CompletionEvent } from '../events/completion';
+import type { JobRecord } from '../jobs/job';
 import type { Clock, Lifecycle } from '../jobs/lifecycle';
 import type { MediaInfo } from '../jobs/sampling';
 import type { JobStore } from '../jobs/store';
@@ -27,7 +29,16 @@ export interface AppDeps {
   mediaProbe(): Promise<MediaProbe | undefined>;
   /** IMM GetTask, for reconcile; undefined when no IMM project is configured. */
   taskLookup(): Promise<TaskLookup | undefined>;
+  /** Where completion events go (the EVENTS_TOPIC topic); undefined when events are off. */
+  events?: EventPublisher;
   retry: Retrier;
+}
+
+/** The port completion events go out through (MNS PublishMessage in the cloud). */
+export interface EventPublisher {
+  /** The account that owns the source buckets, for the events' `source`. */
+  accountId: string;
+  publish(event: CompletionEvent): Promise<void>;
 }
 
 /** The use cases' view of one source bucket: the bucket, the lifecycle over its job store. */
@@ -53,6 +64,17 @@ export async function bucketContext(deps: AppDeps, name: string): Promise<Bucket
       leaseMs: deps.leaseMs,
       requestId: deps.requestId,
       retry: (operation) => deps.retry('oss', operation),
+      ...(deps.events ? { publish: publisher(deps, deps.events) } : {}),
     },
+  };
+}
+
+/** Publishes a job's completion event (retried: a repeat carries the same id) and says what went out. */
+function publisher(deps: AppDeps, events: EventPublisher) {
+  return async (view: JobRecord) => {
+    const event = jobEndedEvent(view, { region: deps.config.region, accountId: events.accountId });
+    await deps.retry('mns', () => events.publish(event));
+    deps.log.info('completion event published', { jobId: view.jobId, type: event.type, id: event.id });
+    return { id: event.id, type: event.type, publishedAt: new Date(deps.clock.now()).toISOString() };
   };
 }

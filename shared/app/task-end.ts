@@ -1,8 +1,16 @@
-import type { TaskStatus } from '../engines/engine';
 import { isDeepStrictEqual } from 'node:util';
-import type { JobError, JobIdentity, JobRecord, TaskResult } from '../jobs/job';
+import type { BucketApi } from '../clients/oss';
+import type { TaskStatus } from '../engines/engine';
+import type { JobError, JobIdentity, JobRecord, OutputIdentity, TaskResult } from '../jobs/job';
 import { concludeJob, loadJob, withFacts, type JobState } from '../jobs/lifecycle';
+import { planOfJob } from '../jobs/plan';
+import type { MediaInfo } from '../jobs/sampling';
 import { countAnimationFrames } from '../media/animation-frames';
+import { choosePoster } from '../media/poster';
+import { planPreviews } from '../media/previews';
+import { storyboardVtt, VTT_CONTENT_TYPE } from '../media/storyboard';
+import { outputContentType, outputDelivery } from '../rules/naming';
+import type { Rule } from '../rules/schema';
 import { describeServiceError, TransientFailure } from '../platform/errors';
 import { advanceJob } from './advance';
 import type { BucketContext } from './context';
@@ -35,7 +43,7 @@ export async function recordTaskEnd(ctx: BucketContext, jobId: string, end: Task
     const keys = outputKeys(state, end.taskId, outputsOfTask);
     // Engine oss tasks are known by the task index; one it has not indexed is not this job's (UserData named it in error).
     if (!keys) return { status: 'ignored', reason: `task ${end.taskId} is not one job ${jobId} tracks`, taskId: end.taskId };
-    const result = await taskResult(ctx, state.facts.job, keys, end);
+    const result = await taskResult(ctx, state.facts.job, keys, end, state.facts.attempts.findLast((a) => a.media)?.media);
     const withResult = withFacts(life, { ...state.facts, results: new Map([...state.facts.results, [result.taskId, result]]) });
     if (withResult.view.status === 'succeeded' || withResult.view.status === 'failed') {
       // The job ends with this result: the terminal record carries it, and is the one fact written.
@@ -81,7 +89,7 @@ function outputKeys(state: JobState, taskId: string, outputsOfTask: string[] | u
  * failure naming it, so the job ends and the notice is acknowledged; a transient one is thrown, so the notice comes
  * again; anything else is a bug, thrown as it is.
  */
-async function taskResult(ctx: BucketContext, job: JobIdentity, keys: string[], end: TaskEnd): Promise<TaskResult> {
+async function taskResult(ctx: BucketContext, job: JobIdentity, keys: string[], end: TaskEnd, media: MediaInfo | undefined): Promise<TaskResult> {
   const { deps } = ctx;
   const mine = job.outputs.filter((o) => keys.includes(o.key));
   const times = 'startTime' in end || 'endTime' in end ? { ...(end.startTime ? { startTime: end.startTime } : {}), ...(end.endTime ? { endTime: end.endTime } : {}) } : {};
@@ -89,22 +97,27 @@ async function taskResult(ctx: BucketContext, job: JobIdentity, keys: string[], 
   const failed = (error: JobError): TaskResult => ({ ...base, status: 'Failed', error, outputs: mine.map((o) => ({ key: o.key, tagged: false })) });
   if (end.status === 'Failed') return failed({ code: end.code || 'TaskFailed', message: end.message || `task ${end.taskId} failed` });
   const rule = deps.config.rules.find((r) => r.name === job.rule);
-  // The outputs are read and tagged together; the first problem in output order decides a failed result.
+  const configured = new Map(rule ? planOfJob(job, rule).outputs.map((o) => [o.resolvedKey, o] as const) : []);
+  // The outputs are checked, counted and given their headers and tags together; the first problem in output order
+  // decides a failed result.
   const checked = await Promise.all(
     mine.map(async (output): Promise<TaskResult['outputs'][number] | { problem: JobError }> => {
       try {
-        // The whole animation is read, not just its headers: its frames are what IMM billed.
-        const bytes = await deps.retry('oss', () => ctx.bucket.getBytes(output.key));
-        if (!bytes) {
-          return end.status === 'Forgotten'
-            ? { problem: { code: 'TaskNotFound', message: `IMM no longer knows task ${end.taskId} (it keeps tasks 7 days) and ${output.key} does not exist` } }
-            : { problem: { code: 'OutputMissing', message: `task ${end.taskId} succeeded but ${output.key} does not exist` } };
-        }
-        const tags = outputTags({ source: job.key, rule: job.rule, job: job.jobId, task: end.taskId, format: output.format }, rule?.tags ?? {});
-        await deps.retry('oss', () => ctx.bucket.putTags(output.key, tags));
-        const frames = countAnimationFrames(bytes);
-        if (frames === undefined) deps.log.warn('cannot count the frames of an output: not a GIF or WebP it can read', { jobId: job.jobId, key: output.key });
-        return { key: output.key, bytes: bytes.length, ...(frames !== undefined ? { frames } : {}), tagged: true };
+        const delivery = outputDelivery(rule ?? {}, configured.get(output.key) ?? {}, job.bucket);
+        const bucket = output.bucket ? await deps.bucket(output.bucket) : ctx.bucket;
+        const tags = outputTags({ source: job.key, rule: job.rule, job: job.jobId, task: end.taskId, format: output.format, ...(output.kind ? { kind: output.kind } : {}) }, rule?.tags ?? {});
+        const headers = {
+          ...(delivery.cacheControl !== undefined ? { cacheControl: delivery.cacheControl } : {}),
+          ...(delivery.contentDisposition !== undefined ? { contentDisposition: delivery.contentDisposition } : {}),
+          tags,
+        };
+        const missing = (key: string): { problem: JobError } =>
+          end.status === 'Forgotten'
+            ? { problem: { code: 'TaskNotFound', message: `IMM no longer knows task ${end.taskId} (it keeps tasks 7 days) and ${key} does not exist` } }
+            : { problem: { code: 'OutputMissing', message: `task ${end.taskId} succeeded but ${key} does not exist` } };
+        const recorded = await recordOutput(ctx, { bucket, output, headers, media, rule, sourceKey: job.key }, missing);
+        if ('problem' in recorded) return recorded;
+        return { key: output.key, tagged: true, ...recorded };
       } catch (error) {
         const info = describeServiceError('oss', error);
         if (!info) throw error;
@@ -121,4 +134,64 @@ async function taskResult(ctx: BucketContext, job: JobIdentity, keys: string[], 
     outputs.push(check);
   }
   return { ...base, status: 'Succeeded', error: null, outputs };
+}
+
+interface OutputToRecord {
+  bucket: BucketApi;
+  output: OutputIdentity;
+  headers: { cacheControl?: string; contentDisposition?: string; tags: Record<string, string> };
+  media: MediaInfo | undefined;
+  rule: Rule | undefined;
+  sourceKey: string;
+}
+
+type RecordedOutput = Omit<TaskResult['outputs'][number], 'key' | 'tagged'>;
+
+/**
+ * One output of a task that succeeded, by kind. Its headers and tags are set in the same request that checks it is
+ * there (a copy of the object onto itself), and what IMM billed is counted:
+ * - animation: the whole file is read, its frames are what IMM billed;
+ * - poster: chosen automatically, the largest candidate (a black frame compresses to almost nothing) is copied to
+ *   the poster's key with its headers, and the candidates are removed;
+ * - storyboard: each sheet gets its headers; the WebVTT file, which IMM does not write, is written from the layout.
+ */
+async function recordOutput(ctx: BucketContext, to: OutputToRecord, missing: (key: string) => { problem: JobError }): Promise<RecordedOutput | { problem: JobError }> {
+  const { bucket, output, headers } = to;
+  const retry = <T>(operation: () => Promise<T>) => ctx.deps.retry('oss', operation);
+  const set = (key: string, format: string, from?: string) => retry(() => bucket.copyInPlace(key, { contentType: outputContentType(format), ...headers, ...(from ? { from } : {}) }));
+  if (output.kind === 'poster') {
+    const candidates = await Promise.all((output.candidates ?? []).map(async (key) => ({ key, info: await retry(() => bucket.head(key)) })));
+    const present = candidates.flatMap(({ key, info }) => (info ? [{ key, bytes: info.size }] : []));
+    if (present.length > 0) {
+      const chosen = choosePoster(present);
+      await set(output.key, output.format, chosen.key);
+      await Promise.all(present.map(({ key }) => retry(() => bucket.delete(key))));
+      return { bytes: chosen.bytes, frames: output.maxFrames };
+    }
+    // No candidates (taken at a time, or chosen by an earlier recording that then stopped): the poster itself.
+    const poster = await retry(() => bucket.head(output.key));
+    if (!poster) return missing(output.key);
+    await set(output.key, output.format);
+    return { bytes: poster.size, frames: output.maxFrames };
+  }
+  if (output.kind === 'storyboard') {
+    const sheets = await Promise.all((output.files ?? []).map(async (key) => ({ key, info: await retry(() => bucket.head(key)) })));
+    const gone = sheets.find((sheet) => !sheet.info);
+    if (gone) return missing(gone.key);
+    await Promise.all(sheets.map(({ key }) => set(key, output.format)));
+    const storyboard = to.rule ? planPreviews(to.rule, to.sourceKey, to.media).find((p) => p.kind === 'storyboard' && p.keys.vttKey === output.key) : undefined;
+    if (!storyboard || storyboard.kind !== 'storyboard' || !to.media) {
+      return { problem: { code: 'RuleChanged', message: `the storyboard ${output.key} is no longer in its rule, or the video's duration is unknown: its WebVTT cannot be written` } };
+    }
+    const vtt = storyboardVtt(storyboard.layout, to.media.duration);
+    await retry(() => bucket.putText(output.key, vtt, { contentType: VTT_CONTENT_TYPE, ...(headers.cacheControl !== undefined ? { cacheControl: headers.cacheControl } : {}), tags: headers.tags }));
+    return { bytes: Buffer.byteLength(vtt), frames: output.maxFrames, fileBytes: Object.fromEntries(sheets.map(({ key, info }) => [key, info!.size])) };
+  }
+  // The whole animation is read, not just its headers: its frames are what IMM billed.
+  const bytes = await retry(() => bucket.getBytes(output.key));
+  if (!bytes) return missing(output.key);
+  await set(output.key, output.format);
+  const frames = countAnimationFrames(bytes);
+  if (frames === undefined) ctx.deps.log.warn('cannot count the frames of an output: not a GIF or WebP it can read', { key: output.key });
+  return { bytes: bytes.length, ...(frames !== undefined ? { frames } : {}) };
 }

@@ -25,14 +25,15 @@ export interface BucketApi {
   getText(key: string): Promise<string | undefined>;
   getBytes(key: string): Promise<Buffer | undefined>;
   /** Writes text; with createOnly, answers 'exists' instead of overwriting (x-oss-forbid-overwrite). */
-  putText(key: string, body: string, options?: { createOnly?: boolean; contentType?: string }): Promise<'written' | 'exists'>;
+  putText(key: string, body: string, options?: { createOnly?: boolean; contentType?: string; cacheControl?: string; tags?: Record<string, string> }): Promise<'written' | 'exists'>;
   putTags(key: string, tags: Record<string, string>): Promise<void>;
   /**
    * Sets an object's headers and tags in one request: a CopyObject of the object onto itself with
    * `x-oss-metadata-directive: REPLACE` (the object keeps only the headers sent here, and no x-oss-meta-*) and
-   * `x-oss-tagging-directive: Replace`. The content and ETag stay; OSS fires `ObjectCreated:CopyObject`.
+   * `x-oss-tagging-directive: Replace`. The content and ETag stay; OSS fires `ObjectCreated:CopyObject`. With `from`,
+   * the content comes from that object of the same bucket instead (a poster chosen among its candidates).
    */
-  copyInPlace(key: string, headers: ObjectHeaders & { tags: Record<string, string> }): Promise<void>;
+  copyInPlace(key: string, headers: ObjectHeaders & { tags: Record<string, string>; from?: string }): Promise<void>;
   delete(key: string): Promise<void>;
   /** One page of keys under a prefix, in key order (ListObjectsV2). */
   list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
@@ -136,6 +137,8 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
     async putText(key, body, putOptions = {}) {
       const headers: Record<string, string> = { 'content-type': putOptions.contentType ?? 'application/json' };
       if (putOptions.createOnly) headers['x-oss-forbid-overwrite'] = 'true';
+      if (putOptions.cacheControl !== undefined) headers['cache-control'] = putOptions.cacheControl;
+      if (putOptions.tags) headers['x-oss-tagging'] = tagQuery(putOptions.tags);
       try {
         await call({ method: 'PUT', key, headers, body: Buffer.from(body, 'utf8') });
         return 'written';
@@ -151,19 +154,18 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
       const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Tagging><TagSet>${tagSet}</TagSet></Tagging>`, 'utf8');
       await call({ method: 'PUT', key, query: { tagging: '' }, headers: { 'content-type': 'application/xml' }, body });
     },
-    async copyInPlace(key, { contentType, cacheControl, contentDisposition, tags }) {
+    async copyInPlace(key, { contentType, cacheControl, contentDisposition, tags, from }) {
       const headers: Record<string, string> = {
         'content-type': contentType,
         ...(cacheControl !== undefined ? { 'cache-control': cacheControl } : {}),
         ...(contentDisposition !== undefined ? { 'content-disposition': contentDisposition } : {}),
         // The source as ali-oss writes it: /<bucket>/<key, encodeURIComponent'd>.
-        'x-oss-copy-source': `/${options.bucket}/${encodeURIComponent(key)}`,
+        'x-oss-copy-source': `/${options.bucket}/${encodeURIComponent(from ?? key)}`,
         'x-oss-metadata-directive': 'REPLACE',
         'x-oss-tagging-directive': 'Replace',
       };
       // Replace without x-oss-tagging leaves the object without tags.
-      const tagging = Object.entries(tags).map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
-      if (tagging.length > 0) headers['x-oss-tagging'] = tagging.join('&');
+      if (Object.keys(tags).length > 0) headers['x-oss-tagging'] = tagQuery(tags);
       await call({ method: 'PUT', key, headers });
     },
     async delete(key) {
@@ -186,6 +188,13 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
       return JSON.parse(response.body.toString('utf8')) as { TaskId: string; RequestId?: string; EventId?: string };
     },
   };
+}
+
+/** Tags as the `x-oss-tagging` header takes them: a URL-encoded query string. */
+function tagQuery(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join('&');
 }
 
 /** How far each endpoint's clock is from ours, learned from RequestTimeTooSkewed answers (per process). */

@@ -1,9 +1,10 @@
 import type { CreateMediaConvertTaskRequest, ImmAnimationTarget, ImmApi, ImmSnapshotTarget, ImmSpriteTarget, ImmTaskInfo } from '../clients/imm';
-import type { PlannedPreview } from '../media/previews';
+import { previewOutputKey, type PlannedPreview } from '../media/previews';
 import type { JobPlan, SampledOutput, SampledPlan } from '../jobs/plan';
 import type { MediaInfo } from '../jobs/sampling';
 import { PermanentFailure, ServiceResponseError } from '../platform/errors';
 import * as z from '../platform/zod';
+import { outputDelivery } from '../rules/naming';
 import type { Rule } from '../rules/schema';
 import { taskStatusOf, type ConversionEngine, type MediaProbe, type Retrier, type TaskLookup, type TaskStatus } from './engine';
 
@@ -58,10 +59,14 @@ export function immTaskRequest(plan: SampledPlan, settings: { projectName: strin
   const source: CreateMediaConvertTaskRequest['Sources'][number] = { URI: ossUri(plan.source.bucket, plan.source.key) };
   if (window?.start !== undefined) source.StartTime = window.start;
   if (window?.duration !== undefined) source.Duration = window.duration;
+  const at = (output: Partial<SampledOutput>) => outputDelivery(plan.rule, output, plan.source.bucket).bucket;
+  const animations = plan.outputs.map((output) => animationTarget(at(output), output));
+  // Posters and storyboards ride in the same task as the animations.
+  const previews = immPreviewImage(at({}), plan.previews ?? []);
   return {
     ProjectName: settings.projectName,
     Sources: [source],
-    Targets: [{ Image: { Animations: plan.outputs.map((output) => animationTarget(plan.source.bucket, output)) } }],
+    Targets: [{ Image: { ...(animations.length > 0 ? { Animations: animations } : {}), ...previews } }],
     Notification: { MNS: { TopicName: settings.topicName } },
     UserData: userDataFor(plan),
     Tags: { [JOB_TAG]: plan.jobId, Rule: plan.rule.name, Attempt: String(attempt) },
@@ -103,7 +108,7 @@ export function immEngine(imm: ImmApi, settings: { projectName: string; topicNam
       const request = immTaskRequest(plan, settings, attempt);
       // Starts a billed task: never re-sent after an ambiguous failure (the caller looks the task up instead).
       const response = await retry('imm', () => imm.createMediaConvertTask(request), 'starts-task');
-      return [{ taskId: response.TaskId, outputs: plan.outputs.map((o) => o.resolvedKey) }];
+      return [{ taskId: response.TaskId, outputs: [...plan.outputs.map((o) => o.resolvedKey), ...(plan.previews ?? []).map(previewOutputKey)] }];
     },
     async findJobTasks(jobId) {
       const found: TaskStatus[] = [];

@@ -81,11 +81,8 @@ export type EventOutput = z.infer<typeof EventOutputSchema>;
  * add (all optional, so today's JobRecord fits). `bucket` absent = the source's bucket.
  */
 export type CompletionJobOutput = JobOutput & {
-  bucket?: string;
-  kind?: string;
   width?: number;
   height?: number;
-  files?: { key: string; bytes?: number }[];
 };
 
 /** The job record as the builder reads it. */
@@ -179,7 +176,7 @@ function eventOutput(output: CompletionJobOutput, sourceBucket: string): EventOu
     ...(output.height !== undefined ? { height: output.height } : {}),
     ...(output.frames !== undefined ? { frames: output.frames } : {}),
     ...(output.bytes !== undefined ? { bytes: output.bytes } : {}),
-    ...(output.files ? { files: output.files.map((file) => ({ key: file.key, ...(file.bytes !== undefined ? { bytes: file.bytes } : {}) })) } : {}),
+    ...(output.files ? { files: output.files.map((key) => ({ key, ...(output.fileBytes?.[key] !== undefined ? { bytes: output.fileBytes[key] } : {}) })) } : {}),
   };
 }
 

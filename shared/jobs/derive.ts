@@ -84,7 +84,7 @@ export function deriveJob(facts: JobFacts, policy: LifecyclePolicy, pricing?: Pr
 
   const outputs: JobOutput[] = job.outputs.map((output, i) => {
     const state = states[i]!;
-    const identity = { key: output.key, format: output.format, maxFrames: output.maxFrames };
+    const identity = { ...output };
     const plannedFrames = attempts.findLast((a) => a.plannedFrames?.[output.key] !== undefined)?.plannedFrames?.[output.key];
     const planned = plannedFrames !== undefined ? { plannedFrames } : {};
     if (state.state === 'unsubmitted') return { ...identity, ...planned };
@@ -96,6 +96,7 @@ export function deriveJob(facts: JobFacts, policy: LifecyclePolicy, pricing?: Pr
       ...(reported?.frames !== undefined ? { frames: reported.frames } : {}),
       ...(reported?.bytes !== undefined ? { bytes: reported.bytes } : {}),
       ...(reported ? { tagged: reported.tagged } : {}),
+      ...(reported?.fileBytes ? { fileBytes: reported.fileBytes } : {}),
     };
   });
 

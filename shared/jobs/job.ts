@@ -13,13 +13,24 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const JobErrorSchema = z.object({ code: z.string(), message: z.string() });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
-/** What a job makes, fixed when the job is created. */
+/**
+ * What a job makes, fixed when the job is created: one shape for every kind of output and its files.
+ * - animation (no `kind`): `key` is the GIF or WebP;
+ * - poster: `key` is the still image; `candidates` the frames IMM captures to choose it from (removed after);
+ * - storyboard: `key` is the WebVTT file, `files` its sprite sheets (in the `format`).
+ * `bucket`: where the output is written, when not in the source's bucket.
+ */
 export const OutputIdentitySchema = z.object({
   key: z.string(),
-  format: z.enum(['gif', 'webp']),
-  /** The frame cap the task runs with (IMM bills per frame). */
+  kind: z.optional(z.enum(['poster', 'storyboard'])),
+  format: z.enum(['gif', 'webp', 'jpg', 'png']),
+  bucket: z.optional(z.string()),
+  /** The frame cap the task runs with (IMM bills per frame); for a preview, the frames it captures. */
   maxFrames: z.int(),
+  files: z.optional(z.array(z.string())),
+  candidates: z.optional(z.array(z.string())),
 });
+export type OutputIdentity = z.infer<typeof OutputIdentitySchema>;
 
 export const JobOutputSchema = z.extend(OutputIdentitySchema, {
   /** The task currently answering for this output (the latest one). */
@@ -30,6 +41,8 @@ export const JobOutputSchema = z.extend(OutputIdentitySchema, {
   frames: z.optional(z.int()),
   bytes: z.optional(z.int()),
   tagged: z.optional(z.boolean()),
+  /** Bytes of each further file (a storyboard's sheets), by key. */
+  fileBytes: z.optional(z.record(z.string(), z.int())),
 });
 export type JobOutput = z.infer<typeof JobOutputSchema>;
 
@@ -86,6 +99,8 @@ export const JobRecordSchema = z.object({
   finishedAt: z.optional(z.string()),
   task: z.optional(z.object({ startTime: z.optional(z.string()), endTime: z.optional(z.string()) })),
   error: z.nullable(JobErrorSchema),
+  /** The completion event published for the job's end, before its terminal record was written (EVENTS_TOPIC). */
+  event: z.optional(z.object({ id: z.string(), type: z.string(), publishedAt: z.string() })),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
@@ -97,7 +112,9 @@ export const TaskResultSchema = z.object({
   error: z.nullable(JobErrorSchema),
   startTime: z.optional(z.string()),
   endTime: z.optional(z.string()),
-  outputs: z.array(z.object({ key: z.string(), bytes: z.optional(z.int()), frames: z.optional(z.int()), tagged: z.boolean() })),
+  outputs: z.array(
+    z.object({ key: z.string(), bytes: z.optional(z.int()), frames: z.optional(z.int()), tagged: z.boolean(), fileBytes: z.optional(z.record(z.string(), z.int())) }),
+  ),
   recordedAt: z.string(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;

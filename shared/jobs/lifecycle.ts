@@ -21,6 +21,8 @@ export interface Lifecycle {
   requestId: string;
   /** Store calls go through the app's retry policy (OSS throttling and 5xx). */
   retry: <T>(operation: () => Promise<T>) => Promise<T>;
+  /** Publishes the completion event of a job that ended (absent: no events); answers what went out. */
+  publish?: (view: JobRecord) => Promise<NonNullable<JobRecord['event']>>;
 }
 
 /** A job's facts and the view derived from them. */
@@ -60,14 +62,16 @@ export function indexState(life: Lifecycle, view: JobRecord): Promise<void> {
 }
 
 /**
- * The terminal transition: the terminal record is written once (the first writer's stands, and is returned), then
- * the job gets its index entry and leaves the open-jobs index. A crash in between leaves the open entry, so
- * reconcile comes back and finishes the same steps.
+ * The terminal transition: the completion event goes out (at least once: its id is the same for every writer), the
+ * terminal record is written once with when it went out (the first writer's stands, and is returned), then the job
+ * gets its index entry and leaves the open-jobs index. A failure or crash before the record leaves the job open:
+ * a redelivered notice or reconcile comes back and does the same steps, so no ended job lacks its event.
  */
 export async function concludeJob(life: Lifecycle, state: JobState): Promise<JobState & { wrote: boolean }> {
   const { facts, view } = state;
   if (!isTerminal(view.status)) return { ...state, wrote: false };
-  const stored = facts.ended ? { written: false, record: facts.ended } : await life.retry(() => life.store.endJob(view));
+  const event = facts.ended || !life.publish ? undefined : await life.publish(view);
+  const stored = facts.ended ? { written: false, record: facts.ended } : await life.retry(() => life.store.endJob(event ? { ...view, event } : view));
   await Promise.all([indexState(life, stored.record), life.retry(() => life.store.markClosed(facts.job.jobId))]);
   const concluded = { ...facts, ended: stored.record };
   return { facts: concluded, view: deriveJob(concluded, life.policy, life.pricing), wrote: stored.written };

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { resolveOutputKey } from '../rules/naming';
+import { posterKeys, storyboardKeys } from '../rules/preview-keys';
+import { outputDelivery, resolveOutputKey } from '../rules/naming';
 import type { Output, Rule } from '../rules/schema';
-import type { JobIdentity } from './job';
-import { outputSampling, type MediaInfo, type Sampling } from './sampling';
+import type { JobIdentity, OutputIdentity } from './job';
+import { planPreviews, type PlannedPreview } from '../media/previews';
+import { needsMedia, outputSampling, type MediaInfo, type Sampling } from './sampling';
 
 /** The uploaded object version a job converts. */
 export interface SourceObject {
@@ -31,12 +33,28 @@ export interface SampledOutput extends PlannedOutput {
 /** A plan ready for an engine: every output's sampling worked out, with the media facts it needed. */
 export interface SampledPlan extends JobPlan {
   outputs: SampledOutput[];
+  /** The posters and storyboards it makes, laid out. */
+  previews?: PlannedPreview[];
   media?: MediaInfo;
 }
 
-/** Works out each output's sampling; throws WindowOutsideVideo when a frames window misses the video. */
-export function samplePlan(plan: JobPlan, media?: MediaInfo): SampledPlan {
-  return { ...plan, ...(media ? { media } : {}), outputs: plan.outputs.map((output) => ({ ...output, sampling: outputSampling(output, media) })) };
+/**
+ * Works out each output's sampling and lays out the previews (`previews`: which of the rule's previews are owed;
+ * default all); throws WindowOutsideVideo when a frames window misses the video.
+ */
+export function samplePlan(plan: JobPlan, media?: MediaInfo, previews: (preview: PlannedPreview) => boolean = () => true): SampledPlan {
+  const planned = plan.rule.previews?.length ? planPreviews(plan.rule, plan.source.key, media).filter(previews) : [];
+  return {
+    ...plan,
+    ...(media ? { media } : {}),
+    outputs: plan.outputs.map((output) => ({ ...output, sampling: outputSampling(output, media) })),
+    ...(planned.length > 0 ? { previews: planned } : {}),
+  };
+}
+
+/** Whether planning the rule's outputs needs the video's duration and size (IMM DetectMediaMeta). */
+export function planNeedsMedia(rule: Rule): boolean {
+  return needsMedia(rule.outputs) || (rule.previews ?? []).some((p) => p.kind === 'storyboard' || typeof p.at === 'string');
 }
 
 /** One job per object version and rule: the same upload event, however often delivered, maps to the same id. */
@@ -59,6 +77,28 @@ export function planOfJob(job: Pick<JobIdentity, 'jobId' | 'bucket' | 'key' | 'e
   return { ...planJob(source, rule), jobId: job.jobId };
 }
 
+/**
+ * Every output a job makes, in the rule's order of kinds: the animations, then the posters and storyboards with
+ * their files. An output outside the source's bucket names its bucket.
+ */
+export function plannedOutputs(plan: JobPlan): OutputIdentity[] {
+  const { rule, source } = plan;
+  const where = (output: Partial<Pick<Output, 'bucket' | 'cacheControl' | 'contentDisposition'>>) => {
+    const bucket = outputDelivery(rule, output, source.bucket).bucket;
+    return bucket !== source.bucket ? { bucket } : {};
+  };
+  const animations = plan.outputs.map((o) => ({ key: o.resolvedKey, format: o.format, maxFrames: o.maxFrames, ...where(o) }));
+  const previews = (rule.previews ?? []).map((preview): OutputIdentity => {
+    if (preview.kind === 'poster') {
+      const keys = posterKeys(preview, source.key, rule.name);
+      return { key: keys.key, kind: 'poster', format: preview.format, maxFrames: keys.candidates ? keys.candidates.keys.length : 1, ...where({}), ...(keys.candidates ? { candidates: keys.candidates.keys } : {}) };
+    }
+    const keys = storyboardKeys(preview, source.key, rule.name);
+    return { key: keys.vttKey, kind: 'storyboard', format: preview.format, maxFrames: preview.frames, ...where({}), files: keys.sheetKeys };
+  });
+  return [...animations, ...previews];
+}
+
 /** A new job's identity (the first attempt is claimed alongside it, like any other). */
 export function newJobIdentity(plan: JobPlan, now: number, retryOf?: string): JobIdentity {
   return {
@@ -70,7 +110,7 @@ export function newJobIdentity(plan: JobPlan, now: number, retryOf?: string): Jo
     size: plan.source.size,
     rule: plan.rule.name,
     engine: plan.rule.engine,
-    outputs: plan.outputs.map((o) => ({ key: o.resolvedKey, format: o.format, maxFrames: o.maxFrames })),
+    outputs: plannedOutputs(plan),
     createdAt: new Date(now).toISOString(),
     ...(retryOf ? { retryOf } : {}),
   };

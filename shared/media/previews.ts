@@ -56,3 +56,8 @@ export function previewResultKeys(previews: readonly PlannedPreview[]): string[]
 export function previewCapturedFrames(previews: readonly PlannedPreview[]): number {
   return previews.reduce((sum, p) => sum + (p.kind === 'poster' ? (p.at === undefined ? p.output.candidates : 1) : p.layout.frames), 0);
 }
+
+/** The key a preview is recorded under in its job (a poster's image, a storyboard's WebVTT file). */
+export function previewOutputKey(preview: PlannedPreview): string {
+  return preview.kind === 'poster' ? preview.keys.key : preview.keys.vttKey;
+}

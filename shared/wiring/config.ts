@@ -1,5 +1,6 @@
 import type { CloudCredentials } from '../clients/credentials';
 import { parseEndpoint, type EndpointOverride } from '../clients/endpoint';
+import { mnsTopicNameProblem } from '../clients/mns';
 import { isRetryableTaskCode } from '../engines/imm';
 import { engineRuleProblems } from '../engines/limits';
 import type { Pricing } from '../jobs/cost';
@@ -35,6 +36,10 @@ const EnvSchema = z.object({
   RECORDS_BUCKET: optionalText,
   IMM_ENDPOINT: optionalText,
   OSS_ENDPOINT: optionalText,
+  MNS_ENDPOINT: optionalText,
+  /** The MNS topic completion events go to; empty or unset: no events. */
+  EVENTS_TOPIC: z.optional(z.string()),
+  FC_ACCOUNT_ID: optionalText,
   RULES: optionalText,
   /** How long an attempt owns a job before another invocation may take it over; default: the function's timeout. */
   JOB_LEASE_SECONDS: z.optional(z.coerce.number().check(z.positive(), z.maximum(86_400))),
@@ -61,6 +66,9 @@ export interface AppConfig {
   recordsBucket?: string;
   immEndpoint?: EndpointOverride;
   ossEndpoint?: EndpointOverride;
+  mnsEndpoint?: EndpointOverride;
+  /** Completion events: the topic, and the account that owns it (and the source buckets). */
+  events?: { topic: string; accountId: string };
   rules: Rule[];
   leaseSeconds?: number;
   reconcileAfterSeconds: number;
@@ -112,9 +120,18 @@ export function loadConfig(context: FcContext, env: NodeJS.ProcessEnv = process.
     ...(e.JOB_LEASE_SECONDS !== undefined ? { leaseSeconds: e.JOB_LEASE_SECONDS } : {}),
     ...(e.IMM_ENDPOINT ? { immEndpoint: endpointOrThrow(e.IMM_ENDPOINT, 'IMM_ENDPOINT') } : {}),
     ...(e.OSS_ENDPOINT ? { ossEndpoint: endpointOrThrow(e.OSS_ENDPOINT, 'OSS_ENDPOINT') } : {}),
+    ...(e.MNS_ENDPOINT ? { mnsEndpoint: endpointOrThrow(e.MNS_ENDPOINT, 'MNS_ENDPOINT') } : {}),
+    ...(e.EVENTS_TOPIC ? { events: eventsConfig(e.EVENTS_TOPIC, context.accountId ?? e.FC_ACCOUNT_ID) } : {}),
   };
   cached = { signature, config };
   return config;
+}
+
+function eventsConfig(topic: string, accountId: string | undefined): { topic: string; accountId: string } {
+  const problem = mnsTopicNameProblem(topic);
+  if (problem) throw new ConfigError(`EVENTS_TOPIC "${topic}": ${problem}`);
+  if (!accountId) throw new ConfigError('EVENTS_TOPIC is set but the account id is unknown: FC passes context.accountId; elsewhere set FC_ACCOUNT_ID');
+  return { topic, accountId };
 }
 
 function parseJsonOrThrow(text: string, name: string): unknown {

@@ -1,4 +1,6 @@
-import type { AppDeps } from '../app/context';
+import type { AppDeps, EventPublisher } from '../app/context';
+import { createTopicClient, type TopicApi } from '../clients/mns';
+import { completionEventMessage } from '../events/completion';
 import { invocationCredentials, type CloudCredentials } from '../clients/credentials';
 import { createImmClient, type ImmApi } from '../clients/imm';
 import { createBucketClient, type BucketApi } from '../clients/oss';
@@ -12,6 +14,24 @@ import { withRetries, type Retrier } from '../platform/retry';
 import type { Rule } from '../rules/schema';
 import type { AppConfig, FcContext } from './config';
 import { checkRecordsBucket } from './records-bucket';
+
+/** Completion events through the functions' own MNS client, built on the first event (most invocations send none). */
+function eventPublisher(config: AppConfig, events: NonNullable<AppConfig['events']>, credentials: () => CloudCredentials): EventPublisher {
+  let topic: TopicApi | undefined;
+  return {
+    accountId: events.accountId,
+    async publish(event) {
+      topic ??= createTopicClient({
+        topic: events.topic,
+        region: config.region,
+        accountId: events.accountId,
+        credentials: credentials(),
+        ...(config.mnsEndpoint ? { endpoint: config.mnsEndpoint } : {}),
+      });
+      await topic.publish(completionEventMessage(event));
+    },
+  };
+}
 
 /** FC's default timeout is 3 s; the functions are deployed with more, this is the fallback outside FC. */
 const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -76,6 +96,7 @@ export function invocationRuntime(config: AppConfig, context: FcContext, log: Lo
     engine,
     mediaProbe: async () => (config.immProject ? immMediaProbe(immClient(), config.immProject, retry) : undefined),
     taskLookup: async () => (config.immProject ? immTaskLookup(immClient(), config.immProject, retry) : undefined),
+    ...(config.events ? { events: eventPublisher(config, config.events, getCredentials) } : {}),
     retry,
   };
 }

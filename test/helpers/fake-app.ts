@@ -69,9 +69,11 @@ export function fakeBucket(name = BUCKET) {
       fail('tag', key);
       tags.set(key, value);
     },
-    async copyInPlace(key, { tags: value, ...set }) {
+    async copyInPlace(key, { tags: value, from, ...set }) {
       fail('tag', key);
-      if (!objects.has(key)) throw serviceError(404, 'NoSuchKey');
+      const body = objects.get(from ?? key);
+      if (body === undefined) throw serviceError(404, 'NoSuchKey');
+      objects.set(key, body);
       headers.set(key, set);
       tags.set(key, value);
     },

@@ -53,7 +53,7 @@ function jobWithOutputExtras(): CompletionJob {
     ...base,
     outputs: [
       { ...base.outputs[0]!, bucket: 'public-previews', width: 320, height: 180 },
-      { ...base.outputs[1]!, kind: 'storyboard', files: [{ key: 'previews/cat-0.jpg', bytes: 10 }, { key: 'previews/cat.vtt' }] },
+      { ...base.outputs[1]!, kind: 'storyboard', format: 'jpg', key: 'previews/cat.vtt', files: ['previews/cat-1.jpg', 'previews/cat-2.jpg'], fileBytes: { 'previews/cat-1.jpg': 10 } },
     ],
   };
 }
@@ -89,12 +89,12 @@ describe('completion events (CloudEvents 1.0, structured)', () => {
         { bucket: 'public-previews', key: 'previews/cat.mp4.gif', format: 'gif', width: 320, height: 180, frames: 40, bytes: 812_345 },
         {
           bucket: 'uploads',
-          key: 'previews/cat.mp4.webp',
-          format: 'webp',
+          key: 'previews/cat.vtt',
+          format: 'jpg',
           kind: 'storyboard',
           frames: 40,
           bytes: 301_002,
-          files: [{ key: 'previews/cat-0.jpg', bytes: 10 }, { key: 'previews/cat.vtt' }],
+          files: [{ key: 'previews/cat-1.jpg', bytes: 10 }, { key: 'previews/cat-2.jpg' }],
         },
       ],
       frames: 80,

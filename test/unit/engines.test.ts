@@ -188,7 +188,7 @@ describe('immTaskRequest', () => {
     const job = { ...plan([{ format: 'gif', key: 'out/{barename}', start: 1 }]), outputs: [] };
     const request = immTaskRequest(job, SETTINGS);
     assert.deepEqual(request.Sources, [{ URI: 'oss://bkt/videos/clip.mp4' }]);
-    assert.deepEqual(request.Targets, [{ Image: { Animations: [] } }]);
+    assert.deepEqual(request.Targets, [{ Image: {} }], 'an empty list is left out');
   });
 });
 

@@ -16,7 +16,7 @@ import { BUCKET, fakeApp, fakeBucket, LEASE_MS, notice, PREFIX, testConfig, uplo
  * would, and its round is one more than the latest round of the requests that ended before it started, so the
  * number of rounds is the longest chain of requests that had to wait for each other.
  */
-const OPERATIONS = ['head', 'getText', 'getBytes', 'putText', 'putTags', 'delete', 'list', 'versioning', 'asyncProcess'] as const;
+const OPERATIONS = ['head', 'getText', 'getBytes', 'putText', 'putTags', 'copyInPlace', 'delete', 'list', 'versioning', 'asyncProcess'] as const;
 
 function countingBucket(bucket: BucketApi) {
   let seq = 0;
@@ -109,8 +109,8 @@ describe('requests and round trips per upload and notice (one rule, two outputs)
       '2:getText jobs/ID/job.json',
       '3:getBytes animations/clip.mp4.gif',
       '3:getBytes animations/clip.mp4.webp',
-      '4:putTags animations/clip.mp4.gif',
-      '4:putTags animations/clip.mp4.webp',
+      '4:copyInPlace animations/clip.mp4.gif',
+      '4:copyInPlace animations/clip.mp4.webp',
       '5:putText jobs/ID/end.json',
       '6:delete open/ID',
       '6:putText index/E',

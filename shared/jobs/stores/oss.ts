@@ -163,7 +163,7 @@ function identityOf(record: JobRecord): JobIdentity {
     size: record.size,
     rule: record.rule,
     engine: record.engine,
-    outputs: record.outputs.map((o) => ({ key: o.key, format: o.format, maxFrames: o.maxFrames })),
+    outputs: record.outputs.map(({ taskId: _t, plannedFrames: _p, frames: _f, bytes: _b, tagged: _g, fileBytes: _fb, ...identity }) => identity),
     createdAt: record.createdAt,
     ...(record.retryOf ? { retryOf: record.retryOf } : {}),
   };
