@@ -84,10 +84,19 @@ const ADVANCE_JOB: CloudCall[] = [
   { service: 'oss', operation: 'AsyncProcessObject', on: 'sources', when: 'engine-oss', why: 'one x-oss-async-process per output (shared/engines/oss.ts)' },
 ];
 
-/** Recording a task's end (shared/app/task-end.ts): count the animation's frames, tag it. */
+/** Recording a task's end (shared/app/task-end.ts): check and count each output, set its headers and tags. */
 const RECORD_TASK: CloudCall[] = [
-  { service: 'oss', operation: 'GetObject', on: 'outputs', when: 'always', why: 'read each animation to check it exists and count its frames' },
-  { service: 'oss', operation: 'PutObjectTagging', on: 'outputs', when: 'always', why: 'tag each animation with source, rule, job, task, format' },
+  { service: 'oss', operation: 'GetObject', on: 'outputs', when: 'always', why: "read each animation to check it exists and count its frames; the source of an output's copy onto itself" },
+  { service: 'oss', operation: 'HeadObject', on: 'outputs', when: 'always', why: "a poster's candidates and a storyboard's sheets exist, and their sizes" },
+  {
+    service: 'oss',
+    operation: 'PutObject',
+    on: 'outputs',
+    when: 'always',
+    why: "CopyObject onto itself (Content-Type, Cache-Control, tags in one request), the chosen poster, a storyboard's WebVTT",
+  },
+  { service: 'oss', operation: 'PutObjectTagging', on: 'outputs', when: 'always', why: 'the tags sent with that copy or write (x-oss-tagging): source, rule, job, task, format' },
+  { service: 'oss', operation: 'DeleteObject', on: 'outputs', when: 'always', why: "a poster's candidates, once the poster is chosen" },
 ];
 
 const FAILURE_DESTINATION: CloudCall = {

@@ -107,7 +107,14 @@ function needs(r: Recorded, immProject: string): Need[] {
   } else if (r.method === 'PUT' && q.has('tagging')) {
     return [need('oss:PutObjectTagging', arn(target.bucket, target.key))];
   } else if (r.method === 'PUT') {
-    return [need('oss:PutObject', arn(target.bucket, target.key))];
+    // CopyObject (OSS API reference): read the source, write the target; tags sent with a write need their own action.
+    const copied = headerOf(r, 'x-oss-copy-source');
+    const source = copied ? decodeURIComponent(copied).replace(/^\//, '') : undefined;
+    return [
+      ...(source ? [need('oss:GetObject', arn(source.slice(0, source.indexOf('/')), source.slice(source.indexOf('/') + 1)))] : []),
+      need('oss:PutObject', arn(target.bucket, target.key)),
+      ...(headerOf(r, 'x-oss-tagging') ? [need('oss:PutObjectTagging', arn(target.bucket, target.key))] : []),
+    ];
   } else if (r.method === 'DELETE') {
     return [need('oss:DeleteObject', arn(target.bucket, target.key))];
   } else if (r.method === 'POST' && q.has('x-oss-async-process')) {
@@ -264,6 +271,23 @@ const SUBMIT_READS = (sources: string) => [
   `submit oss:GetObject ${sources}`,
   'submit oss:ListObjects acs:oss:*:*:my-video-bucket',
 ];
+
+/** One request header as text (Node folds repeated headers into arrays). */
+const headerOf = (r: { headers: http.IncomingHttpHeaders }, name: string): string | undefined => {
+  const value = r.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** A poster chosen among candidates deletes them; the rules of these runs make no poster. */
+const RECORD_PREVIEWS = (fn: string, prefix: string) => [`${fn} oss:DeleteObject ${BUCKET_PREFIX}${prefix}/*`];
+
+/**
+ * Every grant the runs did not use is one the runs cannot reach (listed, with why, by each test). A listed grant
+ * that a run did use is fine: timing decides, for example, whether reconcile or the record function records a task.
+ */
+function assertOnlyUnreachableUnused(unusedGrants: string[], unreachable: string[]): void {
+  assert.deepEqual(unusedGrants.filter((grant) => !unreachable.includes(grant)).sort(), []);
+}
 describe('the function roles grant exactly what the functions call (default rules: engine imm, frames)', () => {
   let observed: Observed;
   before(async () => {
@@ -305,7 +329,7 @@ describe('the function roles grant exactly what the functions call (default rule
   });
 
   it('every grant was used, but for those no local run can reach', () => {
-    assert.deepEqual(unused(observed).sort(), [
+    assertOnlyUnreachableUnused(unused(observed), [
       // A takeover of an attempt that died adopts its tasks: covered by the crash scenario of e2e-lifecycle, whose
       // crash proxy replaces this recorder.
       project('ListTasks', 'submit'),
@@ -315,10 +339,12 @@ describe('the function roles grant exactly what the functions call (default rule
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
       ...SUBMIT_READS(`${BUCKET_PREFIX}videos/*`),
+      ...RECORD_PREVIEWS('record', 'animations'),
+      ...RECORD_PREVIEWS('reconcile', 'animations'),
       // Declared for completion events; the functions of this tree do not publish them yet.
       ...EVENTS('record'),
       ...EVENTS('reconcile'),
-    ].sort());
+    ]);
   });
 });
 
@@ -362,7 +388,7 @@ describe("the function roles grant exactly what the functions call (a user's rul
   });
 
   it('every grant was used, but for those no local run can reach', () => {
-    assert.deepEqual(unused(observed).sort(), [
+    assertOnlyUnreachableUnused(unused(observed), [
       project('ListTasks', 'submit'),
       project('DetectMediaMeta', 'record'),
       project('DetectMediaMeta', 'reconcile'),
@@ -373,9 +399,14 @@ describe("the function roles grant exactly what the functions call (a user's rul
       ...FC_DESTINATION('record'),
       ...FC_DESTINATION('submit'),
       ...SUBMIT_READS(`${BUCKET_PREFIX}videos/clips/*`),
+      ...['previews', 'thumbs'].flatMap((prefix) => [...RECORD_PREVIEWS('record', prefix), ...RECORD_PREVIEWS('reconcile', prefix)]),
+      // Which outputs reconcile records, rather than the record function, depends on timing.
+      `reconcile oss:GetObject ${BUCKET_PREFIX}previews/*`,
+      `reconcile oss:PutObject ${BUCKET_PREFIX}previews/*`,
+      `reconcile oss:PutObjectTagging ${BUCKET_PREFIX}previews/*`,
       // Declared for completion events; the functions of this tree do not publish them yet.
       ...EVENTS('record'),
       ...EVENTS('reconcile'),
-    ].sort());
+    ]);
   });
 });
