@@ -101,6 +101,14 @@ export function checkSpecConsistency(spec: ServiceSpec): void {
       problems.push(`${env(fn, 'BUCKET')} = "${bucket}" but the OSS trigger watches ${watched.map((b) => `"${b}"`).join(', ')}: reconcile would look after another bucket's jobs`);
     }
   }
+  for (const fn of spec.functions) {
+    // An attempt owns its job for the lease; a lease shorter than the invocation lets a duplicate take over a job
+    // whose attempt is still running, and both could start a task.
+    const lease = fn.env['JOB_LEASE_SECONDS'];
+    if (lease !== undefined && lease !== '' && Number(lease) < fn.timeoutSeconds) {
+      problems.push(`${env(fn, 'JOB_LEASE_SECONDS')} = ${lease} is shorter than resources.${fn.resource}.props.timeout (${fn.timeoutSeconds} s): an attempt would lose its job while it still runs; set it to at least ${fn.timeoutSeconds} or leave it unset (the timeout)`);
+    }
+  }
   const stack = spec.stacks[0];
   if (stack) problems.push(...stackProblems(spec, watched));
   problems.push(...triggerNameProblems(spec));

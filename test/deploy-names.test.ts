@@ -202,3 +202,15 @@ describe('policies/deployer.json', () => {
     assert.ok(deployer.Statement.every((s) => s.Action.every((a) => !a.includes('*'))), 'no wildcard action');
   });
 });
+
+describe('the lease', () => {
+  test('the build refuses a JOB_LEASE_SECONDS shorter than the function timeout, and takes one as long', async () => {
+    const withLease = (seconds: string) =>
+      variant((doc) => {
+        for (const fn of ['submit', 'record', 'reconcile']) doc.setIn(['resources', fn, 'props', 'environmentVariables', 'JOB_LEASE_SECONDS'], seconds);
+      });
+    const submitTimeout = (await loadSpec(S_YAML, {})).functions.find((f) => f.resource === 'submit')!.timeoutSeconds;
+    await refused({}, new RegExp(`resources\\.submit\\.props\\.environmentVariables\\.JOB_LEASE_SECONDS = 5 is shorter than resources\\.submit\\.props\\.timeout \\(${submitTimeout} s\\)`), await withLease('5'));
+    checkSpecConsistency(await loadSpec(await withLease('86400'), {}));
+  });
+});

@@ -8,6 +8,7 @@ import { planNeedsMedia, planOfJob, plannedOutputs, samplePlan, type JobPlan } f
 import type { MediaInfo } from '../jobs/sampling';
 import { previewOutputKey } from '../media/previews';
 import { ConfigError, describeServiceError, TransientFailure, UNKNOWN_OUTCOME, UnknownOutcome } from '../platform/errors';
+import { unsafeKeyProblem } from '../rules/naming';
 import type { Rule } from '../rules/schema';
 import type { BucketContext } from './context';
 
@@ -67,6 +68,11 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
   const end = (outcome: NonNullable<JobAttempt['outcome']>, details: { tasks?: AttemptTask[]; error?: JobError } = {}) =>
     endAttempt(attempt, outcome, life.clock.now(), details);
 
+  const unsafe = unsafeKeyProblem(job.key);
+  if (unsafe) {
+    deps.log.error('source key refused: it cannot be converted safely', { jobId: job.jobId, key: job.key, reason: unsafe });
+    return end('failed', { error: { code: 'UnsafeKey', message: `the source key ${JSON.stringify(job.key)} is refused: ${unsafe}; upload it under a plain key` } });
+  }
   const rule = deps.config.rules.find((r) => r.name === job.rule);
   const plan = rule ? planFor(job, rule) : undefined;
   if (!rule || !plan) {

@@ -147,3 +147,15 @@ export function outputDelivery(
     ...(contentDisposition !== undefined ? { contentDisposition } : {}),
   };
 }
+
+/**
+ * Why a source key cannot be converted safely, or undefined. A `.` or `..` path segment, a leading `/` or a control
+ * character: OSS documents none of them as portable, and IMM's handling of `oss://` URIs with them is not
+ * documented, so such a key is refused rather than guessed at (an output key built from it could land elsewhere).
+ */
+export function unsafeKeyProblem(key: string): string | undefined {
+  if (key.startsWith('/')) return 'it starts with "/"';
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'it contains a control character';
+  if (key.split('/').some((segment) => segment === '.' || segment === '..')) return 'it has a "." or ".." path segment';
+  return undefined;
+}

@@ -1,3 +1,4 @@
+import { unsafeKeyProblem } from '../../shared/rules/naming';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bucketContext } from '../../shared/app/context';
@@ -224,5 +225,27 @@ describe('reconcile edges', () => {
     const outcome = await recordTaskEnd(ctx, idOf(), { taskId: 'task-1', status: 'Forgotten' });
     assert.equal(outcome.status, 'recorded');
     assert.equal((await app.store.getJob(idOf()))?.status, 'succeeded');
+  });
+});
+
+describe('unsafe source keys', () => {
+  for (const key of ['videos/../../escaped.mp4', 'videos/./a.mp4', 'videos/a\u0007b.mp4']) {
+    it(`${JSON.stringify(key)} fails its job at once with UnsafeKey, starting nothing`, async () => {
+      const app = fakeApp();
+      app.bucket.objects.set(key, 'video');
+      const [outcome] = await submitUploads(uploadEvent(key), app.deps());
+      assert.equal(outcome?.status, 'failed');
+      assert.match(outcome?.reason ?? '', /^UnsafeKey: the source key .* is refused: /);
+      assert.equal(app.imm.tasks.length, 0);
+      assert.equal(app.store.open.size, 0, 'the failed job is closed: never retried');
+      assert.ok(messages(app, 'error').includes('source key refused: it cannot be converted safely'));
+    });
+  }
+
+  it('unsafeKeyProblem names the reason; plain keys pass', () => {
+    assert.equal(unsafeKeyProblem('/videos/a.mp4'), 'it starts with "/"');
+    assert.equal(unsafeKeyProblem('videos/a\u0000.mp4'), 'it contains a control character');
+    assert.equal(unsafeKeyProblem('videos/../a.mp4'), 'it has a "." or ".." path segment');
+    for (const key of ['videos/a.mp4', 'videos/a..b.mp4', 'videos/.hidden/x.mp4', 'videos/猫 clip (1).mp4']) assert.equal(unsafeKeyProblem(key), undefined, key);
   });
 });
