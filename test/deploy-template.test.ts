@@ -314,7 +314,11 @@ describe('least privilege, for the default rules and for a user\'s rules', async
       [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:ListTasks'],
       ...failure,
     });
-    const recordOutputs = { [bucket('media/clips/')]: ['oss:GetObject', 'oss:PutObjectTagging'], [bucket('previews/')]: ['oss:GetObject', 'oss:PutObject', 'oss:PutObjectTagging'] };
+    // Recording copies each output onto itself with its headers and tags, removes a poster's candidates.
+    const recordOutputs = {
+      [bucket('media/clips/')]: ['oss:DeleteObject', 'oss:GetObject', 'oss:PutObject', 'oss:PutObjectTagging'],
+      [bucket('previews/')]: ['oss:DeleteObject', 'oss:GetObject', 'oss:PutObject', 'oss:PutObjectTagging'],
+    };
     // Completion events: record and reconcile publish to exactly the events topic; submit does not.
     assert.deepEqual(p['RecordRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:ListTasks'], ...events, ...failure });
     assert.deepEqual(p['ReconcileRole'], { ...records, ...asyncProcess, ...recordOutputs, [imm]: ['imm:CreateMediaConvertTask', 'imm:DetectMediaMeta', 'imm:GetTask', 'imm:ListTasks'], ...events });

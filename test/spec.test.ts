@@ -113,13 +113,13 @@ describe('loadSpec(s.yaml)', async () => {
     assert.deepEqual([reconcile.ossTriggers, reconcile.mnsTriggers], [[], []]);
   });
 
-  test('submit has the OSS upload trigger with all three upload events on videos/', () => {
+  test('submit has the OSS trigger with all three upload events and both removals on videos/', () => {
     assert.deepEqual(submit.ossTriggers, [
       {
         name: 'video-animation-oss-my-video-bucket',
         region: 'cn-hangzhou',
         bucket: 'my-video-bucket',
-        events: ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject', 'oss:ObjectCreated:CompleteMultipartUpload'],
+        events: ['oss:ObjectCreated:PutObject', 'oss:ObjectCreated:PostObject', 'oss:ObjectCreated:CompleteMultipartUpload', 'oss:ObjectRemoved:DeleteObject', 'oss:ObjectRemoved:DeleteObjects'],
         prefix: 'videos/',
         suffix: '',
       },

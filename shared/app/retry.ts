@@ -39,7 +39,7 @@ export async function retryFailedJob(request: RetryRequest, deps: AppDeps): Prom
   const id = retryJobId(jobId, requestId);
   await life.retry(() => life.store.linkRetry(jobId, id));
   const started = await startJob(ctx, { ...planOfJob(failed, rule), jobId: id }, 'manual', jobId);
-  const base = { jobId: id, retryOf: jobId };
+  const base = { jobId: started.jobId, retryOf: jobId };
   if (started.status === 'duplicate') return { status: 'duplicate', ...base, reason: started.reason };
   return { status: started.status, ...base, ...(started.reason ? { reason: started.reason } : {}) };
 }

@@ -5,10 +5,12 @@ import { TransientFailure } from '../platform/errors';
 import { matchRules } from '../rules/match';
 import type { Rule } from '../rules/schema';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
+import { deleteOutputsOfSource, type DeleteOutcome } from './delete';
 import { startJob } from './start';
 
 export type SubmitOutcome =
   | { status: 'skipped'; key: string; reason: string }
+  | DeleteOutcome
   | { status: 'submitted' | 'deferred' | 'duplicate' | 'failed'; key: string; rule: string; jobId: string; taskIds?: string[]; reason?: string };
 
 /**
@@ -35,10 +37,16 @@ export async function submitUploads(event: OssTriggerEvent, deps: AppDeps): Prom
 async function submitUpload(entry: OssEventRecord, deps: AppDeps): Promise<SubmitOutcome[]> {
   const eventKey = entry.oss.object.key;
   const skip = (reason: string): SubmitOutcome[] => [{ status: 'skipped', key: eventKey, reason }];
-  if (!entry.eventName.startsWith('ObjectCreated:')) return skip(`event ${entry.eventName} is not an object creation`);
-
   const { recordsPrefix, rules } = deps.config;
   const candidates = candidateKeys(eventKey).filter((key) => !key.startsWith(recordsPrefix));
+  if (entry.eventName.startsWith('ObjectRemoved:')) {
+    const deleting = (key: string) => matchRules(rules, key).filter((rule) => rule.deleteWithSource);
+    if (!candidates.some((key) => deleting(key).length > 0)) return skip(`event ${entry.eventName}: no rule deletes outputs with their source (deleteWithSource)`);
+    const ctx = await bucketContext(deps, entry.oss.bucket.name);
+    const deleted = (await Promise.all(candidates.map((key) => deleteOutputsOfSource(ctx, key, deleting(key))))).flat();
+    return deleted.length > 0 ? deleted : skip(`event ${entry.eventName}: no job of this source has outputs left to delete`);
+  }
+  if (!entry.eventName.startsWith('ObjectCreated:')) return skip(`event ${entry.eventName} is not an object creation`);
   if (candidates.length === 0) return skip(`a job record (under ${recordsPrefix}) never starts a task`);
   if (!candidates.some((key) => matchRules(rules, key).length > 0)) return skip('matches no rule');
 
@@ -81,8 +89,8 @@ function sizeLimitProblem(rule: Rule, size: number): string | undefined {
 
 /** One job per (object version, rule), started once however often the event comes (app/start.ts). */
 async function submitJob(ctx: BucketContext, plan: JobPlan): Promise<SubmitOutcome> {
-  const base = { key: plan.source.key, rule: plan.rule.name, jobId: plan.jobId };
   const started = await startJob(ctx, plan, 'event');
+  const base = { key: plan.source.key, rule: plan.rule.name, jobId: started.jobId };
   if (started.status === 'duplicate') return { status: 'duplicate', ...base, reason: started.reason };
   const taskIds = [...new Set(started.view.outputs.flatMap((o) => (o.taskId ? [o.taskId] : [])))];
   return { status: started.status, ...base, ...(started.status === 'failed' ? {} : { taskIds }), ...(started.reason ? { reason: started.reason } : {}) };

@@ -54,7 +54,10 @@ export function outputState(attempts: readonly JobAttempt[], results: ReadonlyMa
  * order the facts came. A terminal record, once written, is the job (with the retry links added since).
  */
 export function deriveJob(facts: JobFacts, policy: LifecyclePolicy, pricing?: Pricing): JobRecord {
-  const retried = facts.retriedBy.length > 0 ? { retriedBy: [...facts.retriedBy].sort() } : {};
+  const retried = {
+    ...(facts.retriedBy.length > 0 ? { retriedBy: [...facts.retriedBy].sort() } : {}),
+    ...(facts.deleted ? { deleted: facts.deleted } : {}),
+  };
   if (facts.ended) return { ...facts.ended, ...retried };
   const { job, attempts, results } = facts;
   const states = job.outputs.map((o) => outputState(attempts, results, o.key, policy));

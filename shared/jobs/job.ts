@@ -99,6 +99,8 @@ export const JobRecordSchema = z.object({
   finishedAt: z.optional(z.string()),
   task: z.optional(z.object({ startTime: z.optional(z.string()), endTime: z.optional(z.string()) })),
   error: z.nullable(JobErrorSchema),
+  /** Its outputs were deleted with its source (`deleteWithSource`). */
+  deleted: z.optional(z.object({ outputs: z.array(z.string()), deletedAt: z.string() })),
   /** The completion event published for the job's end, before its terminal record was written (EVENTS_TOPIC). */
   event: z.optional(z.object({ id: z.string(), type: z.string(), publishedAt: z.string() })),
 });
@@ -134,6 +136,8 @@ export interface JobFacts {
   ended?: JobRecord;
   /** Jobs that re-run this one (create-only retry links). */
   retriedBy: string[];
+  /** Its outputs were deleted with its source: the job is history, and an upload of the same content starts anew. */
+  deleted?: { outputs: string[]; deletedAt: string };
 }
 
 export type { JobAttempt } from './attempt';

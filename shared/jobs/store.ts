@@ -38,6 +38,10 @@ export function latestIndexEntries(entries: JobIndexEntry[]): JobIndexEntry[] {
   return [...byJob.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId));
 }
 
+/** A job's outputs deleted with its source (`deleteWithSource`): `jobs/<jobId>/deleted.json`, written once. */
+export const OutputsDeletedSchema = z.object({ jobId: z.string(), outputs: z.array(z.string()), deletedAt: z.string(), event: z.optional(z.object({ id: z.string(), publishedAt: z.string() })) });
+export type OutputsDeleted = z.infer<typeof OutputsDeletedSchema>;
+
 /** Who an output key belongs to: the first source that claimed it. */
 export const OutputOwnerSchema = z.object({ outputKey: z.string(), sourceKey: z.string(), jobId: z.string(), claimedAt: z.string() });
 export type OutputOwner = z.infer<typeof OutputOwnerSchema>;
@@ -66,6 +70,12 @@ export interface JobStore {
   findTask(taskId: string): Promise<TaskIndex | undefined>;
   /** Claims an output key for a source; answers whoever owns it now (the caller, if it won or owned it already). */
   claimOutput(owner: OutputOwner): Promise<OutputOwner>;
+  /** Who owns an output key, if anyone. */
+  outputOwner(outputKey: string): Promise<OutputOwner | undefined>;
+  /** Gives up a source's claim on an output key (its outputs were deleted with it). */
+  releaseOutput(outputKey: string): Promise<void>;
+  /** Records, once, that a job's outputs were deleted with its source; answers the record stored first. */
+  markDeleted(deleted: OutputsDeleted): Promise<OutputsDeleted>;
   /** The open-jobs index: one small entry per job that has not ended, so reconcile never scans every record. */
   markOpen(jobId: string): Promise<void>;
   markClosed(jobId: string): Promise<void>;

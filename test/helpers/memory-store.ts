@@ -3,7 +3,7 @@ import type { Pricing } from '../../shared/jobs/cost';
 import { deriveJob } from '../../shared/jobs/derive';
 import { DEFAULT_POLICY } from '../../shared/wiring/config';
 import type { JobIdentity, JobRecord, TaskResult } from '../../shared/jobs/job';
-import { jobIndexName, latestIndexEntries, parseJobIndexName, type JobStore, type OutputOwner, type TaskIndex } from '../../shared/jobs/store';
+import { jobIndexName, latestIndexEntries, parseJobIndexName, type JobStore, type OutputOwner, type OutputsDeleted, type TaskIndex } from '../../shared/jobs/store';
 
 /** The job store in memory, with the same create-only semantics as the OSS adapter: a test double for unit tests. */
 /** `pricing`: the price the test's app runs with, so the views it reads carry cost estimates as the app's do. */
@@ -13,6 +13,7 @@ export function memoryJobStore(pricing?: Pricing) {
   const results = new Map<string, Map<string, TaskResult>>();
   const ended = new Map<string, JobRecord>();
   const retries = new Map<string, Set<string>>();
+  const deletions = new Map<string, OutputsDeleted>();
   const taskIndex = new Map<string, TaskIndex>();
   const owners = new Map<string, OutputOwner>();
   const open = new Set<string>();
@@ -31,13 +32,16 @@ export function memoryJobStore(pricing?: Pricing) {
       const job = jobs.get(jobId);
       const record = ended.get(jobId);
       const retriedBy = [...(retries.get(jobId) ?? [])];
-      if (record) return copy({ job: job ?? identityOfRecord(record), attempts: record.attempts, results: new Map(), ended: record, retriedBy });
+      const deletion = deletions.get(jobId);
+      const deleted = deletion ? { deleted: { outputs: deletion.outputs, deletedAt: deletion.deletedAt } } : {};
+      if (record) return copy({ job: job ?? identityOfRecord(record), attempts: record.attempts, results: new Map(), ended: record, retriedBy, ...deleted });
       if (!job) return undefined;
       return copy({
         job,
         attempts: [...of(attempts, jobId).values()].sort((a, b) => a.number - b.number),
         results: new Map(of(results, jobId)),
         retriedBy,
+        ...deleted,
       });
     },
     async createJob(job) {
@@ -76,6 +80,16 @@ export function memoryJobStore(pricing?: Pricing) {
       taskIndex.set(taskId, copy(entry));
     },
     findTask: async (taskId) => (taskIndex.has(taskId) ? copy(taskIndex.get(taskId)!) : undefined),
+    outputOwner: async (outputKey) => (owners.has(outputKey) ? copy(owners.get(outputKey)!) : undefined),
+    async releaseOutput(outputKey) {
+      owners.delete(outputKey);
+    },
+    async markDeleted(record) {
+      const first = deletions.get(record.jobId);
+      if (first) return copy(first);
+      deletions.set(record.jobId, copy(record));
+      return record;
+    },
     async claimOutput(owner) {
       const current = owners.get(owner.outputKey);
       if (current) return copy(current);

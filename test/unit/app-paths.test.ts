@@ -1,4 +1,5 @@
 import { unsafeKeyProblem } from '../../shared/rules/naming';
+import { afterDeletion } from '../../shared/app/start';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bucketContext } from '../../shared/app/context';
@@ -21,7 +22,7 @@ describe('submit: what it skips, and why', () => {
     const app = fakeApp();
     const event = (key: string, eventName = 'ObjectCreated:PutObject') => ({ events: [{ ...uploadEvent(key).events[0]!, eventName }] });
     const reasons = async (e: Parameters<typeof submitUploads>[0]) => (await submitUploads(e, app.deps())).map((o) => [o.status, 'reason' in o ? o.reason : undefined]);
-    assert.deepEqual(await reasons(event(KEY, 'ObjectRemoved:DeleteObject')), [['skipped', 'event ObjectRemoved:DeleteObject is not an object creation']]);
+    assert.deepEqual(await reasons(event(KEY, 'ObjectRemoved:DeleteObject')), [['skipped', 'event ObjectRemoved:DeleteObject: no rule deletes outputs with their source (deleteWithSource)']]);
     assert.deepEqual(await reasons(event('.video-animation/jobs/x.mp4')), [['skipped', 'a job record (under .video-animation/) never starts a task']]);
     assert.deepEqual(await reasons(event('photos/a.jpg')), [['skipped', 'matches no rule']]);
     // An event without ETag and size is looked up (HEAD); one that has them needs no HEAD.
@@ -247,5 +248,66 @@ describe('unsafe source keys', () => {
     assert.equal(unsafeKeyProblem('videos/a\u0000.mp4'), 'it contains a control character');
     assert.equal(unsafeKeyProblem('videos/../a.mp4'), 'it has a "." or ".." path segment');
     for (const key of ['videos/a.mp4', 'videos/a..b.mp4', 'videos/.hidden/x.mp4', 'videos/猫 clip (1).mp4']) assert.equal(unsafeKeyProblem(key), undefined, key);
+  });
+});
+
+describe('outputs deleted with their source', () => {
+  const deletingConfig = () => testConfig({}, DEFAULT_RULES.map((r) => ({ ...r, deleteWithSource: true })));
+  const removal = (key: string) => ({ events: [{ ...uploadEvent(key).events[0]!, eventName: 'ObjectRemoved:DeleteObject' }] });
+
+  it('deletes the outputs the source owns, records it once, and a second removal changes nothing', async () => {
+    const app = fakeApp({ config: deletingConfig() });
+    app.bucket.objects.set(KEY, 'video');
+    await submitUploads(uploadEvent(KEY), app.deps());
+    produce(app);
+    await recordTaskNotice(notice('task-1', idOf()), app.deps());
+    app.bucket.objects.delete(KEY);
+    const [outcome] = await submitUploads(removal(KEY), app.deps());
+    assert.deepEqual(outcome, { status: 'deleted', key: KEY, rule: 'preview', jobId: idOf(), outputs: ['animations/clip.mp4.gif', 'animations/clip.mp4.webp'] });
+    assert.equal(app.bucket.objects.has('animations/clip.mp4.gif'), false);
+    assert.equal(app.bucket.objects.has('animations/clip.mp4.webp'), false);
+    assert.deepEqual((await app.store.getJob(idOf()))?.deleted?.outputs, ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']);
+    assert.equal(app.store.owners.size, 0, 'the keys are free again');
+    const [again] = await submitUploads(removal(KEY), app.deps());
+    assert.equal(again?.status, 'skipped');
+  });
+
+  it("never deletes another source's outputs", async () => {
+    const app = fakeApp({ config: deletingConfig() });
+    app.bucket.objects.set(KEY, 'video');
+    await submitUploads(uploadEvent(KEY), app.deps());
+    produce(app);
+    await recordTaskNotice(notice('task-1', idOf()), app.deps());
+    // Another source took the keys over (its claim is the one on record).
+    for (const key of ['animations/clip.mp4.gif', 'animations/clip.mp4.webp']) {
+      await app.store.releaseOutput(key);
+      await app.store.claimOutput({ outputKey: key, sourceKey: 'videos/other.mp4', jobId: 'x', claimedAt: 'now' });
+    }
+    const [outcome] = await submitUploads(removal(KEY), app.deps());
+    assert.deepEqual(outcome && 'outputs' in outcome ? outcome.outputs : undefined, []);
+    assert.ok(app.bucket.objects.has('animations/clip.mp4.gif'));
+  });
+
+  it('the same content uploaded again afterwards is a first upload: a new job, one new task', async () => {
+    const app = fakeApp({ config: deletingConfig() });
+    app.bucket.objects.set(KEY, 'video');
+    await submitUploads(uploadEvent(KEY), app.deps());
+    produce(app);
+    await recordTaskNotice(notice('task-1', idOf()), app.deps());
+    await submitUploads(removal(KEY), app.deps());
+    app.bucket.objects.set(KEY, 'video');
+    const [outcome] = await submitUploads(uploadEvent(KEY), app.deps());
+    assert.equal(outcome?.status, 'submitted');
+    assert.equal(outcome && 'jobId' in outcome ? outcome.jobId : undefined, afterDeletion(idOf()));
+    assert.equal(app.imm.tasks.length, 2);
+    const [duplicate] = await submitUploads(uploadEvent(KEY), app.deps('dup'));
+    assert.equal(duplicate?.status, 'duplicate');
+    assert.equal(app.imm.tasks.length, 2);
+  });
+
+  it('a removal without a rule that deletes with its source is skipped, saying why', async () => {
+    const app = fakeApp();
+    const [outcome] = await submitUploads(removal(KEY), app.deps());
+    assert.deepEqual(outcome, { status: 'skipped', key: KEY, reason: 'event ObjectRemoved:DeleteObject: no rule deletes outputs with their source (deleteWithSource)' });
   });
 });

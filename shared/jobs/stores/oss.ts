@@ -3,7 +3,7 @@ import type { BucketApi } from '../../clients/oss';
 import * as z from '../../platform/zod';
 import { JobAttemptSchema, type JobAttempt } from '../attempt';
 import { JobIdentitySchema, JobRecordSchema, TaskResultSchema, type JobFacts, type JobIdentity, type JobRecord, type TaskResult } from '../job';
-import { jobIndexName, latestIndexEntries, OutputOwnerSchema, parseJobIndexName, TaskIndexSchema, type JobIndexEntry, type JobStore } from '../store';
+import { jobIndexName, latestIndexEntries, OutputOwnerSchema, OutputsDeletedSchema, parseJobIndexName, TaskIndexSchema, type JobIndexEntry, type JobStore } from '../store';
 
 /**
  * The job store as small objects under the records prefix of the records bucket. Create-only writes use
@@ -14,6 +14,7 @@ import { jobIndexName, latestIndexEntries, OutputOwnerSchema, parseJobIndexName,
  *   jobs/<jobId>/result-<taskId>.json   a task's result (create-only), unless the job ended with it
  *   jobs/<jobId>/end.json               the terminal record (create-only): the job, final
  *   jobs/<jobId>/retry-<jobId>          a link to the job that re-runs this failed one (create-only, empty)
+ *   jobs/<jobId>/deleted.json           its outputs were deleted with its source (create-only)
  *   tasks/<taskId>.json                 task -> job, for notices without our UserData (engine oss)
  *   owners/<hash of output key>.json    which source owns an output key (create-only)
  *   open/<jobId>                        present while the job has not ended (reconcile's work list)
@@ -60,9 +61,11 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
       const prefix = jobPrefix(jobId);
       const names = (await listAll(bucket, prefix)).map((key) => key.slice(prefix.length));
       const retriedBy = names.filter((n) => n.startsWith('retry-')).map((n) => n.slice('retry-'.length));
+      const deletion = names.includes('deleted.json') ? await read(`${prefix}deleted.json`, OutputsDeletedSchema) : undefined;
+      const deleted = deletion ? { deleted: { outputs: deletion.outputs, deletedAt: deletion.deletedAt } } : {};
       if (names.includes('end.json')) {
         const ended = await read(`${prefix}end.json`, JobRecordSchema);
-        if (ended) return { job: identityOf(ended), attempts: ended.attempts, results: new Map(), ended, retriedBy };
+        if (ended) return { job: identityOf(ended), attempts: ended.attempts, results: new Map(), ended, retriedBy, ...deleted };
       }
       const [identity, attempts, results, legacy] = await Promise.all([
         names.includes('job.json') ? read(`${prefix}job.json`, JobIdentitySchema) : undefined,
@@ -75,7 +78,7 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
       if (legacy?.ended) return { ...legacy, retriedBy: [...legacy.retriedBy, ...retriedBy] };
       const byNumber = new Map<number, JobAttempt>([...(legacy?.attempts ?? []), ...attempts.filter((a) => a !== undefined)].map((a) => [a.number, a]));
       const byTask = new Map<string, TaskResult>([...(legacy?.results ?? new Map()), ...results.filter((r) => r !== undefined).map((r) => [r.taskId, r] as const)]);
-      return { job, attempts: [...byNumber.values()].sort((a, b) => a.number - b.number), results: byTask, retriedBy: [...(legacy?.retriedBy ?? []), ...retriedBy] };
+      return { job, attempts: [...byNumber.values()].sort((a, b) => a.number - b.number), results: byTask, retriedBy: [...(legacy?.retriedBy ?? []), ...retriedBy], ...deleted };
     },
     async createJob(job) {
       return (await bucket.putText(`${jobPrefix(job.jobId)}job.json`, json(job), { createOnly: true })) === 'written' ? 'created' : 'exists';
@@ -107,6 +110,17 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
       await bucket.putText(taskKey(taskId), json(index));
     },
     findTask: (taskId) => read(taskKey(taskId), TaskIndexSchema),
+    outputOwner: (outputKey) => read(ownerKey(outputKey), OutputOwnerSchema),
+    async releaseOutput(outputKey) {
+      await bucket.delete(ownerKey(outputKey));
+    },
+    async markDeleted(deleted) {
+      const key = `${jobPrefix(deleted.jobId)}deleted.json`;
+      if ((await bucket.putText(key, json(deleted), { createOnly: true })) === 'written') return deleted;
+      const first = await read(key, OutputsDeletedSchema);
+      if (!first) throw new Error(`deletion record of job ${deleted.jobId} exists but cannot be read`);
+      return first;
+    },
     async claimOutput(owner) {
       const key = ownerKey(owner.outputKey);
       if ((await bucket.putText(key, json(owner), { createOnly: true })) === 'written') return owner;

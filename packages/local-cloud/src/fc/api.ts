@@ -251,7 +251,7 @@ export async function startLocalFcApi(options: LocalFcApiOptions): Promise<Local
  * deployment shows) without the variables the local stack sets itself (PATH, FC_*, the endpoints) unless s.yaml
  * sets them.
  */
-const STACK_SET_VARIABLES = ['PATH', 'FC_REGION', 'FC_ACCOUNT_ID', 'FC_FUNCTION_NAME', 'OSS_ENDPOINT', 'IMM_ENDPOINT'];
+const STACK_SET_VARIABLES = ['PATH', 'FC_REGION', 'FC_ACCOUNT_ID', 'FC_FUNCTION_NAME', 'OSS_ENDPOINT', 'IMM_ENDPOINT', 'MNS_ENDPOINT'];
 function configuredEnvironment(spec: FunctionDescription, instance: LocalFunction | undefined): Record<string, string> {
   const running = instance?.environment;
   if (!running) return spec.env;
