@@ -77,6 +77,9 @@ class TaskFailure extends Error {
   }
 }
 
+/** The local IMM's own code for a source that stops before the end its header gives (not an IMM code). */
+export const INCOMPLETE_MEDIA_CODE = 'InvalidFile.Incomplete';
+
 const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp', ...STILL_CONTENT_TYPES } as const;
 
 export type ConversionMode = 'ffmpeg' | 'fast';
@@ -350,9 +353,15 @@ function ossFailure(error: unknown, location: OssLocation): TaskFailure {
 function toTaskFailure(error: unknown): TaskFailure {
   if (error instanceof TaskFailure) return error;
   if (error instanceof MediaError) {
-    return error.code === 'UndecodableMedia'
-      ? new TaskFailure('InvalidFile.Media', `${INVALID_MEDIA_MESSAGE} ${error.message}`)
-      : new TaskFailure('InternalError', error.message);
+    switch (error.code) {
+      case 'UndecodableMedia':
+        return new TaskFailure('InvalidFile.Media', `${INVALID_MEDIA_MESSAGE} ${error.message}`);
+      case 'IncompleteMedia':
+        // IMM documents nothing for a truncated source; this code is the local IMM's own (see the README).
+        return new TaskFailure(INCOMPLETE_MEDIA_CODE, `The media file is incomplete: ${error.message}`);
+      default:
+        return new TaskFailure('InternalError', error.message);
+    }
   }
   return new TaskFailure('InternalError', error instanceof Error ? error.message : String(error));
 }
