@@ -55,6 +55,8 @@ async function start(): Promise<void> {
   if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations with the planned frame counts, no ffmpeg');
   const stack = await startStack({
     dataDir: DATA_DIR,
+    // Same ports as the last run, and the conversions a stop interrupted run again.
+    restartable: true,
     faults,
     ...(conversion ? { imm: { conversion } } : {}),
     log: (line) => {
