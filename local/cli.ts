@@ -1,11 +1,11 @@
 import type OSS from 'ali-oss';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { parseRuleSet } from '../shared/rules/validate';
 import type { Rule } from '../shared/rules/schema';
-import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamped } from './drop';
+import { createDropWatcher, frameNotes, ignoredReason, loadDropState, saveDropState, stamped } from './drop';
 import { generateSampleVideo, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
@@ -84,8 +84,18 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
   await mkdir(path.join(DROP_DIR, 'videos'), { recursive: true });
   // What earlier runs uploaded and reported: a restart uploads no unchanged file again and prints no old result.
   const state = await loadDropState(DATA_DIR);
-  const lastSeen = new Map<string, string>();
-  const ignored = new Map<string, string>();
+  const watcher = createDropWatcher({
+    dropDir: DROP_DIR,
+    stagingDir: path.join(DATA_DIR, 'drop-staging'),
+    state,
+    ignoredReason: (key) => ignoredReason(rules, key),
+    upload: async (key, file) => {
+      await upload(client, key, file);
+      return ((await client.head(key)).res.headers as Record<string, string | undefined>)['etag'] ?? '';
+    },
+    saveState: () => saveDropState(DATA_DIR, state),
+    say,
+  });
   let polling = false;
   const timer = setInterval(() => {
     if (polling) return;
@@ -95,33 +105,7 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
       .finally(() => (polling = false));
   }, 1000);
   async function poll() {
-    for (const file of await walk(DROP_DIR)) {
-      const info = await stat(file);
-      const signature = `${info.size}:${info.mtimeMs}`;
-      const relative = path.relative(DROP_DIR, file).split(path.sep).join('/');
-      const previous = lastSeen.get(relative);
-      lastSeen.set(relative, signature);
-      // Upload once the file has stopped changing between two polls, and only if it changed since its upload.
-      if (!readyToUpload(state, previous, relative, signature)) continue;
-      const key = relative;
-      const reason = ignoredReason(rules, key);
-      if (reason) {
-        if (ignored.get(key) !== signature) say(`[drop] ignoring ${key}: ${reason}`);
-        ignored.set(key, signature);
-        continue;
-      }
-      const again = Object.values(state.reported).some((r) => r.key === key);
-      say(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)${again ? ', again: its result is reported as on a first run' : ''}`);
-      try {
-        await upload(client, key, file);
-        const eTag = ((await client.head(key)).res.headers as Record<string, string | undefined>)['etag'] ?? '';
-        forgetReported(state, key, eTag);
-        state.uploaded[relative] = signature;
-        await saveDropState(DATA_DIR, state);
-      } catch (error) {
-        say(`[drop] upload of ${key} failed: ${(error as Error).message}`);
-      }
-    }
+    await watcher.poll();
     for (const record of await listJobRecords(client, recordsPrefix(stack), (jobId) => jobId in state.reported)) {
       if (record.status !== 'succeeded' && record.status !== 'failed') continue;
       state.reported[record.jobId] = { key: record.key, eTag: record.eTag };
@@ -148,17 +132,6 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const files: string[] = [];
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(full)));
-    else if (entry.isFile() && !entry.name.startsWith('.')) files.push(full);
-  }
-  return files;
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
+import { DROP_QUIET_MS, forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
 
 const rules = [
   { name: 'preview', prefix: 'videos/', suffixes: ['mp4', 'mov'] },
@@ -48,10 +48,11 @@ describe('npm start: the drop folder helpers (local/drop.ts)', () => {
       await saveDropState(dir, state);
       const loaded = await loadDropState(dir);
       assert.deepEqual(loaded, state);
-      // Unchanged since its upload: not again; changed: once it stands still for a poll.
-      assert.equal(readyToUpload(loaded, '10:1', 'videos/a.mp4', '10:1'), false);
-      assert.equal(readyToUpload(loaded, undefined, 'videos/a.mp4', '11:2'), false);
-      assert.equal(readyToUpload(loaded, '11:2', 'videos/a.mp4', '11:2'), true);
+      // Unchanged since its upload: not again; changed: once it stands still for a poll and DROP_QUIET_MS.
+      assert.equal(readyToUpload(loaded, '10:1', 'videos/a.mp4', { signature: '10:1', mtimeMs: 1 }, 1 + DROP_QUIET_MS), false);
+      assert.equal(readyToUpload(loaded, undefined, 'videos/a.mp4', { signature: '11:2', mtimeMs: 2 }, 2 + DROP_QUIET_MS), false);
+      assert.equal(readyToUpload(loaded, '11:2', 'videos/a.mp4', { signature: '11:2', mtimeMs: 2 }, 1 + DROP_QUIET_MS), false);
+      assert.equal(readyToUpload(loaded, '11:2', 'videos/a.mp4', { signature: '11:2', mtimeMs: 2 }, 2 + DROP_QUIET_MS), true);
       assert.deepEqual(forgetReported(loaded, 'videos/a.mp4', 'abc'), ['j1']);
       assert.deepEqual(Object.keys(loaded.reported), ['j2']);
     } finally {
