@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
 import { parseRuleSet } from '../shared/rules/validate';
 import type { Rule } from '../shared/rules/schema';
-import { createDropWatcher, frameNotes, ignoredReason, loadDropState, saveDropState, stamped } from './drop';
+import { createDropWatcher, frameNotes, ignoredReason, loadDropState, outputCopyPath, saveDropState, stamped } from './drop';
 import { generateSampleVideo, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
@@ -115,12 +115,16 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
         continue;
       }
       for (const output of record.outputs) {
-        const target = path.join(OUT_DIR, ...output.key.split('/'));
-        await mkdir(path.dirname(target), { recursive: true });
+        const copy = outputCopyPath(OUT_DIR, output.key);
         const body = (await client.get(output.key)).content as Buffer;
-        await writeFile(target, body);
         const facts = await inspectAnimation(body);
-        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), target)})`);
+        if ('refused' in copy) {
+          say(`[done] ${record.key} -> ${JSON.stringify(output.key)}: ${facts.width}x${facts.height}, ${facts.frames} frames (not copied to ${path.relative(process.cwd(), OUT_DIR)}/: ${copy.refused})`);
+          continue;
+        }
+        await mkdir(path.dirname(copy.path), { recursive: true });
+        await writeFile(copy.path, body);
+        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), copy.path)})`);
       }
       for (const note of frameNotes(rules.find((r) => r.name === record.rule), record)) say(`[done] note: ${note}`);
     }

@@ -98,6 +98,24 @@ export function forgetReported(state: DropState, key: string, eTag: string): str
 }
 
 /**
+ * Where the copy of an output object goes under `outDir`, or why it cannot: a key with a leading `/`, a backslash,
+ * an empty, `.` or `..` segment, or a control character could name a place outside `outDir` (or a different file
+ * than the key says), so it is not copied. Nothing npm start writes leaves its folders.
+ */
+export function outputCopyPath(outDir: string, key: string): { path: string } | { refused: string } {
+  const segments = key.split('/');
+  if (/[\u0000-\u001f\u007f]/.test(key)) return { refused: 'it holds a control character' };
+  if (key.includes('\\')) return { refused: 'it holds a backslash' };
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return { refused: "it has an empty, '.' or '..' segment (or a leading or doubled '/')" };
+  }
+  const root = path.resolve(outDir);
+  const target = path.resolve(root, ...segments);
+  if (!target.startsWith(root + path.sep)) return { refused: `it would leave ${outDir}` };
+  return { path: target };
+}
+
+/**
  * How long a dropped file must stand still (size and mtime unchanged, last written this long ago) before it is
  * uploaded: a copy that pauses between chunks (a slow disk, a network share) is not taken half-written.
  */

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { DROP_QUIET_MS, forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
+import { DROP_QUIET_MS, forgetReported, outputCopyPath, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamp, stamped, type DropState } from '../../local/drop';
 
 const rules = [
   { name: 'preview', prefix: 'videos/', suffixes: ['mp4', 'mov'] },
@@ -59,4 +59,29 @@ describe('npm start: the drop folder helpers (local/drop.ts)', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('npm start: copies into out/ stay in out/ (outputCopyPath)', () => {
+  const out = path.resolve('/tmp/project/out');
+  it('an ordinary key maps to its path under out/', () => {
+    assert.deepEqual(outputCopyPath(out, 'previews/videos/a b.gif'), { path: path.join(out, 'previews', 'videos', 'a b.gif') });
+  });
+  const refused: [string, RegExp][] = [
+    ['previews/../../../escaped.gif', /'\.' or '\.\.' segment/],
+    ['../escaped.gif', /'\.' or '\.\.' segment/],
+    ['previews/./a.gif', /'\.' or '\.\.' segment/],
+    ['/etc/passwd.gif', /leading or doubled/],
+    ['previews//a.gif', /leading or doubled/],
+    ['previews/..\\..\\a.gif', /backslash/],
+    ['previews/a\u0000.gif', /control character/],
+    ['previews/a\n.gif', /control character/],
+    ['..', /'\.' or '\.\.' segment/],
+  ];
+  for (const [key, reason] of refused) {
+    it(`refuses ${JSON.stringify(key)}`, () => {
+      const copy = outputCopyPath(out, key);
+      assert.ok('refused' in copy, JSON.stringify(copy));
+      assert.match(copy.refused, reason);
+    });
+  }
 });

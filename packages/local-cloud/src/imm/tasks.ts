@@ -5,7 +5,7 @@ import { concatVideos, MediaError, probeVideo, renderAnimation, type VideoInfo }
 import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
 import { fastAnimation } from './fast-animation';
 import type { MediaConvertJob, SourceClip } from './media-convert-request';
-import { createOssObjects, ossRefusal, type OssAccess } from './oss-objects';
+import { createOssObjects, ossAnswer, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
 import type { MediaProber } from './probe-cache';
 import { readStill, renderStill, STILL_CONTENT_TYPES } from './stills';
@@ -410,7 +410,7 @@ function ossFailure(error: unknown, location: OssLocation): TaskFailure {
     case 'not-found':
       return new TaskFailure('ResourceNotFound', `The specified resource Object is not found: ${uri} (${(error as { code: string }).code}).`);
     case 'denied':
-      return new TaskFailure('PermissionDenied', `Access to ${uri} is denied.`);
+      return new TaskFailure('PermissionDenied', `Access to ${uri} is denied (OSS answered ${ossAnswer(error)}).`);
     case 'other':
       return new TaskFailure('InternalError', `OSS request for ${uri} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
