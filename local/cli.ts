@@ -2,14 +2,17 @@ import type OSS from 'ali-oss';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { checkSpecConsistency, validateSpecRules } from '../deploy/checks';
+import { DeployConfigError } from '../deploy/deploy-resources';
+import { loadSpec, SpecError } from '../deploy/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
-import { parseRuleSet } from '../shared/rules/validate';
-import type { Rule } from '../shared/rules/schema';
+import { RulesConfigError } from '../shared/rules/validate';
 import { createDropWatcher, frameNotes, ignoredReason, loadDropState, outputCopyPath, saveDropState, stamped } from './drop';
 import { generateSampleVideo, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
-import { conversionFromEnv, startStack, type Stack } from './stack';
+import { LocalSettingError } from './setting-error';
+import { conversionFromEnv, LOCAL_ACCOUNT_ID, startStack, type Stack } from './stack';
 
 const DROP_DIR = path.resolve('drop');
 /** The local stack's data (objects, records, failures): what npm start, npm run demo and `--local` share. */
@@ -41,14 +44,34 @@ async function upload(client: OSS, key: string, file: string): Promise<void> {
   else await client.put(key, file);
 }
 
-/** The rules as the functions run them (defaults filled in), for telling a dropped file why it is ignored. */
-function parsedRules(stack: Stack): Rule[] {
-  return parseRuleSet(stack.spec.rules, { recordsPrefix: recordsPrefix(stack) }, 's.yaml vars.rules');
+/**
+ * What `npm run build` checks, before anything starts: the same checks (deploy/checks.ts) with the same messages,
+ * so the local stack never runs what the build would refuse.
+ */
+async function checkSpecAsTheBuildDoes(): Promise<void> {
+  checkSpecConsistency(await loadSpec('s.yaml', { AccountID: LOCAL_ACCOUNT_ID }));
+}
+
+/** Errors that are the user's to fix (s.yaml, the rules, a setting): printed as one message, no stack trace. */
+function isUserError(error: unknown): error is Error {
+  return error instanceof RulesConfigError || error instanceof SpecError || error instanceof DeployConfigError || error instanceof LocalSettingError;
+}
+
+function exitOnUserError(command: string): (error: unknown) => never {
+  return (error) => {
+    if (isUserError(error)) {
+      console.error(`${command} failed: ${error.message}`);
+      process.exit(1);
+    }
+    console.error(error);
+    process.exit(1);
+  };
 }
 
 /** `npm start`: run the stack, mirror drop/ into the bucket, and download each finished animation into out/. */
 async function start(): Promise<void> {
   const say = (line: string) => console.log(stamped(line));
+  await checkSpecAsTheBuildDoes();
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
   if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
@@ -68,7 +91,8 @@ async function start(): Promise<void> {
     },
   });
   const client = stack.ossClient();
-  const rules = parsedRules(stack);
+  // The rules as the functions run them (defaults filled in), for telling a dropped file why it is ignored.
+  const rules = validateSpecRules(stack.spec);
   console.log(`
 video-animation local stack
   OSS endpoint   ${stack.oss.endpoint}   bucket ${stack.bucket}   region oss-${stack.region}
@@ -148,6 +172,7 @@ async function demo(): Promise<number> {
   const shared = !(running && processAlive(running.pid));
   const dataDir = shared ? DATA_DIR : await mkdtemp(path.join(tmpdir(), 'video-animation-demo-'));
   const quiet = process.argv.includes('--quiet');
+  await checkSpecAsTheBuildDoes();
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
   const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line), ...(conversion ? { imm: { conversion } } : {}) });
   const keep = path.join(OUT_DIR, 'demo');
@@ -203,15 +228,8 @@ async function demo(): Promise<number> {
 }
 
 const command = process.argv[2];
-if (command === 'start') void start();
-else if (command === 'demo')
-  demo().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+if (command === 'start') start().catch(exitOnUserError('npm start'));
+else if (command === 'demo') demo().then((code) => process.exit(code), exitOnUserError('npm run demo'));
 else {
   console.error('usage: tsx local/cli.ts start|demo');
   process.exit(2);

@@ -23,6 +23,10 @@ export function stamped(text: string, date: Date = new Date()): string {
  * Size limits are left to the submit function, which logs its own reason.
  */
 export function ignoredReason(rules: readonly Pick<Rule, 'name' | 'prefix' | 'suffixes'>[], key: string): string | undefined {
+  const hidden = key.split('/').find((segment) => segment.startsWith('.'));
+  if (hidden !== undefined) {
+    return `${hidden} is hidden (its name starts with a dot): copy tools and editors write such files while they work, so npm start never uploads them; rename it to upload it`;
+  }
   if (matchRules(rules, key).length > 0) return undefined;
   const watching = rules.filter((rule) => key.startsWith(rule.prefix));
   if (watching.length === 0) {
@@ -215,7 +219,7 @@ async function walk(dir: string): Promise<string[]> {
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) files.push(...(await walk(full)));
-    else if (entry.isFile() && !entry.name.startsWith('.')) files.push(full);
+    else if (entry.isFile()) files.push(full);
   }
   return files;
 }

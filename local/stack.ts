@@ -2,10 +2,11 @@ import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
-import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
+import { loadSpec, SpecError, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalMnsServer, type LocalMnsServer, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
 import { listenOnSavedPort, loadSavedPorts, savePorts } from './ports';
+import { LocalSettingError } from './setting-error';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 
@@ -26,7 +27,7 @@ export const FUNCTION_CREDENTIALS: FcCredentials = {
 export function conversionFromEnv(value: string | undefined): ConversionMode | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'ffmpeg' || value === 'fast') return value;
-  throw new Error(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
+  throw new LocalSettingError(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
 }
 
 export interface StackOptions {
@@ -154,7 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.build !== false) await (await import('../deploy/build')).buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
   const bucket = submitSpec?.ossTriggers[0]?.bucket;
-  if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');
+  if (!submitSpec || !bucket) throw new SpecError('s.yaml has no function with an OSS trigger');
   const region = submitSpec.region;
 
   const functionCredentials = FUNCTION_CREDENTIALS;

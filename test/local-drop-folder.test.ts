@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OSS from 'ali-oss';
 import { ossClientOptions, startLocalOss, type LocalOss, type OssEventRecord } from '@video-animation/local-cloud';
-import { createDropWatcher, DROP_QUIET_MS, type DropState } from '../local/drop';
+import { createDropWatcher, DROP_QUIET_MS, ignoredReason, type DropState } from '../local/drop';
 
 // npm start's drop folder, driven poll by poll, uploading through ali-oss to the local OSS: a file written slowly
 // (chunks with pauses longer than a poll) is uploaded once, whole, after it has stood still for DROP_QUIET_MS.
@@ -29,13 +29,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const RULES = [{ name: 'preview', prefix: 'videos/', suffixes: ['mp4'] }];
+
 function watcherFor(dropDir: string, clock: { now: number }, lines: string[]) {
   const state: DropState = { uploaded: {}, reported: {} };
   return createDropWatcher({
     dropDir,
     stagingDir: path.join(dir, 'staging'),
     state,
-    ignoredReason: () => undefined,
+    ignoredReason: (key) => ignoredReason(RULES, key),
     upload: async (key, file) => {
       await client.put(key, file);
       return ((await client.head(key)).res.headers as Record<string, string>)['etag'] ?? '';
@@ -97,5 +99,21 @@ describe('npm start drop folder: a file is uploaded once it has stopped changing
     assert.equal(events.filter((e) => e.oss.object.key === 'videos/again.mp4').length, 2);
     assert.equal(((await client.get('videos/again.mp4')).content as Buffer).toString(), 'second version');
     assert.equal(await readFile(file, 'utf8'), 'second version');
+  });
+
+  test('every ignored drop says why, once: a hidden file, a file outside the rules, an extension no rule takes', async () => {
+    const dropDir = path.join(dir, 'drop-ignored');
+    await mkdir(path.join(dropDir, 'videos'), { recursive: true });
+    const lines: string[] = [];
+    const clock = { now: 0 };
+    const watcher = watcherFor(dropDir, clock, lines);
+    for (const name of ['videos/.clip.mp4', 'notes.txt', 'videos/clip.ogv']) await writeFile(path.join(dropDir, name), 'x');
+    clock.now = Math.max(...(await Promise.all(['videos/.clip.mp4', 'notes.txt', 'videos/clip.ogv'].map((n) => mtime(path.join(dropDir, n)))))) + DROP_QUIET_MS;
+    for (let i = 0; i < 3; i++) await watcher.poll();
+    assert.deepEqual(lines.sort(), [
+      "[drop] ignoring notes.txt: outside every rule's prefix: put videos under drop/videos/",
+      '[drop] ignoring videos/.clip.mp4: .clip.mp4 is hidden (its name starts with a dot): copy tools and editors write such files while they work, so npm start never uploads them; rename it to upload it',
+      '[drop] ignoring videos/clip.ogv: no rule takes .ogv here (rule preview takes mp4)',
+    ]);
   });
 });
