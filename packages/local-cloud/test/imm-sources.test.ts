@@ -14,7 +14,8 @@ import { immCaller, type ImmCaller } from './helpers/imm-openapi-client';
 
 // Sources in the shapes that made the local IMM convert unlike IMM (issue 19), made here with ffmpeg: a coarse
 // time base (AVI at 10 fps: 1/10 s ticks), an FLV whose video starts 1.8 s after its audio, non-square pixels
-// (SAR 64:45, shown 16:9), and an MP4 cut in half. Each goes through CreateMediaConvertTask as the app sends it.
+// (SAR 64:45, shown 16:9), an MP4 cut in half, and a WebM whose audio outlasts its video (whole, not cut). Each
+// goes through CreateMediaConvertTask as the app sends it.
 const REGION = 'cn-hangzhou';
 const PROJECT = 'video-animation';
 const BUCKET = 'media-bkt';
@@ -62,7 +63,11 @@ before(async () => {
   await writeFile(join(dir, 'truncated.mp4'), bytes.subarray(0, Math.floor(bytes.length / 2)));
   assert.ok((await stat(join(dir, 'truncated.mp4'))).size < bytes.length);
 
-  for (const name of ['coarse.avi', 'late-video.flv', 'non-square.mp4', 'truncated.mp4']) await client.put(`videos/${name}`, join(dir, name));
+  await ffmpeg(
+    '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=3', '-f', 'lavfi', '-i', 'sine=duration=6',
+    '-map', '0:v', '-map', '1:a', '-c:v', 'libvpx', '-c:a', 'libvorbis', '-f', 'webm', join(dir, 'long-audio.webm'),
+  );
+  for (const name of ['coarse.avi', 'late-video.flv', 'non-square.mp4', 'truncated.mp4', 'long-audio.webm']) await client.put(`videos/${name}`, join(dir, name));
 });
 
 after(async () => {
@@ -108,6 +113,12 @@ describe('local IMM: sources whose timing or pixels are unusual convert as they 
     const { width, pageHeight } = await sharp(await content(), { animated: true }).metadata();
     assert.deepEqual([width, pageHeight], [256, 144]);
     assert.deepEqual([task.outputs[0]?.width, task.outputs[0]?.height], [256, 144]);
+  });
+
+  test('a WebM whose audio runs 3 s past its video is whole: every video frame, no failure', async () => {
+    const { task } = await convert('long-audio.webm', { Format: 'gif', Interval: 0.1 });
+    assert.equal(task.status, 'Succeeded', task.message);
+    assert.equal(task.outputs[0]?.frames, 30);
   });
 
   test(`an MP4 cut in half fails with ${INCOMPLETE_MEDIA_CODE} instead of succeeding with half its frames`, async () => {

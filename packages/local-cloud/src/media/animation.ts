@@ -191,8 +191,9 @@ export async function renderAnimation(input: string, output: string, spec: Anima
   const frames = Number([...progress.matchAll(/^frame=(\d+)$/gm)].pop()?.[1] ?? 0);
   if (frames === 0) throw new MediaError('EmptySelection', 'no frame was selected from the video');
   const planned = plannedFrameCount(plan, source.frameRate);
-  // One frame of slack for the window's edge (a last frame a hair before the end, a rounded duration).
-  if (frames < planned - 1) {
+  // One frame of slack for the window's edge (a last frame a hair before the end, a rounded duration). Checked only
+  // against the video stream's own duration: a container's may run on with audio after the last frame.
+  if (source.streamDuration && frames < planned - 1) {
     throw new MediaError(
       'IncompleteMedia',
       `the video stops early: ${frames} of the ${planned} planned frames could be decoded (its header says ${source.durationSeconds} s); the file is truncated or damaged`,

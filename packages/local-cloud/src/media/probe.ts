@@ -10,6 +10,11 @@ export interface VideoInfo {
   height: number;
   /** Seconds of video, from its first frame. */
   durationSeconds: number;
+  /**
+   * Whether the duration is the video stream's own (MP4, MOV, AVI; MKV/WebM's per-stream DURATION tag), not the
+   * container's, which an audio track may make longer than the video: only then can a short decode mean a cut file.
+   */
+  streamDuration: boolean;
   frameRate: number;
   /**
    * Seconds from the container's start to the video stream's first frame (an FLV whose audio starts before its
@@ -27,7 +32,7 @@ interface ProbeOutput {
     duration?: string;
     start_time?: string;
     sample_aspect_ratio?: string;
-    tags?: { rotate?: string };
+    tags?: { rotate?: string; DURATION?: string };
     side_data_list?: { rotation?: number }[];
   }[];
   format?: { duration?: string; start_time?: string };
@@ -40,7 +45,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
     ({ stdout } = await runProcess(ffprobePath(), [
       '-v', 'error',
       '-select_streams', 'v:0',
-      '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,duration,start_time,sample_aspect_ratio:stream_tags=rotate:stream_side_data=rotation:format=duration,start_time',
+      '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,duration,start_time,sample_aspect_ratio:stream_tags=rotate,DURATION:stream_side_data=rotation:format=duration,start_time',
       '-of', 'json',
       file,
     ]));
@@ -56,7 +61,9 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   const streamStart = Number(stream.start_time ?? containerStart);
   const videoStartSeconds = Number.isFinite(streamStart - containerStart) ? Math.max(0, streamStart - containerStart) : 0;
   // A container's duration runs from its own start; without a stream duration, the video's is what is left of it.
-  const durationSeconds = stream.duration !== undefined ? Number(stream.duration) : Number(probe.format?.duration) - videoStartSeconds;
+  const ownDuration = stream.duration !== undefined ? Number(stream.duration) : parseClock(stream.tags?.DURATION);
+  const streamDuration = ownDuration !== undefined && Number.isFinite(ownDuration) && ownDuration > 0;
+  const durationSeconds = streamDuration ? ownDuration : Number(probe.format?.duration) - videoStartSeconds;
   const frameRate = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
   if (!Number.isFinite(durationSeconds) || durationSeconds <= 0 || frameRate === undefined) {
     throw new MediaError('UndecodableMedia', 'the video stream has no usable duration or frame rate');
@@ -71,9 +78,16 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
     width: quarterTurn ? displayHeight : displayWidth,
     height: quarterTurn ? displayWidth : displayHeight,
     durationSeconds,
+    streamDuration,
     frameRate,
     videoStartSeconds,
   };
+}
+
+/** `00:00:03.003000000` (Matroska's DURATION tag) in seconds. */
+function parseClock(text: string | undefined): number | undefined {
+  const match = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(text ?? '');
+  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : undefined;
 }
 
 function parseRate(rate: string | undefined): number | undefined {
