@@ -71,4 +71,31 @@ describe('local stack, restartable: ports kept across restarts', () => {
     await stack.close();
     await assert.rejects(readFile(path.join(dataDir, 'ports.json')), { code: 'ENOENT' });
   });
+
+  test('a conversion task a stop interrupted runs again at start, and the log says so', async () => {
+    const dataDir = path.join(dir, 'resume');
+    await mkdir(dataDir, { recursive: true });
+    // What the local IMM's state file holds after a stop in the middle of a task (packages/local-cloud tasks.ts).
+    const taskId = 'MediaConvert-interrupted-1';
+    const location = { bucket: 'timer-bucket', key: 'videos/gone.mp4' };
+    const task = {
+      projectName: 'video-animation', taskId, eventId: 'ABC-1', requestId: 'R-1', status: 'Running', code: '', message: '', progress: 40,
+      startTime: new Date(0).toISOString(), requestDefinition: {}, requestedSources: [], requestedTargets: [], outputs: [],
+    };
+    const job = {
+      projectName: 'video-animation', sources: [{ location }], requestedSources: [], requestedTargets: [],
+      animations: [{ path: 'Targets[0].Image.Animations[0]', output: { bucket: 'timer-bucket', key: 'out/gone.gif' }, spec: { format: 'gif' } }],
+    };
+    await writeFile(path.join(dataDir, 'imm-tasks.json'), JSON.stringify({ tasks: [{ task, job }] }));
+    const logs: string[] = [];
+    const stack = await start(dataDir, logs);
+    try {
+      await stack.imm.idle();
+      assert.deepEqual(logs.filter((line) => line.startsWith('[imm] resuming')), [`[imm] resuming 1 conversion task(s) that were running when the stack stopped: ${taskId}`]);
+      // It ran again: its source is gone, so it ends Failed with ResourceNotFound instead of staying Running.
+      assert.deepEqual(stack.imm.tasks().map((t) => [t.taskId, t.status, t.code]), [[taskId, 'Failed', 'ResourceNotFound']]);
+    } finally {
+      await stack.close();
+    }
+  });
 });
