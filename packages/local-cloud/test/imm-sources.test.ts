@@ -107,6 +107,20 @@ describe('local IMM: sources whose timing or pixels are unusual convert as they 
     assert.deepEqual(await readClockFrames(await content(), FPS), [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
+  test('snapshots of that FLV count from its video start too: StartTime 0 is its first frame, StartTime 3 its 3 s', async () => {
+    const snapshot = (at: number) => ({ Format: 'png', URI: `oss://${BUCKET}/out/late-video-at-${at}.png`, StartTime: at, Number: 1 });
+    const created = await call('CreateMediaConvertTask', {
+      ProjectName: PROJECT,
+      Sources: [{ URI: `oss://${BUCKET}/videos/late-video.flv` }],
+      Targets: [{ Image: { Snapshots: [snapshot(0), snapshot(3)] } }],
+    });
+    await imm.idle();
+    const task = imm.tasks().find((t) => t.taskId === created.TaskId)!;
+    assert.equal(task.status, 'Succeeded', task.message);
+    const frames = await Promise.all([0, 3].map(async (at) => readClockFrames((await client.get(`out/late-video-at-${at}.png`)).content as Buffer, FPS)));
+    assert.deepEqual(frames, [[0], [3]]);
+  });
+
   test('720x576-like pixels with SAR 64:45 come out at the display ratio 16:9, not squeezed to 5:4', async () => {
     const { task, content } = await convert('non-square.mp4', { Format: 'webp' });
     assert.equal(task.status, 'Succeeded', task.message);

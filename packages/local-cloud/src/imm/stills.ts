@@ -136,10 +136,13 @@ export async function renderStill(input: string, source: VideoInfo, sourceLocati
     if (selection.maxFrames !== undefined) maxFiles = Math.ceil(selection.maxFrames / perFile);
   }
   const pattern = join(dir, `${still.kind}-%d.${target.Format}`);
+  // -ss and -to count from the container's start: a video that starts after it (an FLV whose audio comes first) is
+  // shifted by its start, and a seek to 0 before its first frame (which finds no frame at all) never happens.
+  const containerTime = (seconds: number) => String(roundTo(seconds + source.videoStartSeconds, 6));
   // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-ss', String(roundTo(selection.seek, 6)), ...(clipEnd < source.durationSeconds ? ['-to', String(roundTo(clipEnd, 6))] : []),
+    '-ss', containerTime(selection.seek), ...(clipEnd < source.durationSeconds ? ['-to', containerTime(clipEnd)] : []),
     '-i', input,
     '-vf', filters.join(','),
     ...(maxFiles !== undefined ? ['-frames:v', String(maxFiles)] : []),
