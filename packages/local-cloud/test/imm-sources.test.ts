@@ -67,7 +67,7 @@ before(async () => {
     '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=3', '-f', 'lavfi', '-i', 'sine=duration=6',
     '-map', '0:v', '-map', '1:a', '-c:v', 'libvpx', '-c:a', 'libvorbis', '-f', 'webm', join(dir, 'long-audio.webm'),
   );
-  for (const name of ['coarse.avi', 'late-video.flv', 'non-square.mp4', 'truncated.mp4', 'long-audio.webm']) await client.put(`videos/${name}`, join(dir, name));
+  for (const name of ['clock.mp4', 'coarse.avi', 'late-video.flv', 'non-square.mp4', 'truncated.mp4', 'long-audio.webm']) await client.put(`videos/${name}`, join(dir, name));
 });
 
 after(async () => {
@@ -119,6 +119,31 @@ describe('local IMM: sources whose timing or pixels are unusual convert as they 
     assert.equal(task.status, 'Succeeded', task.message);
     const frames = await Promise.all([0, 3].map(async (at) => readClockFrames((await client.get(`out/late-video-at-${at}.png`)).content as Buffer, FPS)));
     assert.deepEqual(frames, [[0], [3]]);
+  });
+
+  test('Snapshots take the frame at each Interval (interval mode) or in the middle of Number equal slices (average)', async () => {
+    const created = await call('CreateMediaConvertTask', {
+      ProjectName: PROJECT,
+      Sources: [{ URI: `oss://${BUCKET}/videos/clock.mp4` }],
+      Targets: [
+        {
+          Image: {
+            Snapshots: [
+              { Format: 'png', URI: `oss://${BUCKET}/out/clock-interval-{index}.png`, Interval: 3, Number: 3 },
+              { Format: 'png', URI: `oss://${BUCKET}/out/clock-average-{index}.png`, Mode: 'average', Number: 4 },
+            ],
+          },
+        },
+      ],
+    });
+    await imm.idle();
+    const task = imm.tasks().find((t) => t.taskId === created.TaskId)!;
+    assert.equal(task.status, 'Succeeded', task.message);
+    const read = (name: string, count: number) =>
+      Promise.all(Array.from({ length: count }, async (_, i) => (await readClockFrames((await client.get(`out/clock-${name}-${i + 1}.png`)).content as Buffer, FPS))[0]));
+    // Before: ffmpeg's fps filter gave the last frame of each slot (1.4, 4.4, 7.4 s).
+    assert.deepEqual(await read('interval', 3), [0, 3, 6]);
+    assert.deepEqual(await read('average', 4), [1, 3, 5, 7]);
   });
 
   test('720x576-like pixels with SAR 64:45 come out at the display ratio 16:9, not squeezed to 5:4', async () => {
