@@ -1,15 +1,18 @@
 import type OSS from 'ali-oss';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { checkSpecConsistency, validateSpecRules } from '../deploy/checks';
+import { DeployConfigError } from '../deploy/deploy-resources';
+import { loadSpec, SpecError } from '../deploy/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
-import { parseRuleSet } from '../shared/rules/validate';
-import type { Rule } from '../shared/rules/schema';
-import { forgetReported, frameNotes, ignoredReason, loadDropState, readyToUpload, saveDropState, stamped } from './drop';
+import { RulesConfigError } from '../shared/rules/validate';
+import { createDropWatcher, frameNotes, ignoredReason, loadDropState, outputCopyPath, saveDropState, stamped } from './drop';
 import { generateSampleVideo, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
 import { inspectAnimation, listJobRecords } from './inspect';
-import { conversionFromEnv, startStack, type Stack } from './stack';
+import { LocalSettingError } from './setting-error';
+import { conversionFromEnv, LOCAL_ACCOUNT_ID, startStack, type Stack } from './stack';
 
 const DROP_DIR = path.resolve('drop');
 /** The local stack's data (objects, records, failures): what npm start, npm run demo and `--local` share. */
@@ -41,20 +44,42 @@ async function upload(client: OSS, key: string, file: string): Promise<void> {
   else await client.put(key, file);
 }
 
-/** The rules as the functions run them (defaults filled in), for telling a dropped file why it is ignored. */
-function parsedRules(stack: Stack): Rule[] {
-  return parseRuleSet(stack.spec.rules, { recordsPrefix: recordsPrefix(stack) }, 's.yaml vars.rules');
+/**
+ * What `npm run build` checks, before anything starts: the same checks (deploy/checks.ts) with the same messages,
+ * so the local stack never runs what the build would refuse.
+ */
+async function checkSpecAsTheBuildDoes(): Promise<void> {
+  checkSpecConsistency(await loadSpec('s.yaml', { AccountID: LOCAL_ACCOUNT_ID }));
+}
+
+/** Errors that are the user's to fix (s.yaml, the rules, a setting): printed as one message, no stack trace. */
+function isUserError(error: unknown): error is Error {
+  return error instanceof RulesConfigError || error instanceof SpecError || error instanceof DeployConfigError || error instanceof LocalSettingError;
+}
+
+function exitOnUserError(command: string): (error: unknown) => never {
+  return (error) => {
+    if (isUserError(error)) {
+      console.error(`${command} failed: ${error.message}`);
+      process.exit(1);
+    }
+    console.error(error);
+    process.exit(1);
+  };
 }
 
 /** `npm start`: run the stack, mirror drop/ into the bucket, and download each finished animation into out/. */
 async function start(): Promise<void> {
   const say = (line: string) => console.log(stamped(line));
+  await checkSpecAsTheBuildDoes();
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
   if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
   if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations with the planned frame counts, no ffmpeg');
   const stack = await startStack({
     dataDir: DATA_DIR,
+    // Same ports as the last run, and the conversions a stop interrupted run again.
+    restartable: true,
     faults,
     ...(conversion ? { imm: { conversion } } : {}),
     log: (line) => {
@@ -66,7 +91,8 @@ async function start(): Promise<void> {
     },
   });
   const client = stack.ossClient();
-  const rules = parsedRules(stack);
+  // The rules as the functions run them (defaults filled in), for telling a dropped file why it is ignored.
+  const rules = validateSpecRules(stack.spec);
   console.log(`
 video-animation local stack
   OSS endpoint   ${stack.oss.endpoint}   bucket ${stack.bucket}   region oss-${stack.region}
@@ -82,8 +108,18 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
   await mkdir(path.join(DROP_DIR, 'videos'), { recursive: true });
   // What earlier runs uploaded and reported: a restart uploads no unchanged file again and prints no old result.
   const state = await loadDropState(DATA_DIR);
-  const lastSeen = new Map<string, string>();
-  const ignored = new Map<string, string>();
+  const watcher = createDropWatcher({
+    dropDir: DROP_DIR,
+    stagingDir: path.join(DATA_DIR, 'drop-staging'),
+    state,
+    ignoredReason: (key) => ignoredReason(rules, key),
+    upload: async (key, file) => {
+      await upload(client, key, file);
+      return ((await client.head(key)).res.headers as Record<string, string | undefined>)['etag'] ?? '';
+    },
+    saveState: () => saveDropState(DATA_DIR, state),
+    say,
+  });
   let polling = false;
   const timer = setInterval(() => {
     if (polling) return;
@@ -93,33 +129,7 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
       .finally(() => (polling = false));
   }, 1000);
   async function poll() {
-    for (const file of await walk(DROP_DIR)) {
-      const info = await stat(file);
-      const signature = `${info.size}:${info.mtimeMs}`;
-      const relative = path.relative(DROP_DIR, file).split(path.sep).join('/');
-      const previous = lastSeen.get(relative);
-      lastSeen.set(relative, signature);
-      // Upload once the file has stopped changing between two polls, and only if it changed since its upload.
-      if (!readyToUpload(state, previous, relative, signature)) continue;
-      const key = relative;
-      const reason = ignoredReason(rules, key);
-      if (reason) {
-        if (ignored.get(key) !== signature) say(`[drop] ignoring ${key}: ${reason}`);
-        ignored.set(key, signature);
-        continue;
-      }
-      const again = Object.values(state.reported).some((r) => r.key === key);
-      say(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)${again ? ', again: its result is reported as on a first run' : ''}`);
-      try {
-        await upload(client, key, file);
-        const eTag = ((await client.head(key)).res.headers as Record<string, string | undefined>)['etag'] ?? '';
-        forgetReported(state, key, eTag);
-        state.uploaded[relative] = signature;
-        await saveDropState(DATA_DIR, state);
-      } catch (error) {
-        say(`[drop] upload of ${key} failed: ${(error as Error).message}`);
-      }
-    }
+    await watcher.poll();
     for (const record of await listJobRecords(client, recordsPrefix(stack), (jobId) => jobId in state.reported)) {
       if (record.status !== 'succeeded' && record.status !== 'failed') continue;
       state.reported[record.jobId] = { key: record.key, eTag: record.eTag };
@@ -129,12 +139,16 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
         continue;
       }
       for (const output of record.outputs) {
-        const target = path.join(OUT_DIR, ...output.key.split('/'));
-        await mkdir(path.dirname(target), { recursive: true });
+        const copy = outputCopyPath(OUT_DIR, output.key);
         const body = (await client.get(output.key)).content as Buffer;
-        await writeFile(target, body);
         const facts = await inspectAnimation(body);
-        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), target)})`);
+        if ('refused' in copy) {
+          say(`[done] ${record.key} -> ${JSON.stringify(output.key)}: ${facts.width}x${facts.height}, ${facts.frames} frames (not copied to ${path.relative(process.cwd(), OUT_DIR)}/: ${copy.refused})`);
+          continue;
+        }
+        await mkdir(path.dirname(copy.path), { recursive: true });
+        await writeFile(copy.path, body);
+        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), copy.path)})`);
       }
       for (const note of frameNotes(rules.find((r) => r.name === record.rule), record)) say(`[done] note: ${note}`);
     }
@@ -148,17 +162,6 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
   process.on('SIGTERM', () => void stop());
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const files: string[] = [];
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(full)));
-    else if (entry.isFile() && !entry.name.startsWith('.')) files.push(full);
-  }
-  return files;
-}
-
 /**
  * `npm run demo`: one sample video through the whole pipeline; exit 0 only if every output is there and tagged.
  * It runs on the data folder `npm start` uses (when no stack is running there), so `npm start` and the gallery show
@@ -169,6 +172,7 @@ async function demo(): Promise<number> {
   const shared = !(running && processAlive(running.pid));
   const dataDir = shared ? DATA_DIR : await mkdtemp(path.join(tmpdir(), 'video-animation-demo-'));
   const quiet = process.argv.includes('--quiet');
+  await checkSpecAsTheBuildDoes();
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
   const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line), ...(conversion ? { imm: { conversion } } : {}) });
   const keep = path.join(OUT_DIR, 'demo');
@@ -224,15 +228,8 @@ async function demo(): Promise<number> {
 }
 
 const command = process.argv[2];
-if (command === 'start') void start();
-else if (command === 'demo')
-  demo().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+if (command === 'start') start().catch(exitOnUserError('npm start'));
+else if (command === 'demo') demo().then((code) => process.exit(code), exitOnUserError('npm run demo'));
 else {
   console.error('usage: tsx local/cli.ts start|demo');
   process.exit(2);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobRecord } from '../shared/jobs/job';
 import { keyExtension, matchRules } from '../shared/rules/match';
@@ -23,6 +23,10 @@ export function stamped(text: string, date: Date = new Date()): string {
  * Size limits are left to the submit function, which logs its own reason.
  */
 export function ignoredReason(rules: readonly Pick<Rule, 'name' | 'prefix' | 'suffixes'>[], key: string): string | undefined {
+  const hidden = key.split('/').find((segment) => segment.startsWith('.'));
+  if (hidden !== undefined) {
+    return `${hidden} is hidden (its name starts with a dot): copy tools and editors write such files while they work, so npm start never uploads them; rename it to upload it`;
+  }
   if (matchRules(rules, key).length > 0) return undefined;
   const watching = rules.filter((rule) => key.startsWith(rule.prefix));
   if (watching.length === 0) {
@@ -97,7 +101,125 @@ export function forgetReported(state: DropState, key: string, eTag: string): str
   return forgotten;
 }
 
-/** Whether a file under drop/ needs uploading: it changed since its upload, and stood still for one poll. */
-export function readyToUpload(state: DropState, lastSeen: string | undefined, file: string, signature: string): boolean {
-  return state.uploaded[file] !== signature && lastSeen === signature;
+/**
+ * Where the copy of an output object goes under `outDir`, or why it cannot: a key with a leading `/`, a backslash,
+ * an empty, `.` or `..` segment, or a control character could name a place outside `outDir` (or a different file
+ * than the key says), so it is not copied. Nothing npm start writes leaves its folders.
+ */
+export function outputCopyPath(outDir: string, key: string): { path: string } | { refused: string } {
+  const segments = key.split('/');
+  if (/[\u0000-\u001f\u007f]/.test(key)) return { refused: 'it holds a control character' };
+  if (key.includes('\\')) return { refused: 'it holds a backslash' };
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return { refused: "it has an empty, '.' or '..' segment (or a leading or doubled '/')" };
+  }
+  const root = path.resolve(outDir);
+  const target = path.resolve(root, ...segments);
+  if (!target.startsWith(root + path.sep)) return { refused: `it would leave ${outDir}` };
+  return { path: target };
+}
+
+/**
+ * How long a dropped file must stand still (size and mtime unchanged, last written this long ago) before it is
+ * uploaded: a copy that pauses between chunks (a slow disk, a network share) is not taken half-written.
+ */
+export const DROP_QUIET_MS = 2000;
+
+/**
+ * Whether a file under drop/ needs uploading: it changed since its upload, it looked the same at the last poll,
+ * and it was last written at least `quietMs` ago.
+ */
+export function readyToUpload(
+  state: DropState,
+  lastSeen: string | undefined,
+  file: string,
+  seen: { signature: string; mtimeMs: number },
+  now: number,
+  quietMs: number = DROP_QUIET_MS,
+): boolean {
+  return state.uploaded[file] !== seen.signature && lastSeen === seen.signature && now - seen.mtimeMs >= quietMs;
+}
+
+export interface DropWatcherOptions {
+  dropDir: string;
+  /** Where a file is copied before its upload (inside the data folder), so what is uploaded is what was checked. */
+  stagingDir: string;
+  state: DropState;
+  /** Why a key is not uploaded (no rule takes it), or undefined. */
+  ignoredReason: (key: string) => string | undefined;
+  /** Uploads `file` to `key`; resolves with the object's ETag. */
+  upload: (key: string, file: string, size: number) => Promise<string>;
+  saveState: () => Promise<void>;
+  say: (line: string) => void;
+  quietMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The drop folder's poller (npm start calls `poll()` every second): uploads each file once it has stopped changing,
+ * says once why a file is ignored, and uploads a file again only when it changed since.
+ */
+export function createDropWatcher(options: DropWatcherOptions) {
+  const { state } = options;
+  const now = options.now ?? Date.now;
+  const lastSeen = new Map<string, string>();
+  const ignored = new Map<string, string>();
+
+  /** Copies the file aside and checks it did not change meanwhile: the upload then reads a whole, still file. */
+  async function stage(file: string, signature: string): Promise<string | undefined> {
+    await mkdir(options.stagingDir, { recursive: true });
+    const staged = path.join(options.stagingDir, `upload-${process.pid}-${Date.now()}`);
+    await copyFile(file, staged);
+    const after = await stat(file).catch(() => undefined);
+    if (after && `${after.size}:${after.mtimeMs}` === signature) return staged;
+    await rm(staged, { force: true });
+    return undefined;
+  }
+
+  return {
+    async poll(): Promise<void> {
+      for (const file of await walk(options.dropDir)) {
+        const info = await stat(file).catch(() => undefined);
+        if (!info) continue;
+        const signature = `${info.size}:${info.mtimeMs}`;
+        const relative = path.relative(options.dropDir, file).split(path.sep).join('/');
+        const previous = lastSeen.get(relative);
+        lastSeen.set(relative, signature);
+        if (!readyToUpload(state, previous, relative, { signature, mtimeMs: info.mtimeMs }, now(), options.quietMs)) continue;
+        const key = relative;
+        const reason = options.ignoredReason(key);
+        if (reason) {
+          if (ignored.get(key) !== signature) options.say(`[drop] ignoring ${key}: ${reason}`);
+          ignored.set(key, signature);
+          continue;
+        }
+        const staged = await stage(file, signature);
+        // Written to while it was copied: it is not still after all; the next polls wait for it again.
+        if (!staged) continue;
+        const again = Object.values(state.reported).some((r) => r.key === key);
+        options.say(`[drop] uploading ${key} (${(info.size / 1024).toFixed(0)} KiB)${again ? ', again: its result is reported as on a first run' : ''}`);
+        try {
+          const eTag = await options.upload(key, staged, info.size);
+          forgetReported(state, key, eTag);
+          state.uploaded[relative] = signature;
+          await options.saveState();
+        } catch (error) {
+          options.say(`[drop] upload of ${key} failed: ${(error as Error).message}`);
+        } finally {
+          await rm(staged, { force: true });
+        }
+      }
+    },
+  };
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(full)));
+    else if (entry.isFile()) files.push(full);
+  }
+  return files;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LocalSettingError } from './setting-error';
 
 /** A step of the submit function, recognised by the request that completes it. */
 export type CrashStep = 'record-created' | 'task-submitted';
@@ -57,32 +58,32 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
     const value = settings[name];
     if (value === undefined) return undefined;
     const n = Number(value);
-    if (!(n >= 0 && n <= 1)) throw new Error(`${name}=${value}: expected a share between 0 and 1`);
+    if (!(n >= 0 && n <= 1)) throw new LocalSettingError(`${name}=${value}: expected a share between 0 and 1`);
     return n;
   };
   const ms = (name: string) => {
     const value = settings[name];
     if (value === undefined) return undefined;
     const n = Number(value);
-    if (!(n >= 0)) throw new Error(`${name}=${value}: expected milliseconds`);
+    if (!(n >= 0)) throw new LocalSettingError(`${name}=${value}: expected milliseconds`);
     return n;
   };
   const count = (name: string) => {
     const value = settings[name];
     if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value)) throw new Error(`${name}=${value}: expected a whole number`);
+    if (!/^\d+$/.test(value)) throw new LocalSettingError(`${name}=${value}: expected a whole number`);
     return Number(value);
   };
   const code = (name: string) => {
     const value = settings[name];
     if (value === undefined) return undefined;
-    if (!/^[A-Za-z][\w.]*$/.test(value)) throw new Error(`${name}=${value}: expected an IMM error code such as InternalError or InvalidFile.Media`);
+    if (!/^[A-Za-z][\w.]*$/.test(value)) throw new LocalSettingError(`${name}=${value}: expected an IMM error code such as InternalError or InvalidFile.Media`);
     return value;
   };
   const perSecond = (name: string) => {
     const value = settings[name];
     if (value === undefined) return undefined;
-    if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name}=${value}: expected a whole number of API calls per second, at least 1`);
+    if (!/^[1-9]\d*$/.test(value)) throw new LocalSettingError(`${name}=${value}: expected a whole number of API calls per second, at least 1`);
     return Number(value);
   };
   const faults: StackFaults = {};
@@ -114,7 +115,7 @@ export function faultsFromSettings(settings: Record<string, string | undefined>)
   const crash = settings['FAULT_CRASH'];
   if (crash) {
     const match = /^([\w-]+):(record-created|task-submitted)(?::(\d+))?$/.exec(crash);
-    if (!match) throw new Error(`FAULT_CRASH=${crash}: expected <resource>:record-created|task-submitted[:times]`);
+    if (!match) throw new LocalSettingError(`FAULT_CRASH=${crash}: expected <resource>:record-created|task-submitted[:times]`);
     faults.crash = { resource: match[1]!, after: match[2] as CrashStep, times: Number(match[3] ?? 1) };
   }
   return faults;
@@ -126,7 +127,7 @@ export function faultSettingsFromArgs(args: string[], env: NodeJS.ProcessEnv): R
   args.forEach((arg, i) => {
     if (arg !== '--fault') return;
     const [name, value] = (args[i + 1] ?? '').split('=');
-    if (!name || value === undefined) throw new Error(`--fault takes NAME=VALUE, got "${args[i + 1] ?? ''}"`);
+    if (!name || value === undefined) throw new LocalSettingError(`--fault takes NAME=VALUE, got "${args[i + 1] ?? ''}"`);
     settings[name] = value;
   });
   return settings;

@@ -2,9 +2,11 @@ import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
-import { loadSpec, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
+import { loadSpec, SpecError, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalMnsServer, type LocalMnsServer, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
+import { listenOnSavedPort, loadSavedPorts, savePorts } from './ports';
+import { LocalSettingError } from './setting-error';
 
 export const LOCAL_ACCOUNT_ID = '1234567890123456';
 
@@ -25,13 +27,19 @@ export const FUNCTION_CREDENTIALS: FcCredentials = {
 export function conversionFromEnv(value: string | undefined): ConversionMode | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'ffmpeg' || value === 'fast') return value;
-  throw new Error(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
+  throw new LocalSettingError(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
 }
 
 export interface StackOptions {
   specFile?: string;
   /** Objects, failures and scratch files (default `.local/`). */
   dataDir?: string;
+  /**
+   * npm start's mode: the servers take the ports of the last run when free (`<dataDir>/ports.json`), and the local
+   * IMM keeps its tasks in `<dataDir>/imm-tasks.json` and runs again, once everything listens, the tasks that were
+   * running when the stack stopped (logged as `[imm] resuming ...`).
+   */
+  restartable?: boolean;
   /**
    * `disk` (default): the local OSS keeps its objects in `<dataDir>/oss` and they survive restarts (`npm start`).
    * `memory`: nothing on disk, gone at close (tests and the bench: faster).
@@ -147,7 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.build !== false) await (await import('../deploy/build')).buildFunctions(spec);
   const submitSpec = spec.functions.find((f) => f.ossTriggers.length > 0);
   const bucket = submitSpec?.ossTriggers[0]?.bucket;
-  if (!submitSpec || !bucket) throw new Error('s.yaml has no function with an OSS trigger');
+  if (!submitSpec || !bucket) throw new SpecError('s.yaml has no function with an OSS trigger');
   const region = submitSpec.region;
 
   const functionCredentials = FUNCTION_CREDENTIALS;
@@ -172,9 +180,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const pendingDeliveries = new Set<NodeJS.Timeout>();
 
+  const savedPorts = options.restartable ? await loadSavedPorts(dataDir) : {};
+  const portLog = (line: string) => log('stack', line);
+
   const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
   const configured = options.buckets ?? [];
-  const oss = await startLocalOss({
+  const oss = await listenOnSavedPort('oss', savedPorts.oss, (port) => startLocalOss({
+    port,
     ...(options.ossStorage === 'memory' ? { storage: 'memory' as const } : { dataDir: path.join(dataDir, 'oss') }),
     region,
     accountId: LOCAL_ACCOUNT_ID,
@@ -186,13 +198,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     asyncProcess: (request) => asyncProcess!(request),
     // Injected OSS faults hit the functions' calls; uploaders and the IMM stand-in see a healthy OSS.
     ...(faults.oss ? { faults: { ...faults.oss, random, accessKeyIds: [functionCredentials.accessKeyId] } } : {}),
-  });
+  }), portLog);
 
   const mns = createLocalMns({ delayScale, accountId: LOCAL_ACCOUNT_ID, ...(faults.notices ? { faults: { ...faults.notices, random } } : {}) });
   // The functions publish completion events over HTTP, signed with their role's STS credentials; each one is logged.
-  const mnsApi = await startLocalMnsServer({ mns, credentials: signers, onPublish: (m) => log('mns', `${m.topic}: ${describeEvent(m.messageBody)}`) });
+  const mnsApi = await listenOnSavedPort(
+    'mns',
+    savedPorts.mns,
+    (port) => startLocalMnsServer({ port, mns, credentials: signers, onPublish: (m) => log('mns', `${m.topic}: ${describeEvent(m.messageBody)}`) }),
+    portLog,
+  );
   const projects = [...new Set(spec.functions.map((f) => f.env['IMM_PROJECT']).filter((p): p is string => !!p))];
-  const imm = await startLocalImm({
+  const imm = await listenOnSavedPort('imm', savedPorts.imm, (port) => startLocalImm({
+    port,
+    ...(options.restartable ? { stateFile: path.join(dataDir, 'imm-tasks.json') } : {}),
     region,
     accountId: LOCAL_ACCOUNT_ID,
     credentials: signers,
@@ -205,7 +224,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.imm?.conversion ? { conversion: options.imm.conversion } : {}),
     concurrency: options.imm?.concurrency ?? (options.imm?.conversion === 'fast' ? 4 : 1),
     ...(faults.imm ? { faults: { ...faults.imm, random } } : {}),
-  });
+  }), portLog);
   const asyncProcess = createAsyncProcessHandler({
     imm,
     projectName: projects[0] ?? 'video-animation',
@@ -270,7 +289,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
   }
 
-  const fc = await startLocalFcApi({ region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions.map((fn) => functionDescription(fn)), functions });
+  const fc = await listenOnSavedPort(
+    'fc',
+    savedPorts.fc,
+    (port) => startLocalFcApi({ port, region, accountId: LOCAL_ACCOUNT_ID, credentials: [LOCAL_CREDENTIALS], specs: spec.functions.map((fn) => functionDescription(fn)), functions }),
+    portLog,
+  );
+  if (options.restartable) {
+    await savePorts(dataDir, { oss: oss.port, imm: imm.port, fc: fc.port, mns: mnsApi.port });
+    // Everything listens and the notices have their subscribers: the conversions a stop interrupted can finish.
+    const resumed = imm.resumeInterrupted();
+    if (resumed.length > 0) log('imm', `resuming ${resumed.length} conversion task(s) that were running when the stack stopped: ${resumed.join(', ')}`);
+  }
   const endpointsFile = await writeEndpointsFile(dataDir, {
     pid: process.pid,
     region,

@@ -30,7 +30,7 @@ async function render(spec: AnimationSpec) {
 
 describe('probeVideo', () => {
   test('reads size, duration and frame rate', async () => {
-    assert.deepEqual(await probeVideo(video), { width: 320, height: 240, durationSeconds: 4, frameRate: 25 });
+    assert.deepEqual(await probeVideo(video), { width: 320, height: 240, durationSeconds: 4, streamDuration: true, frameRate: 25, videoStartSeconds: 0 });
   });
 
   test('an undecodable file is a MediaError UndecodableMedia', async () => {

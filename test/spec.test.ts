@@ -206,7 +206,7 @@ describe('validateSpecRules on fixtures', () => {
       () => validateSpecRules(spec),
       (error: unknown) => {
         assert.ok(error instanceof RulesConfigError);
-        assert.deepEqual(error.problems, ['rule "movies" prefix: "movies/" is under no OSS trigger prefix ("videos/"); the rule would never fire']);
+        assert.deepEqual(error.problems, ['rule "movies" prefix: "movies/" is under no OSS trigger prefix ("videos/"); the rule would never fire: set vars.watchPrefix in s.yaml (the trigger\'s filter.key.prefix) to a start of "movies/" ("" watches every key) or move the rule under "videos/"']);
         assert.match(error.message, /^invalid rules in s\.yaml vars\.rules:/);
         return true;
       },

@@ -1,7 +1,13 @@
 import * as z from '../platform/zod';
 
-/** Video container formats IMM reads (IMM guide, "Supported audio and video formats"). */
-export const VIDEO_SUFFIXES = ['mp4', 'ts', 'mkv', 'mov', 'avi', 'flv', 'm3u8', 'webm', 'wmv', 'rm', 'rmvb', 'vob'] as const;
+/**
+ * File extensions of the video containers IMM reads. IMM's guide ("Supported audio and video formats", media
+ * transcoding and video-to-animation pages) names MP4, MPEG-TS, MKV, MOV, AVI, FLV, M3U8, WebM, WMV, RM and VOB
+ * "and other mainstream formats"; besides their usual extensions this takes the other common extensions of those
+ * same containers: m4v and 3gp (the MP4/MOV file format), mts and m2ts (MPEG-TS), mpg and mpeg (MPEG program
+ * streams, VOB's container). Ogg (ogv) and others IMM does not name are left to a rule's own suffixes.
+ */
+export const VIDEO_SUFFIXES = ['mp4', 'ts', 'mkv', 'mov', 'avi', 'flv', 'm3u8', 'webm', 'wmv', 'rm', 'rmvb', 'vob', 'm4v', '3gp', 'mts', 'm2ts', 'mpg', 'mpeg'] as const;
 
 /** IMM bills animations per output frame: an output without maxFrames gets this cap. */
 export const DEFAULT_MAX_FRAMES = 300;

@@ -171,7 +171,11 @@ function crossCheck(rules: Rule[], context: RuleSetContext): string[] {
 function checkTriggerCoverage(rule: Rule, triggers: OssTriggerFilter[]): string[] {
   const covering = triggers.filter((t) => rule.prefix.startsWith(t.prefix));
   if (covering.length === 0) {
-    return [`rule "${rule.name}" prefix: "${rule.prefix}" is under no OSS trigger prefix (${triggers.map((t) => `"${t.prefix}"`).join(', ') || 'none'}); the rule would never fire`];
+    const under = triggers[0] ? ` or move the rule under "${triggers[0].prefix}"` : '';
+    return [
+      `rule "${rule.name}" prefix: "${rule.prefix}" is under no OSS trigger prefix (${triggers.map((t) => `"${t.prefix}"`).join(', ') || 'none'}); the rule would never fire: ` +
+        `set vars.watchPrefix in s.yaml (the trigger's filter.key.prefix) to a start of "${rule.prefix}" ("" watches every key)${under}`,
+    ];
   }
   // OSS compares the suffix filter case-sensitively against the raw key.
   const uncovered = rule.suffixes.filter((s) => !covering.some((t) => t.suffix === '' || `.${s}`.endsWith(t.suffix)));

@@ -340,13 +340,13 @@ describe('parseRuleSet: records prefix', () => {
 describe('parseRuleSet: OSS trigger coverage', () => {
   test('a rule prefix outside every trigger prefix', () => {
     assert.deepEqual(problems([rule({ prefix: 'movies/' })], { ...context, triggers: [trigger(), trigger({ name: 'clips', prefix: 'clips/' })] }), [
-      'rule "a" prefix: "movies/" is under no OSS trigger prefix ("videos/", "clips/"); the rule would never fire',
+      'rule "a" prefix: "movies/" is under no OSS trigger prefix ("videos/", "clips/"); the rule would never fire: set vars.watchPrefix in s.yaml (the trigger\'s filter.key.prefix) to a start of "movies/" ("" watches every key) or move the rule under "videos/"',
     ]);
   });
 
   test('a rule prefix broader than the trigger prefix', () => {
     assert.deepEqual(problems([rule({ prefix: 'vid' })], { ...context, triggers: [trigger()] }), [
-      'rule "a" prefix: "vid" is under no OSS trigger prefix ("videos/"); the rule would never fire',
+      'rule "a" prefix: "vid" is under no OSS trigger prefix ("videos/"); the rule would never fire: set vars.watchPrefix in s.yaml (the trigger\'s filter.key.prefix) to a start of "vid" ("" watches every key) or move the rule under "videos/"',
     ]);
   });
 

@@ -25,7 +25,7 @@ export { createAsyncProcessHandler, type AsyncProcessOptions } from './oss-async
 // IMM 2020-09-30: CreateMediaConvertTask (animations), GetTask, ListTasks, DetectMediaMeta.
 export { completionNotice, IMM_API_VERSION, startLocalImm, type LocalImm, type LocalImmOptions, type TaskInfo } from './imm/server';
 export type { ConversionMode } from './imm/tasks';
-export { fastAnimation, plannedFrameCount } from './imm/fast-animation';
+export { fastAnimation } from './imm/fast-animation';
 
 // MNS topics with push subscriptions (what FC's mns_topic triggers receive).
 export { createLocalMns, TopicNotExistError, type LocalMns, type LocalMnsOptions, type NotifyContentFormat, type NotifyStrategy } from './mns/topics';

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { MediaError, planAnimation, type AnimationPlan, type AnimationSpec, type VideoInfo } from '../media';
+import { MediaError, planAnimation, plannedFrameCount, type AnimationSpec, type VideoInfo } from '../media';
 
 /**
  * The fast conversion mode (`startLocalImm({ conversion: 'fast' })`, `LOCAL_IMM_CONVERSION=fast`): instead of running
@@ -20,21 +20,6 @@ export interface FastAnimation {
   /** The planned size (what the real renderer would have written). */
   width: number;
   height: number;
-}
-
-/**
- * How many frames renderAnimation's ffmpeg select keeps: one per `interval` bucket among the source frames of the
- * selected range (frame k at k / frameRate, the range half-open), capped by `maxFrames`. The interval is never below
- * the source frame interval, so consecutive frames fall in the same or the next bucket and every bucket up to the
- * last frame's gets one: the count is that bucket's index + 1 (no loop over the frames of a long video).
- */
-export function plannedFrameCount(plan: AnimationPlan, sourceFrameRate: number): number {
-  const end = plan.durationSeconds - 0.0001;
-  // The last source frame before the end of the range.
-  const lastFrame = Math.ceil(end * sourceFrameRate) - 1;
-  if (end <= 0 || lastFrame < 0) return 0;
-  const frames = Math.floor(lastFrame / sourceFrameRate / plan.intervalSeconds + 0.001) + 1;
-  return plan.maxFrames ? Math.min(frames, plan.maxFrames) : frames;
 }
 
 /** Encoded animations by (format, size, frames, delay): a burst of one clip through one rule encodes once. */

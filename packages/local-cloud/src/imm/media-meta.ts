@@ -1,6 +1,6 @@
 import { MediaError, type MediaProbe } from '../media';
 import { ImmApiError, invalidMedia, resourceNotFound } from './errors';
-import { ossRefusal } from './oss-objects';
+import { ossAnswer, ossRefusal } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
 import type { MediaProber } from './probe-cache';
 
@@ -21,7 +21,7 @@ export async function detectMediaMeta(prober: MediaProber, location: OssLocation
     if (error instanceof MediaError) throw invalidMedia(uri);
     const refusal = ossRefusal(error);
     if (refusal === 'not-found') throw resourceNotFound('Object', `SourceURI: ${uri}`);
-    if (refusal === 'denied') throw new ImmApiError(403, 'PermissionDenied', `Access to ${uri} is denied.`);
+    if (refusal === 'denied') throw new ImmApiError(403, 'PermissionDenied', `Access to ${uri} is denied (OSS answered ${ossAnswer(error)}).`);
     throw error;
   }
   return metaFields(probe);

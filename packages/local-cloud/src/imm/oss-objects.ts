@@ -47,10 +47,21 @@ export function createOssObjects(access: OssAccess, region: string) {
 
 export type OssObjects = ReturnType<typeof createOssObjects>;
 
-/** How OSS refused a request: the object (or bucket) is missing, access is denied, or something else went wrong. */
+/**
+ * How OSS refused a request: the object (or bucket) is missing, access is denied, or something else went wrong.
+ * Every 403 is a denial, not only AccessDenied: a key with `.` or `..` segments reaches OSS as another path than
+ * the one signed (HTTP clients resolve the segments), and OSS answers 403 SignatureDoesNotMatch; retrying cannot
+ * help, so it must not pass for a server error.
+ */
 export function ossRefusal(error: unknown): 'not-found' | 'denied' | 'other' {
-  const code = (error as { code?: unknown }).code;
+  const { code, status } = error as { code?: unknown; status?: unknown };
   if (code === 'NoSuchKey' || code === 'NoSuchBucket') return 'not-found';
-  if (code === 'AccessDenied') return 'denied';
+  if (code === 'AccessDenied' || status === 403) return 'denied';
   return 'other';
+}
+
+/** What OSS answered, for messages: `403 SignatureDoesNotMatch`, or the status alone when no body said more (HEAD). */
+export function ossAnswer(error: unknown): string {
+  const { code, status } = error as { code?: unknown; status?: unknown };
+  return [status, typeof code === 'string' && code !== '' ? code : undefined].filter((part) => part !== undefined).join(' ');
 }

@@ -34,6 +34,11 @@ export interface LocalImmOptions {
   /** Tasks converted at the same time; default 1. */
   concurrency?: number;
   /**
+   * A JSON file that keeps the tasks across restarts (e.g. `<dataDir>/imm-tasks.json`): GetTask and ListTasks know
+   * them after a restart, and `resumeInterrupted()` runs again those that were running when the server stopped.
+   */
+  stateFile?: string;
+  /**
    * `ffmpeg` (default): tasks download their sources and render with ffmpeg; DetectMediaMeta downloads and runs
    * ffprobe on every call. `fast`: tasks write a small valid animation with the planned frame count and size
    * (src/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
@@ -88,6 +93,11 @@ export interface LocalImm {
    * notified like one from CreateMediaConvertTask. Returns a snapshot of the new task.
    */
   runJob(job: MediaConvertJob, requestId: string): TaskInfo;
+  /**
+   * With `stateFile`: runs again, from the start, the tasks that were running when the server last stopped, and
+   * returns their ids. Call it once whoever receives their completion notices is listening.
+   */
+  resumeInterrupted(): string[];
   /** Resolves when no task is running or queued. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -116,7 +126,8 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
   const prober = conversion === 'fast' ? cachingProber(objects, counted) : counted;
   const limiter = options.faults?.qps !== undefined ? slidingWindowLimiter(options.faults.qps, options.faults.now) : undefined;
   const calls = new Map<string, { calls: number; throttled: number }>();
-  const runner = createTaskRunner({
+  const runner = await createTaskRunner({
+    ...(options.stateFile ? { stateFile: options.stateFile } : {}),
     region: options.region,
     accountId: options.accountId,
     oss: options.oss,
@@ -224,6 +235,7 @@ export async function startLocalImm(options: LocalImmOptions): Promise<LocalImm>
       if (!projects.has(job.projectName)) throw resourceNotFound('Project', `ProjectName: ${job.projectName}`);
       return structuredClone(runner.submit(job, requestId));
     },
+    resumeInterrupted: () => runner.resumeInterrupted(),
     idle: () => runner.idle(),
     async close() {
       await runner.close();

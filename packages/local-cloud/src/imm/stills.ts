@@ -91,7 +91,7 @@ export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { s
     case 'average': {
       const n = number ?? 1;
       const step = length / n;
-      return { seek: start + step / 2, filter: `fps=fps=${n}/${roundTo(length, 6)}`, maxFrames: n };
+      return { seek: start + step / 2, filter: firstOfEach(step), maxFrames: n };
     }
     case 'keyframe':
       return { seek: start, filter: `select='eq(pict_type\\,I)',setpts=N/TB`, ...(number ? { maxFrames: number } : {}) };
@@ -101,9 +101,18 @@ export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { s
     }
     case 'interval': {
       const interval = Math.max(target.Interval || 1 / clip.frameRate, 1 / clip.frameRate);
-      return { seek: start, filter: `fps=fps=1/${roundTo(interval, 6)}`, ...(number ? { maxFrames: number } : {}) };
+      return { seek: start, filter: firstOfEach(interval), ...(number ? { maxFrames: number } : {}) };
     }
   }
+}
+
+/**
+ * The first frame at or after each multiple of `seconds` from the seek point. (ffmpeg's fps filter would give, for
+ * each slot, the last frame that rounds to it: the frame at 1.4 s for "every 3 s" at 5 fps, not the one at 0.)
+ */
+function firstOfEach(seconds: number): string {
+  const bucket = (t: string) => `floor(${t}/${roundTo(seconds, 6)}+0.001)`;
+  return `select='if(isnan(prev_selected_t)\\,1\\,gt(${bucket('t')}\\,${bucket('prev_selected_t')}))',setpts=N/TB`;
 }
 
 /** Renders one Snapshots or Sprites entry into `dir`; the files in output order with their OSS locations. */
@@ -136,12 +145,17 @@ export async function renderStill(input: string, source: VideoInfo, sourceLocati
     if (selection.maxFrames !== undefined) maxFiles = Math.ceil(selection.maxFrames / perFile);
   }
   const pattern = join(dir, `${still.kind}-%d.${target.Format}`);
+  // -ss and -to count from the container's start: a video that starts after it (an FLV whose audio comes first) is
+  // shifted by its start, and a seek to 0 before its first frame (which finds no frame at all) never happens.
+  const containerTime = (seconds: number) => String(roundTo(seconds + source.videoStartSeconds, 6));
   // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-ss', String(roundTo(selection.seek, 6)), ...(clipEnd < source.durationSeconds ? ['-to', String(roundTo(clipEnd, 6))] : []),
+    '-ss', containerTime(selection.seek), ...(clipEnd < source.durationSeconds ? ['-to', containerTime(clipEnd)] : []),
     '-i', input,
     '-vf', filters.join(','),
+    // Exactly the selected frames: image2's default constant rate would repeat a frame to fill the gaps.
+    '-vsync', '0',
     ...(maxFiles !== undefined ? ['-frames:v', String(maxFiles)] : []),
     ...(target.Format === 'jpg' ? ['-q:v', '3'] : []),
     '-start_number', '1', pattern,

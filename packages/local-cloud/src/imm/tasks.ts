@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { concatVideos, MediaError, probeVideo, renderAnimation, type VideoInfo } from '../media';
 import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
 import { fastAnimation } from './fast-animation';
 import type { MediaConvertJob, SourceClip } from './media-convert-request';
-import { createOssObjects, ossRefusal, type OssAccess } from './oss-objects';
+import { createOssObjects, ossAnswer, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
 import type { MediaProber } from './probe-cache';
 import { readStill, renderStill, STILL_CONTENT_TYPES } from './stills';
@@ -62,6 +62,12 @@ export interface TaskRunnerOptions {
    */
   conversion?: ConversionMode;
   prober?: MediaProber;
+  /**
+   * A JSON file that keeps the tasks across restarts (IMM keeps them for 7 days): GetTask and ListTasks answer for
+   * them after a restart, and the tasks still running when the server stopped run again on `resumeInterrupted()`.
+   * Unset: tasks live in memory only.
+   */
+  stateFile?: string;
   /** Injected task failures: a share of the tasks, and/or the first N tasks run, end Failed with `code`. */
   failTasks: { rate: number; firstTasks: number; code: string };
   random: () => number;
@@ -77,15 +83,59 @@ class TaskFailure extends Error {
   }
 }
 
+/** The local IMM's own code for a source that stops before the end its header gives (not an IMM code). */
+export const INCOMPLETE_MEDIA_CODE = 'InvalidFile.Incomplete';
+
 const CONTENT_TYPES = { gif: 'image/gif', webp: 'image/webp', ...STILL_CONTENT_TYPES } as const;
 
 export type ConversionMode = 'ffmpeg' | 'fast';
 
+/** What the state file holds: every task, and the job of those not finished (to run them again). */
+interface SavedTask {
+  task: TaskInfo;
+  job?: MediaConvertJob;
+}
+
+async function loadSavedTasks(file: string): Promise<SavedTask[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return (JSON.parse(text) as { tasks: SavedTask[] }).tasks;
+}
+
 /** Runs MediaConvert tasks in the background, `concurrency` at a time, in submission order. */
-export function createTaskRunner(options: TaskRunnerOptions) {
+export async function createTaskRunner(options: TaskRunnerOptions) {
   if (options.conversion === 'fast' && !options.prober) throw new Error('the fast conversion mode needs a prober');
   const tasks = new Map<string, TaskInfo>();
+  const jobs = new Map<string, MediaConvertJob>();
   const queue: { task: TaskInfo; job: MediaConvertJob }[] = [];
+  const interrupted: { task: TaskInfo; job: MediaConvertJob }[] = [];
+  if (options.stateFile) {
+    for (const { task, job } of await loadSavedTasks(options.stateFile)) {
+      tasks.set(task.taskId, task);
+      if (task.status === 'Running' && job) {
+        jobs.set(task.taskId, job);
+        interrupted.push({ task, job });
+      }
+    }
+  }
+  // Writes go one after the other, each through a temporary file: a stop mid-write leaves the previous state whole.
+  let saving = Promise.resolve();
+  function save(): Promise<void> {
+    const file = options.stateFile;
+    if (!file) return Promise.resolve();
+    saving = saving.then(async () => {
+      const saved: SavedTask[] = [...tasks.values()].map((task) => ({ task, ...(jobs.has(task.taskId) ? { job: jobs.get(task.taskId)! } : {}) }));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(`${file}.tmp`, JSON.stringify({ tasks: saved }));
+      await rename(`${file}.tmp`, file);
+    }).catch((error: unknown) => console.error(`local IMM: cannot save the tasks to ${file}: ${error instanceof Error ? error.message : String(error)}`));
+    return saving;
+  }
   const objects = createOssObjects(options.oss, options.region);
   let running = 0;
   let tasksRun = 0;
@@ -223,7 +273,9 @@ export function createTaskRunner(options: TaskRunnerOptions) {
       task.message = failure.message;
     } finally {
       task.endTime = new Date().toISOString();
+      jobs.delete(task.taskId);
       await rm(dir, { recursive: true, force: true });
+      await save();
     }
     if (task.topicName) await notify(task, task.topicName);
   }
@@ -281,9 +333,25 @@ export function createTaskRunner(options: TaskRunnerOptions) {
         outputs: [],
       };
       tasks.set(task.taskId, task);
+      jobs.set(task.taskId, job);
+      void save();
       queue.push({ task, job });
       pump();
       return task;
+    },
+    /**
+     * Runs again, from the start, the tasks the state file shows running when the server last stopped (their
+     * outputs are written again, their notices published once they end). Returns their ids.
+     */
+    resumeInterrupted(): string[] {
+      const resumed = interrupted.splice(0);
+      for (const entry of resumed) {
+        entry.task.progress = 0;
+        entry.task.outputs = [];
+        queue.push(entry);
+      }
+      pump();
+      return resumed.map((entry) => entry.task.taskId);
     },
     get: (taskId: string) => tasks.get(taskId),
     /** Snapshots: later progress does not change them. */
@@ -296,11 +364,12 @@ export function createTaskRunner(options: TaskRunnerOptions) {
       closed = true;
       queue.length = 0;
       if (running > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      await saving;
     },
   };
 }
 
-export type TaskRunner = ReturnType<typeof createTaskRunner>;
+export type TaskRunner = Awaited<ReturnType<typeof createTaskRunner>>;
 
 /** The message IMM publishes to the task's MNS topic when it ends (an event envelope around a JSON string). */
 export function completionNotice(task: TaskInfo, region: string, accountId: string): string {
@@ -341,7 +410,7 @@ function ossFailure(error: unknown, location: OssLocation): TaskFailure {
     case 'not-found':
       return new TaskFailure('ResourceNotFound', `The specified resource Object is not found: ${uri} (${(error as { code: string }).code}).`);
     case 'denied':
-      return new TaskFailure('PermissionDenied', `Access to ${uri} is denied.`);
+      return new TaskFailure('PermissionDenied', `Access to ${uri} is denied (OSS answered ${ossAnswer(error)}).`);
     case 'other':
       return new TaskFailure('InternalError', `OSS request for ${uri} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -350,9 +419,15 @@ function ossFailure(error: unknown, location: OssLocation): TaskFailure {
 function toTaskFailure(error: unknown): TaskFailure {
   if (error instanceof TaskFailure) return error;
   if (error instanceof MediaError) {
-    return error.code === 'UndecodableMedia'
-      ? new TaskFailure('InvalidFile.Media', `${INVALID_MEDIA_MESSAGE} ${error.message}`)
-      : new TaskFailure('InternalError', error.message);
+    switch (error.code) {
+      case 'UndecodableMedia':
+        return new TaskFailure('InvalidFile.Media', `${INVALID_MEDIA_MESSAGE} ${error.message}`);
+      case 'IncompleteMedia':
+        // IMM documents nothing for a truncated source; this code is the local IMM's own (see the README).
+        return new TaskFailure(INCOMPLETE_MEDIA_CODE, `The media file is incomplete: ${error.message}`);
+      default:
+        return new TaskFailure('InternalError', error.message);
+    }
   }
   return new TaskFailure('InternalError', error instanceof Error ? error.message : String(error));
 }

@@ -56,7 +56,7 @@ export interface AnimationPlan {
 }
 
 /** Resolves a spec against the probed source: sizes, time range, sampling and playback rates. Pure. */
-export function planAnimation(source: VideoInfo, spec: AnimationSpec): AnimationPlan {
+export function planAnimation(source: Pick<VideoInfo, 'width' | 'height' | 'durationSeconds' | 'frameRate'>, spec: AnimationSpec): AnimationPlan {
   const clipStart = spec.sourceStartTime ?? 0;
   const clipEnd = spec.sourceDuration !== undefined ? Math.min(clipStart + spec.sourceDuration, source.durationSeconds) : source.durationSeconds;
   const startSeconds = clipStart + (spec.startTime ?? 0);
@@ -74,6 +74,21 @@ export function planAnimation(source: VideoInfo, spec: AnimationSpec): Animation
     frameRate: spec.frameRate || 1 / intervalSeconds,
     maxFrames: spec.number || undefined,
   };
+}
+
+/**
+ * How many frames renderAnimation's ffmpeg select keeps: one per `interval` bucket among the source frames of the
+ * selected range (frame k at k / frameRate, the range half-open), capped by `maxFrames`. The interval is never below
+ * the source frame interval, so consecutive frames fall in the same or the next bucket and every bucket up to the
+ * last frame's gets one: the count is that bucket's index + 1 (no loop over the frames of a long video).
+ */
+export function plannedFrameCount(plan: AnimationPlan, sourceFrameRate: number): number {
+  const end = plan.durationSeconds - 0.0001;
+  // The last source frame before the end of the range.
+  const lastFrame = Math.ceil(end * sourceFrameRate) - 1;
+  if (end <= 0 || lastFrame < 0) return 0;
+  const frames = Math.floor(lastFrame / sourceFrameRate / plan.intervalSeconds + 0.001) + 1;
+  return plan.maxFrames ? Math.min(frames, plan.maxFrames) : frames;
 }
 
 export function planGeometry(source: Pick<VideoInfo, 'width' | 'height'>, spec: Pick<AnimationSpec, 'width' | 'height' | 'scaleType'>): Geometry {
@@ -122,13 +137,19 @@ export async function renderAnimation(input: string, output: string, spec: Anima
   const plan = planAnimation(source, spec);
   const { geometry } = plan;
 
-  // Timestamps start at 0 at the seek point. The range is half-open: ffmpeg's -t lets a frame at exactly the end
-  // through, so the end is enforced here too. Bucket index of a timestamp: the small bias keeps exact multiples
-  // of the interval in their own bucket.
-  const end = plan.durationSeconds - 0.0001;
-  const bucket = (t: string) => `floor(${t}/${plan.intervalSeconds}+0.001)`;
+  // No input seek: `-ss` on a stream that does not start at 0 (an FLV whose first frame is at 1.7 s) drops the frames
+  // before the seek point's keyframe, or every frame. The graph selects the window on the video's own time instead
+  // (the container starts at 0, the video at videoStartSeconds). The range is half-open. Bucket index of a
+  // timestamp: the small bias keeps exact multiples of the interval in their own bucket.
+  const videoTime = `(t-${source.videoStartSeconds})`;
+  const from = plan.startSeconds;
+  const end = plan.startSeconds + plan.durationSeconds - 0.0001;
+  const bucket = (t: string) => `floor((${t}-${from})/${plan.intervalSeconds}+0.001)`;
   const filters = [
-    `select='lt(t,${end})*if(isnan(prev_selected_t),1,gt(${bucket('t')},${bucket('prev_selected_t')}))'`,
+    `select='gte(${videoTime},${from})*lt(${videoTime},${end})*if(isnan(prev_selected_t),1,gt(${bucket(videoTime)},${bucket(`(prev_selected_t-${source.videoStartSeconds})`)}))'`,
+    // A fine time base before the even timestamps: in the source's (1/10 in a 10 fps AVI) N/frameRate rounds to
+    // uneven ticks, and the encoder turns them into delays like 170, 160, 10, 330 ms (0 ms frames in WebP).
+    'settb=1/1000000',
     `setpts=N/(${plan.frameRate}*TB)`,
     `scale=${geometry.scaledWidth}:${geometry.scaledHeight}`,
     ...(geometry.fitting === 'crop' ? [`crop=${geometry.width}:${geometry.height}`] : []),
@@ -150,8 +171,6 @@ export async function renderAnimation(input: string, output: string, spec: Anima
   try {
     ({ stdout: progress } = await runProcess(ffmpegPath(), [
       '-hide_banner', '-nostdin', '-nostats', '-v', 'error', '-y',
-      '-ss', String(plan.startSeconds),
-      '-t', String(plan.durationSeconds),
       '-i', input,
       '-filter_complex', graph,
       '-map', '[out]',
@@ -171,6 +190,15 @@ export async function renderAnimation(input: string, output: string, spec: Anima
   }
   const frames = Number([...progress.matchAll(/^frame=(\d+)$/gm)].pop()?.[1] ?? 0);
   if (frames === 0) throw new MediaError('EmptySelection', 'no frame was selected from the video');
+  const planned = plannedFrameCount(plan, source.frameRate);
+  // One frame of slack for the window's edge (a last frame a hair before the end, a rounded duration). Checked only
+  // against the video stream's own duration: a container's may run on with audio after the last frame.
+  if (source.streamDuration && frames < planned - 1) {
+    throw new MediaError(
+      'IncompleteMedia',
+      `the video stops early: ${frames} of the ${planned} planned frames could be decoded (its header says ${source.durationSeconds} s); the file is truncated or damaged`,
+    );
+  }
   const { size } = await stat(output);
   return { frames, width: geometry.width, height: geometry.height, bytes: size };
 }

@@ -4,6 +4,7 @@ export { probeMedia, probeVideo, type MediaProbe, type VideoInfo } from './probe
 export {
   planAnimation,
   planGeometry,
+  plannedFrameCount,
   renderAnimation,
   type AnimationFormat,
   type AnimationPlan,
