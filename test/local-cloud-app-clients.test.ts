@@ -58,11 +58,27 @@ describe('the local stack with buckets beside s.yaml', () => {
 describe("the functions' own clients against the local cloud's faults", () => {
   const KEY = { accessKeyId: 'LTAIclientstest', accessKeySecret: 'clients-test-secret' };
 
-  test('a clock 20 minutes off is 403 RequestTimeTooSkewed, a ServiceResponseError the app can classify', async (t) => {
+  test('a clock 20 minutes off: OSS answers 403 RequestTimeTooSkewed, the client corrects its clock from the Date and retries once', async (t) => {
     const oss = await startLocalOss({ storage: 'memory', region: 'cn-hangzhou', accountId: '1', buckets: ['skewed'], credentials: [KEY], clockOffsetMs: 20 * 60_000 });
     t.after(() => oss.close());
-    const bucket = createBucketClient({ bucket: 'skewed', region: 'cn-hangzhou', credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${oss.port}` } });
-    await assert.rejects(bucket.putText('x.json', '{}'), { name: 'ServiceResponseError', status: 403, code: 'RequestTimeTooSkewed' });
+    let clockReads = 0;
+    const bucket = createBucketClient({
+      bucket: 'skewed',
+      region: 'cn-hangzhou',
+      credentials: KEY,
+      endpoint: { protocol: 'http', host: `127.0.0.1:${oss.port}` },
+      now: () => (clockReads++, new Date()),
+    });
+    assert.equal(await bucket.putText('x.json', '{}'), 'written');
+    assert.equal(await bucket.getText('x.json'), '{}', 'later requests are signed with the corrected clock');
+    // The first request, the retry after the correction, then the GET: one refused request in all.
+    assert.ok(clockReads >= 3);
+
+    // A server that keeps refusing (its Date says nothing useful) gets one retry, then the answer is the app's to sort.
+    const hopeless = await startLocalOss({ storage: 'memory', region: 'cn-hangzhou', accountId: '1', buckets: ['skewed'], credentials: [{ accessKeyId: 'other', accessKeySecret: 'x' }], clockOffsetMs: 20 * 60_000 });
+    t.after(() => hopeless.close());
+    const refused = createBucketClient({ bucket: 'skewed', region: 'cn-hangzhou', credentials: KEY, endpoint: { protocol: 'http', host: `127.0.0.1:${hopeless.port}` } });
+    await assert.rejects(refused.putText('x.json', '{}'), { name: 'ServiceResponseError', status: 403 });
   });
 
   test('a lost CreateMediaConvertTask answer is a NetworkError (ECONNRESET) while the task exists', async (t) => {
