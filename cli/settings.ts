@@ -15,6 +15,8 @@ export interface AppSettings {
   specFile: string;
   region: string;
   bucket: string;
+  /** Where the job records live (RECORDS_BUCKET of the functions; by default the watched bucket). */
+  recordsBucket: string;
   recordsPrefix: string;
   /** The function with the OSS trigger: backfill and retry hand their work to it. */
   submitFunction: string;
@@ -56,6 +58,7 @@ export async function loadAppSettings(specFile: string): Promise<AppSettings> {
     specFile: file,
     region: trigger.region,
     bucket: trigger.bucket,
+    recordsBucket: submit.env['RECORDS_BUCKET'] || trigger.bucket,
     recordsPrefix,
     submitFunction: submit.functionName,
     rules,

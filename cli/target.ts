@@ -99,7 +99,11 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
   return {
     region,
     bucket,
-    store: ossJobStore(readOnlyBucket(oss, bucket), settings.recordsPrefix),
+    // The job records may live in a bucket of their own (RECORDS_BUCKET).
+    store: ossJobStore(
+      settings.recordsBucket === bucket ? readOnlyBucket(oss, bucket) : readOnlyBucket(ossClient({ bucket: settings.recordsBucket, region, credentials, endpoint: `https://oss-${region}.aliyuncs.com`, pathStyle: false }), settings.recordsBucket),
+      settings.recordsPrefix,
+    ),
     oss,
     signedUrl: (key, expires) => signedGetUrl(oss, key, expires),
     invoker: () => (invoker ??= callerAccountId(caller).then((accountId) => fcInvoker(fcOptions(accountId)))),

@@ -183,7 +183,7 @@ describe('ossAsyncEngine', () => {
           'or with IMM AttachOSSBucket (OSSBucket=plain-bkt, ProjectName=<your project>). ' +
           'OSS said: Imm Client: ResourceNotFound.Attachment: no IMM project is attached to this bucket, so x-oss-async-process is unavailable.',
       );
-      assert.deepEqual(describeServiceError('oss', error), { service: 'oss', status: 400, code: 'Imm Client', message: error.message, transient: false });
+      assert.deepEqual(describeServiceError('oss', error), { service: 'oss', status: 400, code: 'Imm Client', message: error.message, transient: false, ambiguous: false });
       return true;
     });
     assert.equal(routed.length, before + 1);

@@ -1,3 +1,4 @@
+import type { Pricing } from '../../shared/jobs/cost';
 import type { Cost } from '../../shared/jobs/cost';
 import { JOB_STATUSES, type JobError, type JobRecord, type JobStatus } from '../../shared/jobs/job';
 import type { JobStore } from '../../shared/jobs/store';
@@ -44,7 +45,7 @@ export async function jobs(ctx: CommandContext, options: { status?: string; rule
     (entry) => (wantedStatus === undefined || entry.status === wantedStatus) && (options.rule === undefined || entry.rule === options.rule),
   );
   const listed = matching.slice(0, options.limit);
-  const records = await readJobs(target.store, listed.map((e) => e.jobId));
+  const records = await readJobs(target.store, listed.map((e) => e.jobId), ctx.settings.pricing);
   const rows: JobRow[] = listed.map((entry, i) => {
     const record = records[i];
     // The index entry is written after the record: where they differ, the record is the newer word.
@@ -56,8 +57,8 @@ export async function jobs(ctx: CommandContext, options: { status?: string; rule
 }
 
 /** Reads job records a few at a time; a missing one is undefined. */
-export function readJobs(store: JobStore, jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
-  return mapWithConcurrency(jobIds, READ_CONCURRENCY, (jobId) => readJob(store, jobId));
+export function readJobs(store: JobStore, jobIds: readonly string[], pricing?: Pricing): Promise<(JobRecord | undefined)[]> {
+  return mapWithConcurrency(jobIds, READ_CONCURRENCY, (jobId) => readJob(store, jobId, pricing));
 }
 
 export function jobRow(record: JobRecord): JobRow {

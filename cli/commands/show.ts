@@ -36,8 +36,8 @@ export async function show(ctx: CommandContext, options: { subject: string }): P
   const { subject } = options;
   // A job id (or a unique prefix of one) names that job; anything else, or a prefix no job has, is a source key.
   const jobId = isJobIdPrefix(subject) ? await resolveJobId(target.store, subject) : undefined;
-  const byId = jobId === undefined ? undefined : await readJob(target.store, jobId);
-  const records = byId ? [byId] : (await readJobs(target.store, await target.store.jobsOfSource(subject))).filter((r): r is JobRecord => r !== undefined);
+  const byId = jobId === undefined ? undefined : await readJob(target.store, jobId, ctx.settings.pricing);
+  const records = byId ? [byId] : (await readJobs(target.store, await target.store.jobsOfSource(subject), ctx.settings.pricing)).filter((r): r is JobRecord => r !== undefined);
   if (records.length === 0) {
     throw new UsageError(`no job with id or source key "${subject}": list jobs with ${ctx.commandLine('jobs')}, or process the video with ${ctx.commandLine('backfill', '--prefix', subject)}`);
   }
