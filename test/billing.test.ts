@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ossRequestsBench } from '../bench/oss-requests';
 import type { StackOptions } from '../local/stack';
 import { startOssRequestLog, type OssRequest, type OssRequestLog } from './helpers/oss-request-log';
 import { startTestStack, type TestStack } from './helpers/stack';
@@ -239,5 +240,19 @@ describe('the OSS clock 20 minutes ahead of the functions', () => {
     // One refusal per function instance that talked to OSS (submit and record), none after the correction.
     assert.equal(skewed.length, 2);
     assert.equal(stack.failures().length, 0);
+  });
+});
+
+describe('the cost of one upload (one rule, two outputs) and its notice', () => {
+  it('is 20 OSS requests: 9 by submit, 11 by record (each first invocation checks the records bucket once)', async (t) => {
+    const figures = await ossRequestsBench({ build: true, runs: 1 });
+    const counts = figures.functions.map((f) => [f.functionName, f.requests.length]);
+    t.diagnostic(`${JSON.stringify(counts)}; rounds ${figures.functions.map((f) => f.rounds).join(' + ')}`);
+    assert.deepEqual([figures.rule, figures.outputs], ['preview', 2]);
+    assert.deepEqual(counts, [
+      ['video-animation-submit', 9],
+      ['video-animation-record', 11],
+    ]);
+    for (const f of figures.functions) assert.equal(f.requests.filter((r) => r.url.includes('?versioning')).length, 1, f.functionName);
   });
 });

@@ -87,17 +87,27 @@ export async function startOssRequestLog(): Promise<OssRequestLog> {
  * (requests that overlap went out together and count as one round).
  */
 export function sequentialRounds(requests: readonly OssRequest[]): number {
+  return longestChain(requests).length;
+}
+
+/** The requests of that longest chain, in order. */
+export function longestChain(requests: readonly OssRequest[]): OssRequest[] {
   const ordered = [...requests].sort((a, b) => a.startedAt - b.startedAt);
-  const chain: number[] = [];
+  const length: number[] = [];
+  const previous: (number | undefined)[] = [];
   ordered.forEach((request, i) => {
-    let longest = 0;
+    let best: number | undefined;
     for (let j = 0; j < i; j++) {
       const before = ordered[j]!;
-      if (before.endedAt !== undefined && before.endedAt <= request.startedAt) longest = Math.max(longest, chain[j]!);
+      if (before.endedAt !== undefined && before.endedAt <= request.startedAt && (best === undefined || length[j]! > length[best]!)) best = j;
     }
-    chain.push(longest + 1);
+    length.push(best === undefined ? 1 : length[best]! + 1);
+    previous.push(best);
   });
-  return Math.max(0, ...chain);
+  if (ordered.length === 0) return [];
+  const chain: OssRequest[] = [];
+  for (let i: number | undefined = length.indexOf(Math.max(...length)); i !== undefined; i = previous[i]) chain.unshift(ordered[i]!);
+  return chain;
 }
 
 /** The requests that started within an invocation's run (its startedAt and endedAt). */
