@@ -9,10 +9,12 @@ import { loadSpec } from '../deploy/spec';
 import { burstBench, formatBurst } from './burst';
 import { cliStartBench, formatCliStart } from './cli-start';
 import { firstInvocationBench, formatFirstInvocation } from './first-invocation';
+import { formatOssRequests, ossRequestsBench } from './oss-requests';
 
 /**
  * `npm run bench`: figures measured in one run on this machine, as ratios where timing is involved (the machines
  * are shared and noisy):
+ * - the OSS requests and sequential rounds of each function for one upload (one rule, two outputs) and its notice;
  * - the command line's start: `video-animation --help` against `node -e 0` (BENCH_ROUNDS alternating runs);
  * - first invocation of each function in a fresh process against the local services, against `node -e 0`
  *   (BENCH_ROUNDS alternating runs, default 15), with package size and warm handler time;
@@ -57,6 +59,7 @@ async function main() {
   console.log(`${formatCliStart(await cliStartBench({ rounds: ROUNDS })).join('\n')}\n`);
   const bundles = await buildFunctions(await loadSpec(path.join(ROOT, 's.yaml')));
   const bundlesDir = path.dirname(path.dirname(bundles[0]!.file));
+  console.log(`${formatOssRequests(await ossRequestsBench()).join('\n')}\n`);
   console.log(formatFirstInvocation(await firstInvocationBench({ rounds: ROUNDS, warmEvents: 20, bundlesDir })).join('\n'));
   // As deployed (s.yaml's cap), sized for this IMM rate by Little's law (2), and uncapped.
   for (const capSubmit of [true, 2, false]) {

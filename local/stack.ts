@@ -216,7 +216,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     accountId: LOCAL_ACCOUNT_ID,
     credentials: signers,
     projects,
-    oss: { endpoint: oss.endpoint, ...LOCAL_CREDENTIALS },
+    oss: { endpoint: oss.endpoint, ...LOCAL_CREDENTIALS, ...(options.ossClockOffsetMs ? { clockOffsetMs: options.ossClockOffsetMs } : {}) },
     publish: async (topic, body) => {
       mns.publish(topic, body, options.base64Messages ? { base64Message: true } : {});
     },

@@ -5,6 +5,11 @@ export interface OssAccess {
   endpoint: string;
   accessKeyId: string;
   accessKeySecret: string;
+  /**
+   * The OSS server's clock offset (its `clockOffsetMs`): IMM is a service in step with OSS's clock, so its own
+   * requests are signed at the server's time while every client of the stack looks skewed.
+   */
+  clockOffsetMs?: number;
 }
 
 /** The local IMM's own OSS access (IMM reads sources and writes outputs with its service role): one ali-oss client per bucket. */
@@ -21,6 +26,7 @@ export function createOssObjects(access: OssAccess, region: string) {
         bucket,
         region: `oss-${region}`,
         secure: access.endpoint.startsWith('https:'),
+        ...(access.clockOffsetMs ? { amendTimeSkewed: access.clockOffsetMs } : {}),
       });
       clients.set(bucket, existing);
     }
