@@ -95,14 +95,6 @@ describe('engine oss: the x-oss-async-process POST makes the task and its answer
 
   it(
     'bills one task and finishes the job when the notice comes, without a second POST (not even by reconcile)',
-    {
-      todo:
-        'the record function cannot place the notice of a task whose POST answer was lost: shared/app/record.ts locateJob ' +
-        'finds engine oss jobs only by the task index, which submit writes only from a POST answer (shared/app/advance.ts ' +
-        'indexTasks); the notice is retried (TransientFailure) and dropped, the job stays pending (attempts: retrying ' +
-        'UnknownOutcome, deferred AwaitingUnrecordedTask), and once RECONCILE_AFTER_SECONDS have passed reconcile POSTs ' +
-        'again (uncertainWait ends): a second billed task',
-    },
     async (t) => {
       const key = 'videos/lost-answer/oss.mp4';
       const posts = () => oss.requests().filter((r) => r.method === 'POST' && r.url.includes('x-oss-async-process')).length;

@@ -1,6 +1,8 @@
 import { parseUserData } from '../engines/imm';
 import type { ImmTaskNotice } from '../events/mns';
-import { TransientFailure } from '../platform/errors';
+import { outputState } from '../jobs/derive';
+import { loadJob } from '../jobs/lifecycle';
+import { TransientFailure, UNKNOWN_OUTCOME } from '../platform/errors';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
 import { recordTaskEnd, type TaskEndOutcome } from './task-end';
 
@@ -38,7 +40,36 @@ async function locateJob(notice: ImmTaskNotice, deps: AppDeps): Promise<{ ctx: B
   const ctx = await bucketContext(deps, sourceBucket);
   const index = await ctx.life.retry(() => ctx.life.store.findTask(notice.TaskId));
   if (index) return { ctx, jobId: index.jobId, ...(index.outputs ? { outputs: index.outputs } : {}) };
+  const sourceKey = /^oss:\/\/[^/]+\/(.+)$/.exec(notice.Sources?.[0]?.URI ?? '')?.[1];
+  const lost = sourceKey ? await jobAwaitingLostTask(ctx, sourceKey) : undefined;
+  if (lost) {
+    deps.log.warn('adopting a task whose POST answer was lost, by its source', { jobId: lost.jobId, taskId: notice.TaskId, output: lost.output });
+    return { ctx, jobId: lost.jobId, outputs: [lost.output] };
+  }
   const ended = Date.parse(notice.EndTime ?? '');
   if (Number.isFinite(ended) && deps.clock.now() - ended > FOREIGN_NOTICE_AFTER_MS) return `task ${notice.TaskId} belongs to no video-animation job`;
   throw new TransientFailure(`task ${notice.TaskId} is not indexed yet; the notice will be retried`);
+}
+
+/**
+ * Engine oss's notices carry nothing of ours, and a task whose POST answer was lost was never indexed. Its notice
+ * still names the source: if exactly one engine oss job of that source has an attempt that ended on an unknown
+ * outcome (UnknownOutcome), the task is the one that POST started, for the first output that attempt left without a
+ * task (the engine submits outputs in order and stops at the first failure). Anything less certain is left alone.
+ */
+async function jobAwaitingLostTask(ctx: BucketContext, sourceKey: string): Promise<{ jobId: string; output: string } | undefined> {
+  const { life } = ctx;
+  const jobIds = await life.retry(() => life.store.jobsOfSource(sourceKey));
+  const states = (await Promise.all(jobIds.map((jobId) => loadJob(life, jobId)))).filter((s) => s !== undefined);
+  const candidates = states.flatMap((state) => {
+    const { job, attempts, results, ended } = state.facts;
+    if (ended || job.engine !== 'oss') return [];
+    const lost = attempts.findLast((a) => a.outcome === 'retrying' && a.error?.code === UNKNOWN_OUTCOME);
+    if (!lost) return [];
+    const later = attempts.filter((a) => a.number > lost.number && a.tasks.length > 0);
+    if (later.length > 0) return [];
+    const output = job.outputs.find((o) => outputState(attempts, results, o.key, life.policy).state === 'unsubmitted');
+    return output ? [{ jobId: job.jobId, output: output.key }] : [];
+  });
+  return candidates.length === 1 ? candidates[0] : undefined;
 }

@@ -311,3 +311,38 @@ describe('outputs deleted with their source', () => {
     assert.deepEqual(outcome, { status: 'skipped', key: KEY, reason: 'event ObjectRemoved:DeleteObject: no rule deletes outputs with their source (deleteWithSource)' });
   });
 });
+
+describe('engine oss: a lost POST answer', () => {
+  const ossConfig = () => testConfig({}, DEFAULT_RULES.map((r) => ({ ...r, engine: 'oss' as const })));
+  const bare = (taskId: string) => ({ ...notice(taskId, 'x'), UserData: '', Sources: [{ URI: `oss://${BUCKET}/${KEY}` }] });
+
+  it('the notice of the unindexed task is placed by its source: the first output the attempt left without a task', async () => {
+    const app = fakeApp({ engine: (imm) => fakeOssEngine(imm), config: ossConfig() });
+    app.bucket.objects.set(KEY, 'video');
+    app.imm.dropAnswerNext();
+    await assert.rejects(submitUploads(uploadEvent(KEY), app.deps()), TransientFailure);
+    assert.equal(app.imm.tasks.length, 1, 'the POST made its task; its answer was lost');
+    assert.equal(app.imm.calls.create, 1, 'and it was not sent again');
+    // The redelivered event waits: the attempt may have started a task it could not record.
+    const [deferred] = await submitUploads(uploadEvent(KEY), app.deps('again'));
+    assert.equal(deferred?.status, 'deferred');
+    produce(app);
+    const outcome = await recordTaskNotice(bare('task-1'), app.deps());
+    assert.equal(outcome.status, 'recorded');
+    const job = (await app.store.getJob(idOf()))!;
+    assert.deepEqual(job.outputs.map((o) => o.taskId), ['task-1', undefined], 'the gif, the first output, got it');
+    assert.ok(messages(app, 'warn').includes('adopting a task whose POST answer was lost, by its source'));
+  });
+
+  it('two candidate jobs of one source: nothing is guessed', async () => {
+    const app = fakeApp({ engine: (imm) => fakeOssEngine(imm), config: testConfig({}, [{ ...DEFAULT_RULES[0]!, engine: 'oss' as const }, { ...DEFAULT_RULES[0]!, name: 'again', engine: 'oss' as const, outputs: [{ format: 'gif', key: 'more/{basename}' }] }]) });
+    app.bucket.objects.set(KEY, 'video');
+    // The first delivery loses the first rule's answer (and stops there); the redelivery loses the second rule's.
+    app.imm.dropAnswerNext();
+    await assert.rejects(submitUploads(uploadEvent(KEY), app.deps()), TransientFailure);
+    app.imm.dropAnswerNext();
+    await assert.rejects(submitUploads(uploadEvent(KEY), app.deps('again')), TransientFailure);
+    assert.equal(app.imm.tasks.length, 2);
+    await assert.rejects(recordTaskNotice({ ...bare('task-1'), EndTime: new Date(app.clock.now()).toISOString() }, app.deps()), TransientFailure);
+  });
+});
