@@ -50,8 +50,8 @@ export type JobOutput = z.infer<typeof JobOutputSchema>;
  * The job's identity, `jobs/<jobId>/job.json`: one per (source object version, rule), or per re-run of a failed
  * job. Written once, create-only; everything else about the job is a fact beside it or derived from those facts.
  */
-export const JobIdentitySchema = z.object({
-  schemaVersion: z.literal(3),
+/** What names a job's source and rule, in its identity and its record alike. */
+const JOB_SOURCE_FIELDS = {
   jobId: z.string(),
   bucket: z.string(),
   key: z.string(),
@@ -59,6 +59,11 @@ export const JobIdentitySchema = z.object({
   size: z.int().check(z.minimum(0)),
   rule: z.string(),
   engine: z.enum(['imm', 'oss']),
+};
+
+export const JobIdentitySchema = z.object({
+  schemaVersion: z.literal(3),
+  ...JOB_SOURCE_FIELDS,
   outputs: z.array(OutputIdentitySchema),
   createdAt: z.string(),
   /** The failed job this one re-runs (`video-animation retry`). */
@@ -73,13 +78,7 @@ export type JobIdentity = z.infer<typeof JobIdentitySchema>;
  */
 export const JobRecordSchema = z.object({
   schemaVersion: z.union([z.literal(2), z.literal(3)]),
-  jobId: z.string(),
-  bucket: z.string(),
-  key: z.string(),
-  eTag: z.string(),
-  size: z.int().check(z.minimum(0)),
-  rule: z.string(),
-  engine: z.enum(['imm', 'oss']),
+  ...JOB_SOURCE_FIELDS,
   status: z.enum(JOB_STATUSES),
   outputs: z.array(JobOutputSchema),
   attempts: z.array(JobAttemptSchema),
@@ -120,6 +119,23 @@ export const TaskResultSchema = z.object({
   recordedAt: z.string(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;
+
+/** The identity part of a record (a terminal one, or a schemaVersion 2 view). */
+export function identityOf(record: JobRecord): JobIdentity {
+  return {
+    schemaVersion: 3,
+    jobId: record.jobId,
+    bucket: record.bucket,
+    key: record.key,
+    eTag: record.eTag,
+    size: record.size,
+    rule: record.rule,
+    engine: record.engine,
+    outputs: record.outputs.map(({ taskId: _t, plannedFrames: _p, frames: _f, bytes: _b, tagged: _g, fileBytes: _fb, ...identity }) => identity),
+    createdAt: record.createdAt,
+    ...(record.retryOf ? { retryOf: record.retryOf } : {}),
+  };
+}
 
 export function isTerminal(status: JobStatus): boolean {
   return status === 'succeeded' || status === 'failed';

@@ -2,7 +2,7 @@ import type { JobAttempt } from '../../shared/jobs/attempt';
 import type { Pricing } from '../../shared/jobs/cost';
 import { deriveJob } from '../../shared/jobs/derive';
 import { DEFAULT_POLICY } from '../../shared/wiring/config';
-import type { JobIdentity, JobRecord, TaskResult } from '../../shared/jobs/job';
+import { identityOf, type JobIdentity, type JobRecord, type TaskResult } from '../../shared/jobs/job';
 import { jobIndexName, latestIndexEntries, parseJobIndexName, type JobStore, type OutputOwner, type OutputsDeleted, type TaskIndex } from '../../shared/jobs/store';
 
 /** The job store in memory, with the same create-only semantics as the OSS adapter: a test double for unit tests. */
@@ -34,7 +34,7 @@ export function memoryJobStore(pricing?: Pricing) {
       const retriedBy = [...(retries.get(jobId) ?? [])];
       const deletion = deletions.get(jobId);
       const deleted = deletion ? { deleted: { outputs: deletion.outputs, deletedAt: deletion.deletedAt } } : {};
-      if (record) return copy({ job: job ?? identityOfRecord(record), attempts: record.attempts, results: new Map(), ended: record, retriedBy, ...deleted });
+      if (record) return copy({ job: job ?? identityOf(record), attempts: record.attempts, results: new Map(), ended: record, retriedBy, ...deleted });
       if (!job) return undefined;
       return copy({
         job,
@@ -138,17 +138,3 @@ export function memoryJobStore(pricing?: Pricing) {
   return Object.assign(store, { jobs, attempts, results, ended, retries, owners, open, index, sources, getJob, listAttempts, seed });
 }
 
-function identityOfRecord(record: JobRecord): JobIdentity {
-  return {
-    schemaVersion: 3,
-    jobId: record.jobId,
-    bucket: record.bucket,
-    key: record.key,
-    eTag: record.eTag,
-    size: record.size,
-    rule: record.rule,
-    engine: record.engine,
-    outputs: record.outputs.map(({ taskId: _t, plannedFrames: _p, frames: _f, bytes: _b, tagged: _g, fileBytes: _fb, ...identity }) => identity),
-    createdAt: record.createdAt,
-  };
-}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BucketApi } from '../../clients/oss';
 import * as z from '../../platform/zod';
 import { JobAttemptSchema, type JobAttempt } from '../attempt';
-import { JobIdentitySchema, JobRecordSchema, TaskResultSchema, type JobFacts, type JobIdentity, type JobRecord, type TaskResult } from '../job';
+import { identityOf, JobIdentitySchema, JobRecordSchema, TaskResultSchema, type JobFacts, type TaskResult } from '../job';
 import { jobIndexName, latestIndexEntries, OutputOwnerSchema, OutputsDeletedSchema, parseJobIndexName, TaskIndexSchema, type JobIndexEntry, type JobStore } from '../store';
 
 /**
@@ -163,23 +163,6 @@ export function ossJobStore(bucket: BucketApi, recordsPrefix: string): JobStore 
     async saveReconcileCursor(after) {
       await bucket.putText(cursorKey, json(after === undefined ? {} : { after }));
     },
-  };
-}
-
-/** The identity part of a record (a terminal one, or a schemaVersion 2 view). */
-function identityOf(record: JobRecord): JobIdentity {
-  return {
-    schemaVersion: 3,
-    jobId: record.jobId,
-    bucket: record.bucket,
-    key: record.key,
-    eTag: record.eTag,
-    size: record.size,
-    rule: record.rule,
-    engine: record.engine,
-    outputs: record.outputs.map(({ taskId: _t, plannedFrames: _p, frames: _f, bytes: _b, tagged: _g, fileBytes: _fb, ...identity }) => identity),
-    createdAt: record.createdAt,
-    ...(record.retryOf ? { retryOf: record.retryOf } : {}),
   };
 }
 
