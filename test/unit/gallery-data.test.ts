@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+// Static imports: the mutation runner loads test files with tsx's CommonJS hook only, where import() of .ts fails.
+import { startGallery } from '../../cli/commands/gallery';
+import { memoryJobStore } from '../helpers/memory-store';
 import { describe, it } from 'node:test';
 import { buildGalleryData, escapeHtml, outputKinds, parseQuery, renderShell } from '../../cli/commands/gallery';
 import type { JobRecord, JobStatus } from '../../shared/jobs/job';
@@ -100,8 +103,6 @@ describe('gallery data', () => {
 
 describe('gallery server reads', () => {
   it('with thousands of jobs, a refresh lists the index and reads only the records whose entry changed', async () => {
-    const { memoryJobStore } = await import('../helpers/memory-store');
-    const { startGallery } = await import('../../cli/commands/gallery');
     const store = memoryJobStore();
     const JOBS = 2000;
     for (let n = 0; n < JOBS; n++) {
