@@ -186,9 +186,17 @@ async function demo(): Promise<number> {
     await generateSampleVideo(video, { seconds: 4, width: 640, height: 360, fps: 25 });
     const key = `${rule.prefix}demo/${path.basename(video)}`;
     const client = stack.ossClient();
+    // What the user's product would receive: the events topic's messages (the functions' EVENTS_TOPIC).
+    const events: string[] = [];
+    const eventsTopic = [...stack.functions.values()].map((f) => f.environment['EVENTS_TOPIC']).find((t) => !!t);
+    if (eventsTopic) stack.mns.subscribe(eventsTopic, { name: 'demo', notifyContentFormat: 'STREAM', notifyStrategy: 'BACKOFF_RETRY', deliver: async (body) => void events.push(body.toString('utf8')) });
     console.log(`uploading ${key} with ali-oss to ${stack.oss.endpoint}`);
     await client.put(key, video);
     await stack.idle();
+    await stack.mns.idle();
+    for (const event of events) console.log(`
+completion event received from topic ${eventsTopic} (what your application gets):
+${JSON.stringify(JSON.parse(event), null, 2)}`);
 
     const record = (await listJobRecords(client, recordsPrefix(stack))).find((r) => r.key === key && r.rule === rule.name);
     if (!record) throw new Error(`no job record for ${key}`);
