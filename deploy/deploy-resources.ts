@@ -12,8 +12,8 @@
  * validate this template against). RAM actions per API operation: the table below, with its sources.
  */
 import { FUNCTION_CALLS, type CloudCall, type FunctionRole, type OssOperation } from './calls';
-import { templateStaticPrefix } from '../shared/rules/naming';
-import type { Rule } from '../shared/rules/schema';
+import { outputDelivery, templateStaticPrefix } from '../shared/rules/naming';
+import { animationSlot, type Output, type Rule } from '../shared/rules/schema';
 import { evaluateOutputs, type RosTemplate } from './ros-template';
 import type { FunctionSpec, ServiceSpec, StackSpec } from './spec';
 
@@ -217,8 +217,25 @@ function requirePrefix(prefix: string, what: string): string {
 }
 
 const sourcePrefixes = (rules: readonly Rule[]) => rules.map((r) => requirePrefix(r.prefix, `rule "${r.name}" prefix`));
-const outputPrefixes = (rules: readonly Rule[]) =>
-  rules.flatMap((r) => r.outputs.map((o, i) => requirePrefix(templateStaticPrefix(o.key, r.prefix), `rule "${r.name}" outputs[${i}].key "${o.key}": the literal start of its output keys`)));
+/**
+ * Where the rules write: per output (animations, posters, storyboards), its bucket (the output's or the rule's
+ * `bucket`, else the watched one) and the literal start of its keys.
+ */
+const outputLocations = (rules: readonly Rule[], watched: string) =>
+  rules.flatMap((r) =>
+    [
+      ...r.outputs.map((o, i) => ({ output: o as Pick<Output, 'key' | 'bucket'>, slot: animationSlot(r, i) })),
+      ...(r.previews ?? []).map((p) => ({ output: { key: p.key } as Pick<Output, 'key' | 'bucket'>, slot: p.slot })),
+    ].map(({ output, slot }) => ({
+      bucket: outputDelivery(r, output.bucket !== undefined ? { bucket: output.bucket } : {}, watched).bucket,
+      prefix: requirePrefix(templateStaticPrefix(output.key, r.prefix), `rule "${r.name}" outputs[${slot}].key "${output.key}": the literal start of its output keys`),
+    })),
+  );
+
+/** Grants object actions on every output location of the rules. */
+function outputActions(grants: Grants, rules: readonly Rule[], watched: string, actions: readonly string[]): void {
+  for (const location of outputLocations(rules, watched)) grants.objectActions(location.bucket, [location.prefix], actions);
+}
 
 class Grants {
   private readonly objects = new Map<string, { bucket: string; prefix: string; actions: Set<string> }>();
@@ -304,11 +321,12 @@ export function functionStatements(deployment: Deployment, fn: FunctionAccessSpe
     } else if (call.operation === 'AsyncProcessObject') {
       const ossRules = rules.filter((r) => r.engine === 'oss');
       grants.objectActions(bucket, sourcePrefixes(ossRules), ASYNC_PROCESS.source);
-      grants.objectActions(bucket, outputPrefixes(ossRules), ASYNC_PROCESS.saveas);
+      outputActions(grants, ossRules, bucket, ASYNC_PROCESS.saveas);
       grants.add('imm', [immProject], ASYNC_PROCESS.imm);
     } else {
       if (call.on === 'records') grants.objectActions(recordsBucket, [records], [OSS_OBJECT_ACTIONS[call.operation]]);
-      else grants.objectActions(bucket, call.on === 'sources' ? sourcePrefixes(rules) : outputPrefixes(rules), [OSS_OBJECT_ACTIONS[call.operation]]);
+      else if (call.on === 'sources') grants.objectActions(bucket, sourcePrefixes(rules), [OSS_OBJECT_ACTIONS[call.operation]]);
+      else outputActions(grants, rules, bucket, [OSS_OBJECT_ACTIONS[call.operation]]);
     }
   }
   return grants.statements();
@@ -319,7 +337,7 @@ export function immServiceStatements(deployment: Deployment): Statement[] {
   const rules = deployment.rules ?? [];
   const grants = new Grants();
   grants.objectActions(deployment.bucket, sourcePrefixes(rules), ['oss:GetObject']);
-  grants.objectActions(deployment.bucket, outputPrefixes(rules), ['oss:PutObject']);
+  outputActions(grants, rules, deployment.bucket, ['oss:PutObject']);
   grants.add('notice', mnsTopic([{ token: 'noticeTopic' }]), ['mns:PublishMessage']);
   return grants.statements();
 }

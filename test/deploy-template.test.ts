@@ -511,3 +511,27 @@ describe('static consistency at build time', async () => {
     assert.match(build.stdout, /submit-function\.json {2}\(changed\)/);
   });
 });
+
+describe('outputs in another bucket, posters and storyboards', () => {
+  test('the record role and the IMM service role reach exactly those keys, in the bucket each output names', async () => {
+    const rules = [
+      {
+        name: 'kit',
+        prefix: 'videos/',
+        outputs: [
+          { format: 'gif', key: 'previews/{basename}', bucket: 'public-previews' },
+          { kind: 'poster', key: 'posters/{basename}' },
+          { kind: 'storyboard', key: 'boards/{basename}' },
+        ],
+      },
+    ];
+    const { template } = await deploymentOf(await variant((doc) => doc.setIn(['vars', 'rules'], rules)));
+    const p = Object.fromEntries(rolePolicies(template).map((r) => [r.id, grants(r.statements)]));
+    const outputs = ['acs:oss:*:*:public-previews/previews/*', 'acs:oss:*:*:my-video-bucket/posters/*', 'acs:oss:*:*:my-video-bucket/boards/*'];
+    for (const resource of outputs) {
+      assert.deepEqual(p['RecordRole']?.[resource], ['oss:DeleteObject', 'oss:GetObject', 'oss:PutObject', 'oss:PutObjectTagging'], resource);
+      assert.deepEqual(p['ImmServiceRole']?.[resource], ['oss:PutObject'], resource);
+    }
+    assert.equal(p['RecordRole']?.['acs:oss:*:*:my-video-bucket/previews/*'], undefined, 'not in the watched bucket');
+  });
+});
