@@ -28,7 +28,8 @@ export interface Target {
   /** The ali-oss client (V4) for the bucket: listing objects. The job store reads through it too. */
   oss: OSS;
   /** A V4 presigned GET URL of an object; `localhost` on the local stack, so a browser on this machine opens it. */
-  signedUrl(key: string, expiresSeconds: number): Promise<string>;
+  /** A signed GET link; `bucket`: an output's own bucket, when not the watched one. */
+  signedUrl(key: string, expiresSeconds: number, bucket?: string): Promise<string>;
   /** The FC client, made on first use (in the cloud it needs the account id). */
   invoker(): Promise<FunctionInvoker>;
   /** True on the local stack (`--local`). */
@@ -66,14 +67,15 @@ async function connectLocal(settings: AppSettings, dir: string): Promise<Target>
   const oss = ossClient({ bucket, region, credentials, endpoint: endpoints.ossEndpoint, pathStyle: false });
   // Signed URLs: ali-oss signs none for an IP endpoint; path-style on `localhost`, which a browser reaches too.
   const port = new URL(endpoints.ossEndpoint).port;
-  const links = ossClient({ bucket, region, credentials, endpoint: `http://localhost:${port}`, pathStyle: true });
+  const linkClient = (b: string) => ossClient({ bucket: b, region, credentials, endpoint: `http://localhost:${port}`, pathStyle: true });
+  const links = linkClient(bucket);
   const unreachableHint = `the local stack does not answer at ${endpoints.fcEndpoint}: start it first: npm start`;
   return {
     region: endpoints.region,
     bucket: endpoints.bucket,
     store: ossJobStore(readOnlyBucket(oss, bucket), settings.recordsPrefix),
     oss,
-    signedUrl: (key, expires) => signedGetUrl(links, key, expires),
+    signedUrl: (key, expires, other) => signedGetUrl(other && other !== bucket ? linkClient(other) : links, key, expires),
     invoker: async () => fcInvoker({ endpoint: parseEndpoint(`http://${endpoints.fcEndpoint}`), region: endpoints.region, credentials, unreachableHint }),
     local: true,
     readers: async () => ({
@@ -105,7 +107,8 @@ async function connectCloud(settings: AppSettings, caller: CallerCredentials): P
       settings.recordsPrefix,
     ),
     oss,
-    signedUrl: (key, expires) => signedGetUrl(oss, key, expires),
+    signedUrl: (key, expires, other) =>
+      signedGetUrl(other && other !== bucket ? ossClient({ bucket: other, region, credentials, endpoint: `https://oss-${region}.aliyuncs.com`, pathStyle: false }) : oss, key, expires),
     invoker: () => (invoker ??= callerAccountId(caller).then((accountId) => fcInvoker(fcOptions(accountId)))),
     local: false,
     readers: async () => ({

@@ -118,8 +118,8 @@ export async function gallery(ctx: CommandContext, options: { port?: number; rul
 export function outputKinds(outputs: readonly { key: string; format: string; kind?: string }[]): GalleryOutputKind[] {
   const vttStems = outputs.filter((o) => o.format === 'vtt').map((o) => o.key.slice(0, -'.vtt'.length));
   return outputs.map((o) => {
-    if (o.kind === 'animation' || o.kind === 'poster') return o.kind;
-    if (o.format === 'vtt') return 'storyboard';
+    if (o.kind === 'animation' || o.kind === 'poster' || o.kind === 'sheet') return o.kind;
+    if (o.kind === 'storyboard' || o.format === 'vtt') return 'storyboard';
     if (o.format === 'gif' || o.format === 'webp') return 'animation';
     return vttStems.some((stem) => o.key === `${stem}.${o.format}` || o.key.startsWith(`${stem}-`)) ? 'sheet' : 'poster';
   });
@@ -170,9 +170,24 @@ export function buildGalleryData(
   };
 }
 
+/**
+ * A record's outputs as the gallery lists them: a storyboard is its WebVTT file and, beside it, each sprite sheet
+ * (the cues name them); every entry keeps its bucket for its link.
+ */
+export function galleryFiles(record: JobRecord): { key: string; format: string; kind?: string; bucket?: string; frames?: number; plannedFrames?: number; bytes?: number }[] {
+  return record.outputs.flatMap((o) =>
+    o.kind === 'storyboard'
+      ? [
+          { ...o, format: 'vtt' },
+          ...(o.files ?? []).map((key) => ({ key, format: o.format, kind: 'sheet', ...(o.bucket ? { bucket: o.bucket } : {}), ...(o.fileBytes?.[key] !== undefined ? { bytes: o.fileBytes[key] } : {}) })),
+        ]
+      : [o],
+  );
+}
+
 function galleryJob(record: JobRecord, context: { pricing: AppSettings['pricing']; sign: (key: string) => string }): GalleryJob {
   const done = record.status === 'succeeded';
-  const outputs = record.outputs as readonly (JobRecord['outputs'][number] & { kind?: string })[];
+  const outputs = galleryFiles(record);
   const kinds = outputKinds(outputs);
   const shown = outputs.map((output, i): GalleryOutput => {
     const frames = output.frames ?? output.plannedFrames ?? null;
@@ -229,7 +244,7 @@ function jobLibrary(target: Target) {
     },
     /** The VTT of a succeeded job's storyboard, or undefined for any other key (the server reads nothing else). */
     async vtt(key: string): Promise<string | undefined> {
-      const owner = [...records.values()].find(({ record }) => record.status === 'succeeded' && record.outputs.some((o) => o.key === key && (o.format as string) === 'vtt'));
+      const owner = [...records.values()].find(({ record }) => record.status === 'succeeded' && galleryFiles(record).some((o) => o.key === key && o.format === 'vtt'));
       if (!owner) return undefined;
       const result = await target.oss.get(key);
       return Buffer.from(result.content as Buffer).toString('utf8');
@@ -247,8 +262,9 @@ function linkSigner(target: Pick<Target, 'signedUrl'>, now: () => number) {
   return {
     /** Signs (ali-oss's V4 signer is asynchronous) every output key of these records that has no fresh link. */
     async prepare(records: readonly JobRecord[]): Promise<void> {
-      const keys = [...new Set(records.flatMap((r) => r.outputs.map((o) => o.key)))].filter((key) => !fresh(key));
-      await Promise.all(keys.map(async (key) => links.set(key, { url: await target.signedUrl(key, GALLERY_LINK_SECONDS), at: now() })));
+      const files = new Map(records.flatMap((r) => galleryFiles(r).map((o) => [o.key, o.bucket] as const)));
+      const stale = [...files].filter(([key]) => !fresh(key));
+      await Promise.all(stale.map(async ([key, bucket]) => links.set(key, { url: await target.signedUrl(key, GALLERY_LINK_SECONDS, bucket), at: now() })));
     },
     /** The prepared link of a key. */
     sign(key: string): string {

@@ -64,7 +64,7 @@ export function shownOutputs(record: JobRecord, target: Pick<Target, 'signedUrl'
       ...(output.files ? { files: output.files } : {}),
       bytes: output.bytes ?? null,
       frames: output.frames ?? (record.status === 'failed' ? null : (output.plannedFrames ?? null)),
-      url: record.status === 'succeeded' ? await target.signedUrl(output.key, URL_VALID_SECONDS) : null,
+      url: record.status === 'succeeded' ? await target.signedUrl(output.key, URL_VALID_SECONDS, output.bucket) : null,
     })),
   );
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startGallery } from '../../cli/commands/gallery';
 import { memoryJobStore } from '../helpers/memory-store';
 import { describe, it } from 'node:test';
-import { buildGalleryData, escapeHtml, outputKinds, parseQuery, renderShell } from '../../cli/commands/gallery';
+import { buildGalleryData, escapeHtml, galleryFiles, outputKinds, parseQuery, renderShell } from '../../cli/commands/gallery';
 import type { JobRecord, JobStatus } from '../../shared/jobs/job';
 
 function job(n: number, key: string, status: JobStatus, rule = 'preview'): JobRecord {
@@ -136,5 +136,26 @@ describe('gallery server reads', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('galleryFiles', () => {
+  it("lists a storyboard as its WebVTT file and its sheets, each with its bucket and bytes; other outputs as they are", () => {
+    const record = {
+      outputs: [
+        { key: 'a/clip.gif', format: 'gif', maxFrames: 10, bucket: 'public' },
+        { key: 'b/clip.vtt', kind: 'storyboard', format: 'jpg', maxFrames: 12, files: ['b/clip-1.jpg', 'b/clip-2.jpg'], fileBytes: { 'b/clip-1.jpg': 100 } },
+      ],
+    } as unknown as import('../../shared/jobs/job').JobRecord;
+    assert.deepEqual(
+      galleryFiles(record).map((o) => [o.key, o.format, o.kind ?? 'animation', o.bucket ?? '-', o.bytes ?? null]),
+      [
+        ['a/clip.gif', 'gif', 'animation', 'public', null],
+        ['b/clip.vtt', 'vtt', 'storyboard', '-', null],
+        ['b/clip-1.jpg', 'jpg', 'sheet', '-', 100],
+        ['b/clip-2.jpg', 'jpg', 'sheet', '-', null],
+      ],
+    );
+    assert.deepEqual(outputKinds(galleryFiles(record)), ['animation', 'storyboard', 'sheet', 'sheet']);
   });
 });
