@@ -346,3 +346,32 @@ describe('engine oss: a lost POST answer', () => {
     await assert.rejects(recordTaskNotice({ ...bare('task-1'), EndTime: new Date(app.clock.now()).toISOString() }, app.deps()), TransientFailure);
   });
 });
+
+describe('edges the mutation run pointed at', () => {
+  it('a size exactly at a rule limit is inside it', async () => {
+    const app = fakeApp({
+      config: testConfig({}, [{ name: 'exact', prefix: 'videos/', minBytes: 1000, maxBytes: 1000, outputs: [{ format: 'gif', key: 'e/{basename}' }] }]),
+    });
+    app.bucket.objects.set(KEY, 'video');
+    const [outcome] = await submitUploads(uploadEvent(KEY, 'E', 1000), app.deps());
+    assert.equal(outcome?.status, 'submitted');
+  });
+
+  it('a takeover adopts a failed task IMM reports without code or message, with reasons of its own', async () => {
+    const app = fakeApp();
+    app.bucket.objects.set(KEY, 'video');
+    const plan = planJob({ bucket: BUCKET, key: KEY, eTag: 'ETAG1', size: 1000 }, app.config.rules[0]!);
+    await app.store.createJob(newJobIdentity(plan, app.clock.now()));
+    await app.store.claimAttempt(plan.jobId, startAttempt(1, 'event', app.clock.now(), LEASE_MS));
+    await app.imm.engine.submit(samplePlan(plan), 1);
+    app.imm.finish('task-1', 'Failed');
+    app.clock.advance(LEASE_MS);
+    await submitUploads(uploadEvent(KEY), app.deps());
+    const result = [...(app.store.results.get(plan.jobId)?.values() ?? [])][0];
+    assert.deepEqual(result?.error, { code: 'TaskFailed', message: 'task task-1 failed' });
+    assert.deepEqual(result?.outputs.map((o) => o.tagged), [false, false]);
+    // TaskFailed is not one of IMM's hiccups: the job fails with it, and nothing new is started.
+    assert.equal((await app.store.getJob(plan.jobId))?.error?.code, 'TaskFailed');
+    assert.equal(app.imm.tasks.length, 1);
+  });
+});
