@@ -133,7 +133,7 @@ describe('requests and round trips per upload and notice (one rule, two outputs)
     assert.ok(submit.rounds <= 8 && record.rounds <= 8, `${submit.rounds} and ${record.rounds}`);
   });
 
-  it('a duplicate event is acknowledged after 2 rounds of requests, starting nothing', async () => {
+  it('a duplicate event is acknowledged within 4 rounds of requests, starting nothing', async () => {
     const { counted, deps, objects, app } = countedApp();
     objects.set(KEY, 'video bytes');
     await submitUploads(uploadEvent(KEY), deps());
