@@ -126,7 +126,7 @@ export function ossStoryboardProcessString(plan: JobPlan, storyboard: PlannedSto
  * `video/snapshots` ("Capture multiple video frames") and `video/sprite`; the app sends storyboards that fit one sheet
  * through `video/sprite` and refuses posters (no documented start-time parameter for `video/snapshots`, and
  * candidates would need the serial-number naming OSS leaves to media-processing variables) and storyboards that
- * need several sheets or a scaleType (`video/sprite` documents none).
+ * need several sheets, a scaleType (`video/sprite` documents none) or tiles below 32 pixels.
  */
 export function ossPreviewProblems(rule: Rule): string[] {
   return rule.previews.flatMap((p) => {
