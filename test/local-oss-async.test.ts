@@ -163,6 +163,32 @@ describe('local x-oss-async-process', () => {
     assert.deepEqual(notices, []);
   });
 
+  test('video/sprite: one sheet of num frames at even intervals, in the tile layout asked for, with its notice', async () => {
+    notices.length = 0;
+    const process = `video/sprite,f_jpg,m_avg,num_6,sw_64,sh_48,tw_3,th_2,pad_4,margin_1|sys/saveas,o_${b64('boards/{barename}.jpg')}/notify,topic_${b64(TOPIC)}`;
+    const response = await bucket.asyncProcess(SOURCE_KEY, process);
+    await settle();
+
+    const task = imm.tasks().find((t) => t.taskId === response.TaskId);
+    assert.equal(task?.status, 'Succeeded');
+    assert.deepEqual(task.requestedTargets, [
+      {
+        Image: {
+          Sprites: [
+            { Format: 'jpg', URI: `oss://${BUCKET}/boards/{barename}.jpg`, Mode: 'average', Number: 6, ScaleWidth: 64, ScaleHeight: 48, TileWidth: 3, TileHeight: 2, Margin: 1, Pad: 4 },
+          ],
+        },
+      },
+    ]);
+    const sheet = await sharp((await client.get('boards/clip.jpg')).content as Buffer).metadata();
+    assert.deepEqual({ format: sheet.format, width: sheet.width, height: sheet.height }, { format: 'jpeg', width: 2 * 1 + 3 * 64 + 2 * 4, height: 2 * 1 + 2 * 48 + 1 * 4 });
+    assert.equal(((await client.head('boards/clip.jpg')).res.headers as Record<string, string>)['content-type'], 'image/jpeg');
+    assert.equal(notices.length, 1);
+    const envelope = JSON.parse(notices[0]!) as { type: string; content: string };
+    const content = JSON.parse(envelope.content) as { TaskId: string; Status: string; TaskType: string };
+    assert.deepEqual([envelope.type, content.TaskType, content.TaskId, content.Status], ['imm:Task:MediaConvert', 'MediaConvert', response.TaskId, 'Succeeded']);
+  });
+
   test('a lost answer (dropFirstAnswers): the task is made and runs, the call fails on a dropped connection', async () => {
     let handler: AsyncProcessHandler | undefined;
     const lossy = await startLocalOss({
@@ -214,7 +240,15 @@ describe('local x-oss-async-process', () => {
       'sys/saveas: parameter "o" has an unknown template variable {name}; supported: {autoext} {bucket} {key} {dirname} {basename} {barename} {ext}, {{ and }} for braces',
     ],
     ['notify without topic', `video/animation,f_gif${saveas}/notify`, 'notify: parameter "topic" is required'],
-    ['another action', `video/convert,f_mp4${saveas}`, 'x-oss-async-process: the local stand-in supports video/animation only, got "video/convert"'],
+    ['another action', `video/convert,f_mp4${saveas}`, 'x-oss-async-process: the local stand-in supports video/animation and video/sprite only, got "video/convert"'],
+    ['a sprite in an animation format', `video/sprite,f_gif${saveas}`, 'video/sprite: parameter "f" must be jpg or png, got "gif"'],
+    ['a sprite without f', `video/sprite,num_4${saveas}`, 'video/sprite: parameter "f" is required (jpg or png)'],
+    ['an unknown sprite mode', `video/sprite,f_jpg,m_scene${saveas}`, 'video/sprite: parameter "m" must be one of inter, key, avg, dhash, got "scene"'],
+    ['m_avg without num', `video/sprite,f_jpg,m_avg${saveas}`, 'video/sprite: parameter "num" must be 1 or more with m_avg (frames at even intervals)'],
+    ['a sprite tile below 32 pixels', `video/sprite,f_jpg,sw_16${saveas}`, 'video/sprite: parameter "sw" must be an integer from 32 to 4096, got "16"'],
+    ['thr above 100', `video/sprite,f_jpg,m_dhash,thr_101${saveas}`, 'video/sprite: parameter "thr" must be an integer from 0 to 100, got "101"'],
+    ['an animation parameter in a sprite', `video/sprite,f_jpg,fps_4${saveas}`, 'video/sprite: unknown parameter "fps"; supported: f, ss, m, thr, num, inter, sw, sh, psw, psh, tw, th, pad, margin'],
+    ['a sprite without saveas', 'video/sprite,f_jpg,num_4', 'sys/saveas: parameter "o" is required; video/sprite writes its output only through sys/saveas'],
   ];
   for (const [what, process, message] of refused) {
     test(`${what} is 400 InvalidArgument naming the parameter, and starts no task`, async () => {

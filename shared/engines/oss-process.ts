@@ -84,6 +84,9 @@ function base64Url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
+/** OSS video/sprite takes a tile's `sw` and `sh` from 32 to 4096 pixels (OSS guide "Generate sprites from video snapshots"). */
+const MIN_SPRITE_TILE = 32;
+
 /**
  * The `x-oss-async-process` value for a storyboard with engine oss: OSS's `video/sprite` (OSS guide "Generate sprites
  * from video snapshots"; the OSS SDK's sample `video/sprite,f_jpg,sw_100,sh_100,inter_10000,tw_10,th_10,pad_0,
@@ -93,7 +96,12 @@ function base64Url(text: string): string {
  */
 export function ossStoryboardProcessString(plan: JobPlan, storyboard: PlannedStoryboard, settings: { topicName: string }): string {
   const { layout, keys } = storyboard;
-  if (keys.sheetKeys.length !== 1) throw new Error(`storyboard ${keys.vttKey} cannot be sent to OSS: it needs ${keys.sheetKeys.length} sheets`);
+  const problems = [
+    ...(keys.sheetKeys.length !== 1 ? [`it needs ${keys.sheetKeys.length} sheets`] : []),
+    // A tile height taken from the video's aspect ratio is only known now (OSS takes sw and sh from 32 to 4096).
+    ...(layout.tileHeight < MIN_SPRITE_TILE ? [`its tiles would be ${layout.tileWidth}x${layout.tileHeight} pixels, and video/sprite takes sh from ${MIN_SPRITE_TILE}; set a larger width or a height`] : []),
+  ];
+  if (problems.length > 0) throw new PermanentFailure('UnsupportedByEngine', `storyboard ${keys.vttKey} cannot be sent to OSS: ${problems.join('; ')}`);
   const params = [
     `f_${storyboard.output.format}`,
     'm_avg',
@@ -118,7 +126,7 @@ export function ossStoryboardProcessString(plan: JobPlan, storyboard: PlannedSto
  * `video/snapshots` ("Capture multiple video frames") and `video/sprite`; the app sends storyboards that fit one sheet
  * through `video/sprite` and refuses posters (no documented start-time parameter for `video/snapshots`, and
  * candidates would need the serial-number naming OSS leaves to media-processing variables) and storyboards that
- * need several sheets or a scaleType (`video/sprite` documents none).
+ * need several sheets, a scaleType (`video/sprite` documents none) or tiles below 32 pixels.
  */
 export function ossPreviewProblems(rule: Rule): string[] {
   return rule.previews.flatMap((p) => {
@@ -128,6 +136,12 @@ export function ossPreviewProblems(rule: Rule): string[] {
     const perSheet = p.columns * p.rows;
     if (p.frames > perSheet) {
       problems.push(`${where}.frames: ${p.frames} tiles need ${Math.ceil(p.frames / perSheet)} sheets of ${p.columns}x${p.rows}; engine oss writes one sheet, so raise columns or rows to hold ${p.frames}, or use engine imm`);
+    }
+    for (const field of ['width', 'height'] as const) {
+      const size = p[field];
+      if (size !== undefined && size < MIN_SPRITE_TILE) {
+        problems.push(`${where}.${field}: ${size} is below ${MIN_SPRITE_TILE} pixels, the smallest tile video/sprite makes (s${field[0]} from ${MIN_SPRITE_TILE} to 4096) with engine oss; raise it or use engine imm`);
+      }
     }
     if (p.scaleType !== undefined) problems.push(`${where}.scaleType: not supported for a storyboard with engine oss (video/sprite has no scale type); leave it out or use engine imm`);
     return problems;

@@ -1,7 +1,8 @@
 import type { BucketApi } from '../clients/oss';
-import { ServiceFailure, ServiceResponseError, type ServiceErrorInfo } from '../platform/errors';
+import { previewOutputKey } from '../media/previews';
+import { PermanentFailure, ServiceFailure, ServiceResponseError, type ServiceErrorInfo } from '../platform/errors';
 import { PartialSubmitError, type ConversionEngine, type Retrier, type StartedTask } from './engine';
-import { ossProcessString } from './oss-process';
+import { ossProcessString, ossStoryboardProcessString } from './oss-process';
 
 /**
  * OSS's answer when the bucket has no IMM project attached: Code `Imm Client` (OSS's code for every IMM-side
@@ -31,15 +32,24 @@ export class ImmNotAttachedError extends ServiceFailure {
 }
 
 /**
- * OSS asynchronous processing (`POST /<key>?x-oss-async-process`, `video/animation`): one call, hence one IMM task,
- * per output, since the API takes a single output. A processing string carries no tags, so this engine cannot find
- * its tasks again (no findJobTasks): see the README on the remaining risk of a second task after a crash.
+ * OSS asynchronous processing (`POST /<key>?x-oss-async-process`): one call, hence one IMM task, per output, since
+ * the API takes a single output: `video/animation` per animation, `video/sprite` per storyboard (its task makes the
+ * one sheet; the record function writes the WebVTT file, recorded under the storyboard's key as with engine imm).
+ * A processing string carries no tags, so this engine cannot find its tasks again (no findJobTasks): see the README
+ * on the remaining risk of a second task after a crash.
  */
 export function ossAsyncEngine(bucket: BucketApi, settings: { topicName: string }, retry: Retrier): ConversionEngine {
   return {
     async submit(plan) {
       // Built before the first POST so an output OSS cannot express fails the job before any task starts.
-      const processes = plan.outputs.map((output) => ({ key: output.resolvedKey, process: ossProcessString(plan, output, settings) }));
+      const processes = [
+        ...plan.outputs.map((output) => ({ key: output.resolvedKey, process: ossProcessString(plan, output, settings) })),
+        ...(plan.previews ?? []).map((preview) => {
+          // Validation refuses posters with engine oss (ossPreviewProblems); a rule changed behind it fails here.
+          if (preview.kind !== 'storyboard') throw new PermanentFailure('UnsupportedByEngine', `poster ${preview.keys.key} cannot be sent to OSS: engine oss makes storyboards only`);
+          return { key: previewOutputKey(preview), process: ossStoryboardProcessString(plan, preview, settings) };
+        }),
+      ];
       const started: StartedTask[] = [];
       for (const { key, process } of processes) {
         try {

@@ -52,9 +52,17 @@ export function previewResultKeys(previews: readonly PlannedPreview[]): string[]
   return previews.flatMap((p) => (p.kind === 'poster' ? [p.keys.key] : [...p.keys.sheetKeys, p.keys.vttKey]));
 }
 
+/**
+ * Frames IMM captures for one configured preview, known from the rule alone: a poster taken `at` a time is one, an
+ * automatic one its `candidates`; a storyboard its `frames` tiles (`Mode: average` takes exactly that many).
+ */
+export function previewFrames(preview: Pick<PosterOutput, 'kind' | 'at' | 'candidates'> | Pick<StoryboardOutput, 'kind' | 'frames'>): number {
+  return preview.kind === 'poster' ? (preview.at === undefined ? preview.candidates : 1) : preview.frames;
+}
+
 /** Frames IMM captures for the previews: one per poster (or its candidates), one per storyboard tile. */
 export function previewCapturedFrames(previews: readonly PlannedPreview[]): number {
-  return previews.reduce((sum, p) => sum + (p.kind === 'poster' ? (p.at === undefined ? p.output.candidates : 1) : p.layout.frames), 0);
+  return previews.reduce((sum, p) => sum + previewFrames(p.output), 0);
 }
 
 /** The key a preview is recorded under in its job (a poster's image, a storyboard's WebVTT file). */

@@ -522,6 +522,38 @@ describe('ossAsyncEngine', () => {
     assert.deepEqual(services, ['oss', 'oss', 'oss']);
   });
 
+  it('a storyboard is one more video/sprite POST after the animations, its task making the storyboard (its VTT key)', async () => {
+    const job = plan([outputs[0]!, { kind: 'storyboard', key: 's/{barename}', frames: 12, columns: 4, rows: 3, width: 64 }], {
+      engine: 'oss',
+      bucket: 'media',
+      media: { duration: 6, width: 320, height: 180 },
+    });
+    const { bucket, calls } = scriptedBucket(['t1', 't2']);
+    const started = await ossAsyncEngine(bucket, { topicName: 'done' }, recordingRetry().retry).submit(job, 1);
+    assert.deepEqual(started, [
+      { taskId: 't1', outputs: ['a/clip.gif'] },
+      { taskId: 't2', outputs: ['s/clip.vtt'] },
+    ]);
+    assert.deepEqual(
+      calls.map(([, process]) => process),
+      [
+        'video/animation,f_gif,num_5,inter_1000|sys/saveas,b_bWVkaWE,o_YS9jbGlwLmdpZg/notify,topic_ZG9uZQ',
+        `video/sprite,f_jpg,m_avg,num_12,sw_64,sh_36,tw_4,th_3,pad_2,margin_2|sys/saveas,b_bWVkaWE,o_${Buffer.from('s/clip.jpg').toString('base64url')}/notify,topic_ZG9uZQ`,
+      ],
+    );
+  });
+
+  it('a poster (which validation refuses with engine oss) fails the submission before any POST', async () => {
+    const { bucket, calls } = scriptedBucket(['t1', 't2']);
+    const job = plan([outputs[0]!, { kind: 'poster', key: 'p/{barename}' }], { engine: 'oss' });
+    await assert.rejects(ossAsyncEngine(bucket, { topicName: 'done' }, recordingRetry().retry).submit(job, 1), {
+      name: 'PermanentFailure',
+      code: 'UnsupportedByEngine',
+      message: 'poster p/clip.jpg cannot be sent to OSS: engine oss makes storyboards only',
+    });
+    assert.equal(calls.length, 0);
+  });
+
   it('a later output failing carries the tasks already started in a PartialSubmitError', async () => {
     const failure = serviceError(503, 'ServiceUnavailable', 'busy');
     const { bucket, calls } = scriptedBucket(['t1', 't2', failure]);

@@ -70,6 +70,11 @@ describe('output kinds in the rules schema', () => {
       'rule "kit" outputs[1].scaleType: not supported for a storyboard with engine oss (video/sprite has no scale type); leave it out or use engine imm',
     ]);
     assert.deepEqual(problems([GIF, { kind: 'storyboard', key: 'b/{barename}', frames: 100 }], 'oss'), []);
+    assert.deepEqual(problems([GIF, { kind: 'storyboard', key: 'b/{barename}', width: 31, height: 16 }], 'oss'), [
+      'rule "kit" outputs[1].width: 31 is below 32 pixels, the smallest tile video/sprite makes (sw from 32 to 4096) with engine oss; raise it or use engine imm',
+      'rule "kit" outputs[1].height: 16 is below 32 pixels, the smallest tile video/sprite makes (sh from 32 to 4096) with engine oss; raise it or use engine imm',
+    ]);
+    assert.deepEqual(problems([GIF, { kind: 'storyboard', key: 'b/{barename}', width: 32, height: 32 }], 'oss'), []);
   });
 
   it('engine imm refuses a preview in a rule whose animations sample a window', () => {
@@ -191,5 +196,20 @@ describe('OSS video/sprite for a storyboard with engine oss', () => {
       ossStoryboardProcessString(plan, planned, { topicName: 'animations' }),
       `video/sprite,f_jpg,m_avg,num_24,sw_120,sh_68,tw_6,th_4,pad_0,margin_0|sys/saveas,b_bWVkaWEtYmt0,o_${Buffer.from('boards/clip.jpg').toString('base64url')}/notify,topic_YW5pbWF0aW9ucw`,
     );
+  });
+
+  it('a tile height from a wide video that falls below 32 pixels fails the job, naming the size and the fix', () => {
+    const board = rule([GIF, { kind: 'storyboard', key: 'boards/{barename}', frames: 10, width: 64 }], 'oss');
+    const plan = planJob({ bucket: 'media-bkt', key: 'videos/clip.mp4', eTag: 'E', size: 1 }, board);
+    const [wide] = planPreviews(board, 'videos/clip.mp4', { duration: 30, width: 1920, height: 800 });
+    assert.ok(wide?.kind === 'storyboard');
+    assert.throws(() => ossStoryboardProcessString(plan, wide, { topicName: 't' }), {
+      name: 'PermanentFailure',
+      code: 'UnsupportedByEngine',
+      message: 'storyboard boards/clip.vtt cannot be sent to OSS: its tiles would be 64x26 pixels, and video/sprite takes sh from 32; set a larger width or a height',
+    });
+    const [usual] = planPreviews(board, 'videos/clip.mp4', { duration: 30, width: 1920, height: 1080 });
+    assert.ok(usual?.kind === 'storyboard');
+    assert.match(ossStoryboardProcessString(plan, usual, { topicName: 't' }), /^video\/sprite,f_jpg,m_avg,num_10,sw_64,sh_36,/);
   });
 });

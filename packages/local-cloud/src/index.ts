@@ -19,7 +19,7 @@ export {
 } from './oss/server';
 export { parseTarget as parseOssRequestTarget, type RequestTarget as OssRequestTarget } from './oss/target';
 
-// OSS x-oss-async-process (video/animation) handed to the local IMM.
+// OSS x-oss-async-process (video/animation, video/sprite) handed to the local IMM.
 export { createAsyncProcessHandler, type AsyncProcessOptions } from './oss-async/handler';
 
 // IMM 2020-09-30: CreateMediaConvertTask (animations), GetTask, ListTasks, DetectMediaMeta.

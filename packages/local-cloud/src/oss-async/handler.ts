@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { MediaConvertJob } from '../imm/media-convert-request';
 import { expandUriTemplate, formatOssUri, UnknownTemplateVariableError, type OssLocation } from '../imm/oss-uri';
 import type { LocalImm } from '../imm/server';
+import type { SpriteTarget } from '../imm/stills';
 import type { AnimationSpec } from '../media';
 import { ossErrors } from '../oss/errors';
 import type { AsyncProcessHandler } from '../oss/server';
-import { InvalidProcessError, parseAnimationProcess, type AnimationProcess } from './process-string';
+import { InvalidProcessError, parseAsyncProcess, type AsyncProcess, type SpriteProcess } from './process-string';
 
 export interface AsyncProcessOptions {
   /** Runs the conversions, as OSS hands them to the attached IMM project. */
@@ -22,8 +23,9 @@ export interface AsyncProcessOptions {
 }
 
 /**
- * The local OSS's `asyncProcess`: serves `POST /<key>?x-oss-async-process` with `video/animation` as OSS does, by
- * handing the conversion to the local IMM as a MediaConvert task (same runner, task list and completion notice).
+ * The local OSS's `asyncProcess`: serves `POST /<key>?x-oss-async-process` with `video/animation` and `video/sprite`
+ * as OSS does, by handing the work to the local IMM as a MediaConvert task (same runner, task list and completion
+ * notice: OSS runs both through the attached IMM project, whose message is IMM's `imm:Task:MediaConvert`).
  */
 export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncProcessHandler {
   const attached = new Set(options.attachedBuckets);
@@ -41,7 +43,7 @@ export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncPr
     }
     let job: MediaConvertJob;
     try {
-      job = mediaConvertJob(parseAnimationProcess(process), { bucket, key }, options.projectName);
+      job = mediaConvertJob(parseAsyncProcess(process), { bucket, key }, options.projectName);
     } catch (error) {
       if (error instanceof InvalidProcessError) return { status: 400, code: 'InvalidArgument', message: error.message };
       throw error;
@@ -54,9 +56,21 @@ export function createAsyncProcessHandler(options: AsyncProcessOptions): AsyncPr
   };
 }
 
-/** The MediaConvert task OSS's video/animation amounts to: one source, one animation, the notice on `notify`'s topic. */
-function mediaConvertJob(process: AnimationProcess, source: OssLocation, projectName: string): MediaConvertJob {
+/** The MediaConvert task a processing string amounts to: one source, one output, the notice on `notify`'s topic. */
+function mediaConvertJob(process: AsyncProcess, source: OssLocation, projectName: string): MediaConvertJob {
   const outputBucket = process.saveas.bucket ?? source.bucket;
+  const output = { bucket: outputBucket, key: outputKey(process, source) };
+  const common = {
+    projectName,
+    ...(process.notifyTopic !== undefined ? { topicName: process.notifyTopic } : {}),
+    sources: [{ location: source }],
+    requestedSources: [{ URI: formatOssUri(source) }],
+  };
+  if (process.action === 'video/sprite') {
+    const sprite = spriteTarget(process, output);
+    const requestedSprite = { ...sprite, URI: `oss://${outputBucket}/${process.saveas.key}` };
+    return { ...common, animations: [], stills: [{ kind: 'sprite', path: 'video/sprite', target: sprite }], requestedTargets: [{ Image: { Sprites: [requestedSprite] } }] };
+  }
   const spec: AnimationSpec = {
     format: process.format,
     width: process.w ?? (process.pw === undefined ? undefined : process.pw / 100),
@@ -68,31 +82,52 @@ function mediaConvertJob(process: AnimationProcess, source: OssLocation, project
     number: process.num,
   };
   // What CreateMediaConvertTask would have carried, echoed in the completion notice as IMM does.
-  const requestedAnimation = Object.fromEntries(
-    Object.entries({
-      Format: spec.format,
-      URI: `oss://${outputBucket}/${process.saveas.key}`,
-      Width: spec.width,
-      Height: spec.height,
-      ScaleType: spec.scaleType,
-      Interval: spec.interval,
-      FrameRate: spec.frameRate,
-      StartTime: spec.startTime,
-      Number: spec.number,
-    }).filter(([, value]) => value !== undefined),
-  );
-  return {
-    projectName,
-    ...(process.notifyTopic !== undefined ? { topicName: process.notifyTopic } : {}),
-    sources: [{ location: source }],
-    animations: [{ path: 'video/animation', output: { bucket: outputBucket, key: outputKey(process, source) }, spec }],
-    requestedSources: [{ URI: formatOssUri(source) }],
-    requestedTargets: [{ Image: { Animations: [requestedAnimation] } }],
-  };
+  const requestedAnimation = definedOnly({
+    Format: spec.format,
+    URI: `oss://${outputBucket}/${process.saveas.key}`,
+    Width: spec.width,
+    Height: spec.height,
+    ScaleType: spec.scaleType,
+    Interval: spec.interval,
+    FrameRate: spec.frameRate,
+    StartTime: spec.startTime,
+    Number: spec.number,
+  });
+  return { ...common, animations: [{ path: 'video/animation', output, spec }], requestedTargets: [{ Image: { Animations: [requestedAnimation] } }] };
+}
+
+const SPRITE_MODES = { inter: 'interval', key: 'keyframe', avg: 'average', dhash: 'dhash' } as const;
+
+/**
+ * video/sprite as IMM Sprites: `m` as Mode, ms as seconds, `sw`/`sh` (or `psw`/`psh` as ratios) as ScaleWidth and
+ * ScaleHeight, `tw`/`th` as TileWidth/TileHeight, `pad` and `margin` as they are; `num_0` and `inter_0` (no limit,
+ * every frame) as unset. The sheet goes to the saveas key as given; how OSS names further sheets when the frames
+ * outgrow one is not documented, so here each one overwrites the last, as IMM does without `{index}`.
+ */
+function spriteTarget(process: SpriteProcess, output: OssLocation): SpriteTarget {
+  return definedOnly({
+    Format: process.format,
+    URI: formatOssUri({ bucket: output.bucket, key: output.key.replace(/[{}]/g, (brace) => brace + brace) }),
+    Mode: SPRITE_MODES[process.m],
+    StartTime: process.ss === undefined ? undefined : process.ss / 1000,
+    Interval: process.inter ? process.inter / 1000 : undefined,
+    Number: process.num || undefined,
+    Threshold: process.thr,
+    ScaleWidth: process.sw ?? (process.psw === undefined ? undefined : process.psw / 100),
+    ScaleHeight: process.sh ?? (process.psh === undefined ? undefined : process.psh / 100),
+    TileWidth: process.tw,
+    TileHeight: process.th,
+    Margin: process.margin,
+    Pad: process.pad,
+  }) as SpriteTarget;
+}
+
+function definedOnly<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** The saveas key with IMM's template variables (`{autoext}`, `{barename}`, ...) filled in from the source. */
-function outputKey(process: AnimationProcess, source: OssLocation): string {
+function outputKey(process: AsyncProcess, source: OssLocation): string {
   let key: string;
   try {
     key = expandUriTemplate(process.saveas.key, source, process.format);
