@@ -75,7 +75,7 @@ async function start(): Promise<void> {
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
   if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
-  if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations with the planned frame counts, no ffmpeg');
+  if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations and stills with the planned frame counts, no ffmpeg');
   const stack = await startStack({
     dataDir: DATA_DIR,
     // Same ports as the last run, and the conversions a stop interrupted run again.
