@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ossRequestsBench } from '../bench/oss-requests';
+import { BENCH_RULE_NAME } from '../bench/rules';
 import type { StackOptions } from '../local/stack';
 import { startOssRequestLog, type OssRequest, type OssRequestLog } from './helpers/oss-request-log';
 import { startTestStack, type TestStack } from './helpers/stack';
@@ -240,7 +241,7 @@ describe('the cost of one upload (one rule, two outputs) and its notice', () => 
     const figures = await ossRequestsBench({ build: true, runs: 1 });
     const counts = figures.functions.map((f) => [f.functionName, f.requests.length]);
     t.diagnostic(`${JSON.stringify(counts)}; rounds ${figures.functions.map((f) => f.rounds).join(' + ')}`);
-    assert.deepEqual([figures.rule, figures.outputs], ['preview', 2]);
+    assert.deepEqual([figures.rule, figures.outputs], [BENCH_RULE_NAME, 2], 'the bench\'s fixed two-animation rule, not s.yaml\'s');
     assert.deepEqual(counts, [
       ['video-animation-submit', 9],
       ['video-animation-record', 11],
