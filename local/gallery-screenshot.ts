@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpegPath } from '@video-animation/local-cloud';
+import sharp from 'sharp';
 import { startGallery } from '../cli/commands/gallery';
 import { loadAppSettings } from '../cli/settings';
 import { connect } from '../cli/target';
@@ -104,7 +105,8 @@ async function main(): Promise<void> {
       await page.goto(gallery.url, { waitUntil: 'load' });
       await page.waitForFunction((count: number) => document.querySelectorAll('.tile').length === count, LIBRARY.length + 2);
       await page.waitForFunction(() => [...document.querySelectorAll('.tile img.still, .tile img.anim')].every((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0));
-      await page.screenshot({ path: out });
+      // 256 colours: the picture stays readable at a third of the bytes of Chromium's PNG.
+      await writeFile(out, await sharp(await page.screenshot()).png({ palette: true, quality: 90, effort: 10, compressionLevel: 9 }).toBuffer());
       await page.close();
     } finally {
       await gallery.close();
