@@ -215,7 +215,10 @@ ${JSON.stringify(JSON.parse(event), null, 2)}`);
         const tags = (await (client as OSS & { getObjectTagging(k: string): Promise<{ tag: Record<string, string> }> }).getObjectTagging(fileKey)).tag;
         const tagged = tags['job'] === record.jobId && tags['rule'] === record.rule;
         ok &&= tagged && file.usable;
-        const copy = path.join(keep, path.basename(fileKey));
+        // Under the key's first folder: a poster and a storyboard sheet of one video share a file name (clip.mp4.jpg).
+        const segments = fileKey.split('/');
+        const copy = path.join(keep, ...(segments.length > 1 ? [segments[0]!] : []), segments.at(-1)!);
+        await mkdir(path.dirname(copy), { recursive: true });
         await writeFile(copy, body);
         kept.push(copy);
         console.log(`${output.kind ?? 'animation'} ${fileKey}: ${file.line}, tags ${JSON.stringify(tags)}`);
