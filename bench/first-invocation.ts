@@ -7,6 +7,7 @@ import { generateSampleVideo, invocationContext, type OssEventRecord } from '@vi
 import { FUNCTION_CREDENTIALS, functionDescription, functionEnvironment, LOCAL_ACCOUNT_ID, startStack } from '../local/stack';
 import type { FunctionSpec } from '../deploy/spec';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
+import { benchRules, describeBenchRule } from './rules';
 
 /**
  * The way FC really starts a function: a fresh Node process, the bundle alone in a folder with no node_modules above
@@ -163,7 +164,8 @@ export async function firstInvocationBench(options: { rounds: number; warmEvents
       const contextFile = `${eventsFile}.context.json`;
       await writeFile(eventsFile, JSON.stringify(events));
       await writeFile(contextFile, JSON.stringify(invocationContext(functionDescription(fn), { requestId: `bench-${fn.resource}`, accountId: LOCAL_ACCOUNT_ID, credentials: FUNCTION_CREDENTIALS })));
-      const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra: { MNS_TOPIC: benchTopic } }));
+      const extra = { MNS_TOPIC: benchTopic, RULES: JSON.stringify(benchRules(prefix)) };
+      const run = await runNode([runner, bundles.get(fn.resource)!, eventsFile, contextFile], functionEnvironment(fn, { ...stack, extra }));
       const { loadMs, timings } = JSON.parse(await readFile(`${eventsFile}.timings.json`, 'utf8')) as { loadMs: number; timings: number[] };
       return { ...run, loadMs, timings };
     };
@@ -234,6 +236,7 @@ export function formatFirstInvocation(figures: FirstInvocationFigures): string[]
   const ratio = (name: string) => `${figures.functions.find((f) => f.name === name)!.ratio.toFixed(2)}x`;
   return [
     `first invocation: fresh process, bundle alone, one realistic event against the local services, local OSS in ${figures.ossStorage} (median of ${figures.rounds} runs alternating with node -e 0)`,
+    `  rule ${describeBenchRule()} (bench/rules.ts, not s.yaml's): submit gets a new upload, record its completion notice`,
     `  node -e 0    ${figures.baselineMs.toFixed(0).padStart(5)} ms  1.00x`,
     ...figures.functions.map(
       (f) =>

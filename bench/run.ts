@@ -14,12 +14,14 @@ import { formatOssRequests, ossRequestsBench } from './oss-requests';
 /**
  * `npm run bench`: figures measured in one run on this machine, as ratios where timing is involved (the machines
  * are shared and noisy):
- * - the OSS requests and sequential rounds of each function for one upload (one rule, two outputs) and its notice;
+ * - the OSS requests and sequential rounds of each function for one upload and its notice, with the fixed rule of
+ *   bench/rules.ts (one rule, two animations; also the rule of the first-invocation figures), not s.yaml's;
  * - the command line's start: `video-animation --help` against `node -e 0` (BENCH_ROUNDS alternating runs);
  * - first invocation of each function in a fresh process against the local services, against `node -e 0`
  *   (BENCH_ROUNDS alternating runs, default 15), with package size and warm handler time;
  * - a burst of BENCH_BURST_UPLOADS uploads (default 200) against an IMM limited to BENCH_IMM_QPS calls a second
- *   (default 20), with the submit function capped as in s.yaml, capped at 2, and uncapped;
+ *   (default 20), with the submit function capped as in s.yaml, capped at 2, and uncapped (s.yaml's rules, poster
+ *   included: the fast conversion mode writes its stills);
  * - the reliability scenarios: BENCH_UPLOADS uploads (default 100; 1000 works, it takes a while: every upload is
  *   converted for real).
  */

@@ -10,7 +10,7 @@ import { RulesConfigError } from '../shared/rules/validate';
 import { createDropWatcher, frameNotes, ignoredReason, loadDropState, outputCopyPath, saveDropState, stamped } from './drop';
 import { generateSampleVideo, processAlive, readEndpointsFile } from '@video-animation/local-cloud';
 import { faultSettingsFromArgs, faultsFromSettings } from './faults';
-import { inspectAnimation, listJobRecords } from './inspect';
+import { describeOutputFile, inspectAnimation, listJobRecords, outputFileKeys, type AnimationFacts } from './inspect';
 import { LocalSettingError } from './setting-error';
 import { conversionFromEnv, LOCAL_ACCOUNT_ID, startStack, type Stack } from './stack';
 
@@ -68,6 +68,11 @@ function exitOnUserError(command: string): (error: unknown) => never {
   };
 }
 
+/** `320x180, 24 frames`: the README's `[done]` line (a still is one frame). */
+function animationLine(facts: AnimationFacts): string {
+  return `${facts.width}x${facts.height}, ${facts.frames} frame${facts.frames === 1 ? '' : 's'}`;
+}
+
 /** `npm start`: run the stack, mirror drop/ into the bucket, and download each finished animation into out/. */
 async function start(): Promise<void> {
   const say = (line: string) => console.log(stamped(line));
@@ -75,7 +80,7 @@ async function start(): Promise<void> {
   const faults = faultsFromSettings(faultSettingsFromArgs(process.argv.slice(3), process.env));
   if (Object.keys(faults).length > 0) say(`fault injection on: ${JSON.stringify(faults)}`);
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
-  if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations with the planned frame counts, no ffmpeg');
+  if (conversion === 'fast') say('LOCAL_IMM_CONVERSION=fast: the local IMM writes small flat-colour animations and stills with the planned frame counts, no ffmpeg');
   const stack = await startStack({
     dataDir: DATA_DIR,
     // Same ports as the last run, and the conversions a stop interrupted run again.
@@ -138,17 +143,17 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
         say(`[done] ${record.key} (rule ${record.rule}) FAILED: ${record.error?.code}: ${record.error?.message}`);
         continue;
       }
-      for (const output of record.outputs) {
-        const copy = outputCopyPath(OUT_DIR, output.key);
-        const body = (await client.get(output.key)).content as Buffer;
-        const facts = await inspectAnimation(body);
+      for (const fileKey of record.outputs.flatMap(outputFileKeys)) {
+        const copy = outputCopyPath(OUT_DIR, fileKey);
+        const body = (await client.get(fileKey)).content as Buffer;
+        const what = fileKey.endsWith('.vtt') ? (await describeOutputFile(fileKey, body)).line : animationLine(await inspectAnimation(body));
         if ('refused' in copy) {
-          say(`[done] ${record.key} -> ${JSON.stringify(output.key)}: ${facts.width}x${facts.height}, ${facts.frames} frames (not copied to ${path.relative(process.cwd(), OUT_DIR)}/: ${copy.refused})`);
+          say(`[done] ${record.key} -> ${JSON.stringify(fileKey)}: ${what} (not copied to ${path.relative(process.cwd(), OUT_DIR)}/: ${copy.refused})`);
           continue;
         }
         await mkdir(path.dirname(copy.path), { recursive: true });
         await writeFile(copy.path, body);
-        say(`[done] ${record.key} -> ${output.key}: ${facts.width}x${facts.height}, ${facts.frames} frames, ${(facts.bytes / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), copy.path)})`);
+        say(`[done] ${record.key} -> ${fileKey}: ${what}, ${(body.length / 1024).toFixed(0)} KiB (copied to ${path.relative(process.cwd(), copy.path)})`);
       }
       for (const note of frameNotes(rules.find((r) => r.name === record.rule), record)) say(`[done] note: ${note}`);
     }
@@ -204,15 +209,20 @@ ${JSON.stringify(JSON.parse(event), null, 2)}`);
     let ok = record.status === 'succeeded';
     const kept = [video];
     for (const output of record.outputs) {
-      const body = (await client.get(output.key)).content as Buffer;
-      const facts = await inspectAnimation(body);
-      const tags = (await (client as OSS & { getObjectTagging(k: string): Promise<{ tag: Record<string, string> }> }).getObjectTagging(output.key)).tag;
-      const tagged = tags['job'] === record.jobId && tags['rule'] === record.rule;
-      ok &&= tagged && facts.frames > 0;
-      const copy = path.join(keep, path.basename(output.key));
-      await writeFile(copy, body);
-      kept.push(copy);
-      console.log(`${output.key}: ${facts.format} ${facts.width}x${facts.height}, ${facts.frames} frames, ${facts.bytes} bytes, tags ${JSON.stringify(tags)}`);
+      for (const fileKey of outputFileKeys(output)) {
+        const body = (await client.get(fileKey)).content as Buffer;
+        const file = await describeOutputFile(fileKey, body);
+        const tags = (await (client as OSS & { getObjectTagging(k: string): Promise<{ tag: Record<string, string> }> }).getObjectTagging(fileKey)).tag;
+        const tagged = tags['job'] === record.jobId && tags['rule'] === record.rule;
+        ok &&= tagged && file.usable;
+        // Under the key's first folder: a poster and a storyboard sheet of one video share a file name (clip.mp4.jpg).
+        const segments = fileKey.split('/');
+        const copy = path.join(keep, ...(segments.length > 1 ? [segments[0]!] : []), segments.at(-1)!);
+        await mkdir(path.dirname(copy), { recursive: true });
+        await writeFile(copy, body);
+        kept.push(copy);
+        console.log(`${output.kind ?? 'animation'} ${fileKey}: ${file.line}, tags ${JSON.stringify(tags)}`);
+      }
     }
     if (shared) {
       // npm start would otherwise print this job as news and copy it to out/ again: it is already reported here.

@@ -1,7 +1,7 @@
 import type OSS from 'ali-oss';
 import sharp from 'sharp';
 import { readOnlyBucket } from '../cli/oss';
-import type { JobRecord } from '../shared/jobs/job';
+import type { JobOutput, JobRecord } from '../shared/jobs/job';
 import { ossJobStore } from '../shared/jobs/stores/oss';
 import { readJob } from '../shared/wiring/read-job';
 
@@ -28,6 +28,24 @@ export async function inspectAnimation(image: Buffer): Promise<AnimationFacts> {
     loop: meta.loop ?? 0,
     bytes: image.length,
   };
+}
+
+/** Every object an output made: a storyboard's sprite sheets and its WebVTT file (its key); otherwise its key. */
+export function outputFileKeys(output: Pick<JobOutput, 'key' | 'kind' | 'files'>): string[] {
+  return output.kind === 'storyboard' ? [...(output.files ?? []), output.key] : [output.key];
+}
+
+/**
+ * One line on a file an output made, for the demo and `npm start`: an image's format, size and frames, or a WebVTT
+ * file's cues. `frames` 0 (or no cue) means nothing usable was made.
+ */
+export async function describeOutputFile(key: string, body: Buffer): Promise<{ line: string; usable: boolean }> {
+  if (key.endsWith('.vtt')) {
+    const cues = (body.toString('utf8').match(/ --> /g) ?? []).length;
+    return { line: `WebVTT, ${cues} cues, ${body.length} bytes`, usable: cues > 0 };
+  }
+  const facts = await inspectAnimation(body);
+  return { line: `${facts.format} ${facts.width}x${facts.height}, ${facts.frames} frame${facts.frames === 1 ? '' : 's'}, ${facts.bytes} bytes`, usable: facts.frames > 0 };
 }
 
 /**

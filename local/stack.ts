@@ -27,7 +27,7 @@ export const FUNCTION_CREDENTIALS: FcCredentials = {
 export function conversionFromEnv(value: string | undefined): ConversionMode | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'ffmpeg' || value === 'fast') return value;
-  throw new LocalSettingError(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations, no ffmpeg)`);
+  throw new LocalSettingError(`LOCAL_IMM_CONVERSION=${value}: expected ffmpeg (real conversions) or fast (small valid animations and stills, no ffmpeg)`);
 }
 
 export interface StackOptions {
@@ -75,8 +75,9 @@ export interface StackOptions {
   /** Fires every enabled timer trigger this often instead of at its cronExpression's rate (tests use e.g. 200). */
   timerIntervalMs?: number;
   /**
-   * The local IMM: `conversion: 'fast'` writes small valid animations with the planned frame counts instead of
-   * running ffmpeg, and caches probes per ETag (packages/local-cloud/src/imm/fast-animation.ts); `concurrency`: tasks converted at once
+   * The local IMM: `conversion: 'fast'` writes small valid animations with the planned frame counts (and flat
+   * stills for posters and storyboards) instead of running ffmpeg, and caches probes per ETag
+   * (packages/local-cloud/src/imm/fast-animation.ts, fast-stills.ts); `concurrency`: tasks converted at once
    * (default 1 with ffmpeg, 4 in the fast mode).
    */
   imm?: { conversion?: ConversionMode; concurrency?: number };

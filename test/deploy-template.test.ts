@@ -218,11 +218,12 @@ describe('the stack template for the default rules (s.yaml)', async () => {
     assert.match(resourceText(r['FailureQueueSubscription']!.Properties!['Endpoint']), /^acs:mns:\$\{ALIYUN::Region\}:\$\{ALIYUN::AccountId\}:queues\/\$\{FailureQueue\.QueueName\}$/);
   });
 
-  test('the IMM service role reads the sources, writes the animations, publishes to the notice topic: nothing else', () => {
+  test('the IMM service role reads the sources, writes the animations and posters, publishes to the notice topic: nothing else', () => {
     const imm = rolePolicies(template).find((p) => p.id === 'ImmServiceRole')!;
     assert.deepEqual(grants(imm.statements), {
       'acs:oss:*:*:my-video-bucket/videos/*': ['oss:GetObject'],
       'acs:oss:*:*:my-video-bucket/animations/*': ['oss:PutObject'],
+      'acs:oss:*:*:my-video-bucket/posters/*': ['oss:PutObject'],
       'acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/${NoticeTopicName}': ['mns:PublishMessage'],
       'acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/${NoticeTopicName}/messages': ['mns:PublishMessage'],
     });
@@ -261,7 +262,7 @@ describe('the stack template for the default rules (s.yaml)', async () => {
 
 describe('least privilege, for the default rules and for a user\'s rules', async () => {
   const cases = [
-    { name: 'default rules', ...(await deploymentOf(S_YAML)), prefixes: ['videos/', 'animations/', '.video-animation/'] },
+    { name: 'default rules', ...(await deploymentOf(S_YAML)), prefixes: ['videos/', 'animations/', 'posters/', '.video-animation/'] },
     { name: 'two rules, other prefixes, engine oss', ...(await deploymentOf(await userRulesSpec())), prefixes: ['media/movies/', 'media/clips/', 'previews/', '.video-animation/'] },
   ];
   for (const c of cases) {

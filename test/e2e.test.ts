@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { inspectAnimation } from '../local/inspect';
 import { startTestStack, type TestStack } from './helpers/stack';
 
@@ -10,7 +11,8 @@ import { startTestStack, type TestStack } from './helpers/stack';
  * The whole pipeline on the local stack, checked as a user would: upload with ali-oss, then look at the record,
  * the animations (with sharp), their tags, and the task IMM received. Default rules from s.yaml: "preview" turns
  * videos/ uploads into whole-video previews animations/<dir>/<name>.<ext>.gif (320x180 fit, 24 frames at 6 fps)
- * and .webp (640x360 fit, 48 frames at 8 fps).
+ * and .webp (640x360 fit, 48 frames at 8 fps), and a poster posters/<dir>/<name>.<ext>.jpg (640 wide, the most
+ * detailed of 5 candidates).
  */
 describe('end to end on the local stack (default rules, JSON notices)', () => {
   let stack: TestStack;
@@ -19,7 +21,7 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
   });
   after(async () => stack?.stop());
 
-  it('turns an uploaded video into a tagged GIF and WebP with the frames, size and delay the rule implies', async () => {
+  it('turns an uploaded video into a tagged GIF, WebP and poster with the frames, size and delay the rule implies', async () => {
     const key = 'videos/holiday/beach.mp4';
     await stack.client.put(key, await stack.sampleVideo(4));
     await stack.idle();
@@ -32,6 +34,7 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
       [
         ['animations/videos/holiday/beach.mp4.gif', 'gif', true],
         ['animations/videos/holiday/beach.mp4.webp', 'webp', true],
+        ['posters/videos/holiday/beach.mp4.jpg', 'jpg', true],
       ],
     );
 
@@ -48,9 +51,16 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     assert.equal(webp.frames, 48, 'the documented budget: 48 frames');
     assert.ok(webp.delaysMs.every((d) => d === 125), `8 fps is 125 ms a frame`);
     assert.equal(record.outputs[1]?.bytes, webp.bytes);
-    assert.deepEqual(record.outputs.map((o) => o.plannedFrames), [24, 48], 'frames known when the task was submitted');
-    assert.deepEqual(record.outputs.map((o) => o.frames), [gif.frames, webp.frames], 'the record function counted the frames IMM billed');
-    assert.equal(record.frames, 72);
+    const [, , posterOutput] = record.outputs;
+    assert.deepEqual(record.outputs.slice(0, 2).map((o) => o.plannedFrames), [24, 48], 'frames known when the task was submitted');
+    assert.deepEqual(record.outputs.slice(0, 2).map((o) => o.frames), [gif.frames, webp.frames], 'the record function counted the frames IMM billed');
+    assert.deepEqual([posterOutput?.kind, posterOutput?.maxFrames, posterOutput?.plannedFrames, posterOutput?.frames], ['poster', 5, undefined, 5], 'the poster: 5 candidates captured');
+    assert.equal(record.frames, 77, '24 + 48 animation frames and the 5 poster candidates');
+
+    const poster = (await stack.client.get('posters/videos/holiday/beach.mp4.jpg')).content as Buffer;
+    const posterMeta = await sharp(poster).metadata();
+    assert.deepEqual([posterMeta.format, posterMeta.width, posterMeta.height], ['jpeg', 640, 360]);
+    assert.deepEqual((await stack.client.list({ prefix: 'posters/videos/holiday/beach.mp4-candidate-', 'max-keys': 10 }, {})).objects ?? [], [], 'the candidates are removed');
     assert.ok(record.media && Math.abs(record.media.duration - 4) < 0.1, `DetectMediaMeta's duration is kept: ${JSON.stringify(record.media)}`);
     assert.deepEqual([record.media.width, record.media.height, record.media.frameRate], [640, 360, 25]);
 
@@ -68,6 +78,7 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
             { Format: 'gif', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.mp4.gif`, Width: 320, Height: 180, ScaleType: 'fit', Interval: duration / 24, FrameRate: 6, Number: 24 },
             { Format: 'webp', URI: `oss://${stack.bucket}/animations/videos/holiday/beach.mp4.webp`, Width: 640, Height: 360, ScaleType: 'fit', Interval: duration / 48, FrameRate: 8, Number: 48 },
           ],
+          Snapshots: [{ Format: 'jpg', URI: `oss://${stack.bucket}/posters/videos/holiday/beach.mp4-candidate-{index}.jpg`, Width: 640, Mode: 'average', Number: 5 }],
         },
       },
     ]);
@@ -81,7 +92,11 @@ describe('end to end on the local stack (default rules, JSON notices)', () => {
     await stack.idle();
     const record = await stack.recordFor(key);
     assert.equal(record?.status, 'succeeded', JSON.stringify(record?.error));
-    assert.deepEqual(record.outputs.map((o) => o.key), ['animations/videos/假期 2024/a+b 100% 海滩.MOV.gif', 'animations/videos/假期 2024/a+b 100% 海滩.MOV.webp']);
+    assert.deepEqual(record.outputs.map((o) => o.key), [
+      'animations/videos/假期 2024/a+b 100% 海滩.MOV.gif',
+      'animations/videos/假期 2024/a+b 100% 海滩.MOV.webp',
+      'posters/videos/假期 2024/a+b 100% 海滩.MOV.jpg',
+    ]);
     const tags = (await stack.client.getObjectTagging(record.outputs[0]!.key)).tag;
     assert.match(tags['source'] ?? '', /^videos\/_ 2024\/a\+b 100_ _\.MOV-[0-9a-f]{12}$/);
     assert.ok((await stack.client.head(record.outputs[1]!.key)).res.status === 200);

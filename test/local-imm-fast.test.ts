@@ -96,6 +96,43 @@ describe('fast conversion mode', () => {
     assert.equal(JSON.parse(JSON.parse(notice.body).content).Status, 'Succeeded');
   });
 
+  test('a task with Snapshots and Sprites writes flat stills in the planned number and size, and succeeds', async () => {
+    const { imm, call } = await startImm({ conversion: 'fast' });
+    const created = await call('CreateMediaConvertTask', {
+      ProjectName: PROJECT,
+      Sources: [{ URI: `oss://${BUCKET}/in/clip.mp4` }],
+      Targets: [
+        {
+          Image: {
+            Animations: [{ Format: 'gif', URI: `oss://${BUCKET}/kit/clip.gif`, Interval: 1, Width: 32, Height: 24 }],
+            Snapshots: [{ Format: 'jpg', URI: `oss://${BUCKET}/kit/poster-candidate-{index}.jpg`, Mode: 'average', Number: 5, Width: 160 }],
+            Sprites: [{ Format: 'jpg', URI: `oss://${BUCKET}/kit/sheet-{index}.jpg`, Mode: 'average', Number: 10, TileWidth: 3, TileHeight: 2, ScaleWidth: 40, ScaleHeight: 30, Margin: 2, Pad: 2 }],
+          },
+        },
+      ],
+    });
+    await imm.idle();
+    const task = imm.tasks().find((t) => t.taskId === created['TaskId']);
+    assert.equal(task?.status, 'Succeeded', task?.message);
+    const sheet = { width: 2 * 2 + 3 * 40 + 2 * 2, height: 2 * 2 + 2 * 30 + 2 };
+    assert.deepEqual(
+      task.outputs.map(({ uri, frames, width, height }) => [uri.slice(`oss://${BUCKET}/kit/`.length), frames, width, height]),
+      [
+        ['clip.gif', 4, 32, 24],
+        ...[1, 2, 3, 4, 5].map((i) => [`poster-candidate-${i}.jpg`, 1, 160, 120]),
+        ['sheet-1.jpg', 6, sheet.width, sheet.height],
+        ['sheet-2.jpg', 4, sheet.width, sheet.height],
+      ],
+    );
+    for (const output of task.outputs.slice(1)) {
+      const object = oss.getObject(BUCKET, output.uri.slice(`oss://${BUCKET}/`.length));
+      assert.ok(object, output.uri);
+      assert.equal(object.contentType, 'image/jpeg');
+      const meta = await sharp(object.body).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height, object.body.length], ['jpeg', output.width, output.height, output.bytes], output.uri);
+    }
+  });
+
   test('frame counts match what ffmpeg renders for the same request', async () => {
     const source = await probeVideo(clip);
     const specs: AnimationSpec[] = [

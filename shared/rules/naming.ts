@@ -71,7 +71,8 @@ export function resolveOutputKey(template: string, sourceKey: string, rule: stri
   return fitKeyLength(path, `.${format}`);
 }
 
-function fitKeyLength(stem: string, extension: string): string {
+/** `stem + extension`, the stem shortened with a hash of it when the whole would pass OSS's key length. */
+export function fitKeyLength(stem: string, extension: string): string {
   if (Buffer.byteLength(stem + extension) <= MAX_KEY_BYTES) return stem + extension;
   const hash = `~${createHash('sha256').update(stem).digest('hex').slice(0, 16)}`;
   const budget = MAX_KEY_BYTES - Buffer.byteLength(hash + extension);

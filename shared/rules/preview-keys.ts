@@ -1,5 +1,5 @@
 import { storyboardSheetCount } from '../media/storyboard';
-import { resolveOutputKey } from './naming';
+import { fitKeyLength, resolveOutputKey } from './naming';
 import type { PosterOutput, StoryboardOutput } from './schema';
 
 /**
@@ -39,11 +39,19 @@ function escapeBraces(text: string): string {
   return text.replace(/[{}]/g, (brace) => brace + brace);
 }
 
+/**
+ * The stem of a family of keys (`<stem>-candidate-<n>.jpg`, `<stem>-<n>.jpg`), shortened with a hash when its longest
+ * member would pass OSS's key length: the output key itself fits, but a suffix added to it may not.
+ */
+function stemFitting(stem: string, longestSuffix: string): string {
+  return fitKeyLength(stem, longestSuffix).slice(0, -longestSuffix.length);
+}
+
 /** The resolved keys of a poster for one source. */
 export function posterKeys(poster: PosterOutput, sourceKey: string, rule: string): PosterKeys {
   const key = resolveOutputKey(poster.key, sourceKey, rule, poster.format);
   if (poster.at !== undefined) return { key };
-  const stem = key.slice(0, -(poster.format.length + 1));
+  const stem = stemFitting(key.slice(0, -(poster.format.length + 1)), `-candidate-${poster.candidates}.${poster.format}`);
   return {
     key,
     candidates: {
@@ -56,8 +64,8 @@ export function posterKeys(poster: PosterOutput, sourceKey: string, rule: string
 /** The resolved keys of a storyboard for one source; IMM numbers sheets from 1 (`{index}`). */
 export function storyboardKeys(storyboard: StoryboardOutput, sourceKey: string, rule: string): StoryboardKeys {
   const vttKey = resolveOutputKey(storyboard.key, sourceKey, rule, 'vtt');
-  const stem = vttKey.slice(0, -'.vtt'.length);
   const count = storyboardSheetCount(storyboard);
+  const stem = stemFitting(vttKey.slice(0, -'.vtt'.length), count === 1 ? `.${storyboard.format}` : `-${count}.${storyboard.format}`);
   if (count === 1) return { sheetUriKey: `${escapeBraces(stem)}.${storyboard.format}`, sheetKeys: [`${stem}.${storyboard.format}`], vttKey };
   return {
     sheetUriKey: `${escapeBraces(stem)}-{index}.${storyboard.format}`,

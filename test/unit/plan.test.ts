@@ -47,12 +47,14 @@ describe('CreateMediaConvertTask wire query for the s.yaml rule', () => {
     assert.equal(query['Sources'], '[{"URI":"oss://bkt/videos/a b/c+d%20e 视频.mp4","Duration":600}]');
   });
 
-  test('Targets: one animation per output, PascalCase, the frame budget as Number and the spacing as Interval', () => {
+  test('Targets: one animation per output, PascalCase, the frame budget as Number and the spacing as Interval; the poster as 5 Snapshots', () => {
     assert.equal(
       query['Targets'],
       '[{"Image":{"Animations":[' +
         '{"Format":"gif","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.gif","Width":320,"Height":180,"ScaleType":"fit","Interval":25,"FrameRate":6,"Number":24},' +
         '{"Format":"webp","URI":"oss://bkt/animations/videos/a b/c+d%20e 视频.mp4.webp","Width":640,"Height":360,"ScaleType":"fit","Interval":12.5,"FrameRate":8,"Number":48}' +
+        '],"Snapshots":[' +
+        '{"Format":"jpg","URI":"oss://bkt/posters/videos/a b/c+d%20e 视频.mp4-candidate-{index}.jpg","Width":640,"Mode":"average","Number":5}' +
         ']}}]',
     );
   });

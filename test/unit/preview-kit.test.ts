@@ -180,6 +180,22 @@ describe('IMM request building for posters and storyboards', () => {
     assert.deepEqual(board.layout.sheets, ['my%20%7Bclip%7D-1.jpg', 'my%20%7Bclip%7D-2.jpg'].map(decodeURI));
   });
 
+  it('keeps candidate and sheet keys within 1023 bytes for a source key at the OSS maximum, each family on one hashed stem', () => {
+    const longKey = `videos/${'长'.repeat(335)}${'x'.repeat(1023 - Buffer.byteLength(`videos/${'长'.repeat(335)}.mp4`))}.mp4`;
+    assert.equal(Buffer.byteLength(longKey), 1023);
+    const [poster, board] = planPreviews(
+      rule([GIF, { kind: 'poster', key: 'posters/{dirname}/{basename}' }, { kind: 'storyboard', key: 'boards/{dirname}/{basename}', frames: 30, columns: 4, rows: 2, width: 64, height: 36 }]),
+      longKey,
+    );
+    assert.ok(poster?.kind === 'poster' && board?.kind === 'storyboard');
+    const keys = [poster.keys.key, ...poster.keys.candidates!.keys, ...board.keys.sheetKeys, board.keys.vttKey];
+    for (const key of keys) assert.ok(Buffer.byteLength(key) <= 1023, `${Buffer.byteLength(key)} bytes: ${key.slice(-40)}`);
+    assert.match(poster.keys.candidates!.keys[4]!, /~[0-9a-f]{16}-candidate-5\.jpg$/);
+    assert.equal(poster.keys.candidates!.uriKey, poster.keys.candidates!.keys[0]!.replace('-candidate-1.', '-candidate-{index}.'));
+    assert.equal(board.keys.sheetKeys.length, 4);
+    assert.equal(new Set(board.keys.sheetKeys.map((k) => k.replace(/-\d+\.jpg$/, ''))).size, 1, 'the sheets share one stem ({index} in one URI)');
+  });
+
   it('needs the source size for a storyboard without a tile height', () => {
     const bare = rule([GIF, { kind: 'storyboard', key: 'b/{barename}' }]);
     assert.throws(() => planPreviews(bare, 'videos/a.mp4', { duration: 3 }), /rule "kit" outputs\[1\]: storyboard height: the source size is unknown/);

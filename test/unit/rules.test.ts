@@ -56,6 +56,11 @@ describe('parseRuleSet: accepted rules and defaults', () => {
         ['webp', 'animations/{dirname}/{basename}', 48, 8],
       ],
     );
+    assert.deepEqual(
+      rules[0]?.previews.map((p) => [p.kind, p.key, p.slot]),
+      [['poster', 'posters/{dirname}/{basename}', 2]],
+      'a poster; the storyboard stays commented',
+    );
     assert.deepEqual(rules[0]?.tags, { app: 'video-animation' });
   });
 

@@ -41,7 +41,8 @@ export interface LocalImmOptions {
   /**
    * `ffmpeg` (default): tasks download their sources and render with ffmpeg; DetectMediaMeta downloads and runs
    * ffprobe on every call. `fast`: tasks write a small valid animation with the planned frame count and size
-   * (src/imm/fast-animation.ts) and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
+   * (src/imm/fast-animation.ts), flat stills for Snapshots and Sprites in the planned number and size
+   * (src/imm/fast-stills.ts), and every probe (DetectMediaMeta, task planning) is cached per object ETag, so a
    * burst of uploads of one clip runs ffprobe once or twice in all and no ffmpeg.
    */
   conversion?: ConversionMode;

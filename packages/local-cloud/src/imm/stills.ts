@@ -14,7 +14,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MediaError, planGeometry, type VideoInfo } from '../media';
+import { MediaError, planGeometry, type Geometry, type VideoInfo } from '../media';
 import { ffmpegPath, ProcessFailedError, runProcess } from '../media/ffmpeg';
 import { expandUriTemplate, parseOssUri, UnknownTemplateVariableError, type OssLocation } from './oss-uri';
 
@@ -81,8 +81,14 @@ export function stillLocation(template: string, source: OssLocation, format: str
   return location;
 }
 
-/** The ffmpeg frame selection for a target over the clip [start, end) of the source. */
-export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { start: number; end: number; frameRate: number }): { seek: number; filter: string; maxFrames?: number } {
+/**
+ * The ffmpeg frame selection for a target over the clip [start, end) of the source. `bucketSeconds`: for `average`
+ * and `interval`, the first frame of each such slice from the seek point is kept (see firstOfEach).
+ */
+export function selectionFilter(
+  target: SnapshotTarget | SpriteTarget,
+  clip: { start: number; end: number; frameRate: number },
+): { seek: number; filter: string; maxFrames?: number; bucketSeconds?: number } {
   const start = clip.start + (target.StartTime ?? 0);
   const length = clip.end - start;
   if (length <= 0) throw new MediaError('EmptySelection', `StartTime ${target.StartTime ?? 0}s is not before the end of the video (${clip.end}s)`);
@@ -91,7 +97,7 @@ export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { s
     case 'average': {
       const n = number ?? 1;
       const step = length / n;
-      return { seek: start + step / 2, filter: firstOfEach(step), maxFrames: n };
+      return { seek: start + step / 2, filter: firstOfEach(step), maxFrames: n, bucketSeconds: step };
     }
     case 'keyframe':
       return { seek: start, filter: `select='eq(pict_type\\,I)',setpts=N/TB`, ...(number ? { maxFrames: number } : {}) };
@@ -101,9 +107,27 @@ export function selectionFilter(target: SnapshotTarget | SpriteTarget, clip: { s
     }
     case 'interval': {
       const interval = Math.max(target.Interval || 1 / clip.frameRate, 1 / clip.frameRate);
-      return { seek: start, filter: firstOfEach(interval), ...(number ? { maxFrames: number } : {}) };
+      return { seek: start, filter: firstOfEach(interval), ...(number ? { maxFrames: number } : {}), bucketSeconds: interval };
     }
   }
+}
+
+/**
+ * How many frames selectionFilter keeps from a source of constant `frameRate` whose frames sit at k / frameRate:
+ * one per `bucketSeconds` slice among the frames in [seek, end), at most `maxFrames`. Undefined for `keyframe` and
+ * `dhash`, whose frames depend on the pictures. (The fast conversion mode writes this many without decoding.)
+ */
+export function plannedStillFrames(target: SnapshotTarget | SpriteTarget, clip: { start: number; end: number; frameRate: number }): number | undefined {
+  const { seek, maxFrames, bucketSeconds } = selectionFilter(target, clip);
+  if (bucketSeconds === undefined) return undefined;
+  const fps = clip.frameRate;
+  const first = Math.ceil(seek * fps - 1e-6);
+  const last = Math.ceil((clip.end - 0.0001) * fps) - 1;
+  if (last < first) return 0;
+  const bucket = (index: number) => Math.floor((index / fps - seek) / roundTo(bucketSeconds, 6) + 0.001);
+  // Slices shorter than a frame hold at most one frame each: every frame is kept.
+  const frames = bucketSeconds * fps >= 1 ? bucket(last) - bucket(first) + 1 : last - first + 1;
+  return maxFrames !== undefined ? Math.min(frames, maxFrames) : frames;
 }
 
 /**
@@ -115,35 +139,64 @@ function firstOfEach(seconds: number): string {
   return `select='if(isnan(prev_selected_t)\\,1\\,gt(${bucket('t')}\\,${bucket('prev_selected_t')}))',setpts=N/TB`;
 }
 
+/** The part of the source a still target samples: the task's source window (Sources[0]), cut to the video. */
+export function stillClip(source: VideoInfo, still: StillTarget): { start: number; end: number; frameRate: number } {
+  const start = still.sourceStartTime ?? 0;
+  const end = still.sourceDuration !== undefined ? Math.min(start + still.sourceDuration, source.durationSeconds) : source.durationSeconds;
+  return { start, end, frameRate: source.frameRate };
+}
+
+export interface StillLayout {
+  /** Each frame's size and scaling. */
+  geometry: Geometry;
+  /** Each file's size: a snapshot's frame, or a whole sprite sheet (a last sheet not full keeps the grid's size). */
+  width: number;
+  height: number;
+  framesPerFile: number;
+  tiles?: { columns: number; rows: number; margin: number; pad: number };
+}
+
+/** The size of the files a target writes, and the frames each holds. */
+export function stillLayout(source: VideoInfo, still: StillTarget): StillLayout {
+  const { target } = still;
+  if (still.kind === 'snapshot') {
+    const geometry = planGeometry(source, { width: still.target.Width, height: still.target.Height, scaleType: target.ScaleType });
+    return { geometry, width: geometry.width, height: geometry.height, framesPerFile: 1 };
+  }
+  const geometry = planGeometry(source, { width: still.target.ScaleWidth, height: still.target.ScaleHeight, scaleType: target.ScaleType });
+  const tiles = { columns: still.target.TileWidth ?? 6, rows: still.target.TileHeight ?? 6, margin: still.target.Margin ?? 2, pad: still.target.Pad ?? 2 };
+  return {
+    geometry,
+    width: 2 * tiles.margin + tiles.columns * geometry.width + (tiles.columns - 1) * tiles.pad,
+    height: 2 * tiles.margin + tiles.rows * geometry.height + (tiles.rows - 1) * tiles.pad,
+    framesPerFile: tiles.columns * tiles.rows,
+    tiles,
+  };
+}
+
+/** Frames per file, in file order, for `frames` frames selected: full files, then what is left. */
+export function framesPerStillFile(frames: number, framesPerFile: number): number[] {
+  return Array.from({ length: Math.ceil(frames / framesPerFile) }, (_, i) => Math.min(framesPerFile, frames - i * framesPerFile));
+}
+
 /** Renders one Snapshots or Sprites entry into `dir`; the files in output order with their OSS locations. */
 export async function renderStill(input: string, source: VideoInfo, sourceLocation: OssLocation, still: StillTarget, dir: string): Promise<RenderedStill[]> {
-  const clipStart = still.sourceStartTime ?? 0;
-  const clipEnd = still.sourceDuration !== undefined ? Math.min(clipStart + still.sourceDuration, source.durationSeconds) : source.durationSeconds;
-  const selection = selectionFilter(still.target, { start: clipStart, end: clipEnd, frameRate: source.frameRate });
+  const clip = stillClip(source, still);
+  const clipEnd = clip.end;
+  const selection = selectionFilter(still.target, clip);
   const { target } = still;
-  const geometry =
-    still.kind === 'snapshot'
-      ? planGeometry(source, { width: still.target.Width, height: still.target.Height, scaleType: target.ScaleType })
-      : planGeometry(source, { width: still.target.ScaleWidth, height: still.target.ScaleHeight, scaleType: target.ScaleType });
+  const layout = stillLayout(source, still);
+  const { geometry } = layout;
   const filters = [
     selection.filter,
     `scale=${geometry.scaledWidth}:${geometry.scaledHeight}`,
     ...(geometry.fitting === 'crop' ? [`crop=${geometry.width}:${geometry.height}`] : []),
     ...(geometry.fitting === 'pad' ? [`pad=${geometry.width}:${geometry.height}:(ow-iw)/2:(oh-ih)/2:black`] : []),
+    ...(layout.tiles ? [`tile=${layout.tiles.columns}x${layout.tiles.rows}:margin=${layout.tiles.margin}:padding=${layout.tiles.pad}`] : []),
   ];
-  let perFile = 1;
-  let maxFiles = selection.maxFrames;
-  let size = { width: geometry.width, height: geometry.height };
-  if (still.kind === 'sprite') {
-    const columns = still.target.TileWidth ?? 6;
-    const rows = still.target.TileHeight ?? 6;
-    perFile = columns * rows;
-    const margin = still.target.Margin ?? 2;
-    const pad = still.target.Pad ?? 2;
-    filters.push(`tile=${columns}x${rows}:margin=${margin}:padding=${pad}`);
-    size = { width: 2 * margin + columns * geometry.width + (columns - 1) * pad, height: 2 * margin + rows * geometry.height + (rows - 1) * pad };
-    if (selection.maxFrames !== undefined) maxFiles = Math.ceil(selection.maxFrames / perFile);
-  }
+  const perFile = layout.framesPerFile;
+  const maxFiles = selection.maxFrames !== undefined ? Math.ceil(selection.maxFrames / perFile) : undefined;
+  const size = { width: layout.width, height: layout.height };
   const pattern = join(dir, `${still.kind}-%d.${target.Format}`);
   // -ss and -to count from the container's start: a video that starts after it (an FLV whose audio comes first) is
   // shifted by its start, and a seek to 0 before its first frame (which finds no frame at all) never happens.

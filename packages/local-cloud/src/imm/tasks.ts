@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { concatVideos, MediaError, probeVideo, renderAnimation, type VideoInfo } from '../media';
 import { INVALID_MEDIA_MESSAGE, INTERNAL_ERROR_MESSAGE } from './errors';
 import { fastAnimation } from './fast-animation';
+import { fastStills, UnplannableStillError } from './fast-stills';
 import type { MediaConvertJob, SourceClip } from './media-convert-request';
 import { createOssObjects, ossAnswer, ossRefusal, type OssAccess } from './oss-objects';
 import { formatOssUri, type OssLocation } from './oss-uri';
@@ -57,7 +58,8 @@ export interface TaskRunnerOptions {
   concurrency: number;
   /**
    * `ffmpeg` (default): download the sources and render each animation with ffmpeg. `fast`: write a small valid
-   * animation with the planned frame count and size instead (src/imm/fast-animation.ts), probing sources with
+   * animation with the planned frame count and size instead (src/imm/fast-animation.ts), and flat stills in the planned
+   * number and size for Snapshots and Sprites (src/imm/fast-stills.ts), probing sources with
    * `prober` (cached per ETag), so a task takes milliseconds.
    */
   conversion?: ConversionMode;
@@ -240,8 +242,9 @@ export async function createTaskRunner(options: TaskRunnerOptions) {
   async function convertFast(task: TaskInfo, job: MediaConvertJob): Promise<void> {
     const failure = injectedFailure();
     if (failure) throw failure;
-    if (job.stills?.length) throw new TaskFailure('InvalidArgument', `${job.stills[0]!.path}: the fast conversion mode renders animations only; use the ffmpeg mode for snapshots and sprites`);
     const source = await fastSource(job.sources);
+    const stills = job.stills ?? [];
+    const steps = job.animations.length + stills.length;
     for (const [index, animation] of job.animations.entries()) {
       let rendered;
       try {
@@ -252,7 +255,21 @@ export async function createTaskRunner(options: TaskRunnerOptions) {
       }
       await upload(animation.output, rendered.bytes, animation.spec.format);
       task.outputs.push({ uri: formatOssUri(animation.output), frames: rendered.frames, width: rendered.width, height: rendered.height, bytes: rendered.bytes.length });
-      task.progress = Math.round((100 * (index + 1)) / job.animations.length);
+      task.progress = Math.round((100 * (index + 1)) / steps);
+    }
+    for (const [index, still] of stills.entries()) {
+      let files;
+      try {
+        files = await fastStills(source, job.sources[0]!.location, still);
+      } catch (error) {
+        if ((error instanceof MediaError && error.code === 'EmptySelection') || error instanceof UnplannableStillError) throw new TaskFailure('InvalidArgument', `${still.path}: ${error.message}`);
+        throw error;
+      }
+      for (const file of files) {
+        await upload(file.location, file.bytes, file.format);
+        task.outputs.push({ uri: formatOssUri(file.location), frames: file.frames, width: file.width, height: file.height, bytes: file.bytes.length });
+      }
+      task.progress = Math.round((100 * (job.animations.length + index + 1)) / steps);
     }
   }
 
