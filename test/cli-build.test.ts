@@ -41,7 +41,7 @@ describe('the built command line', () => {
     assert.match(help.stdout, /Usage: video-animation/);
     const plan = await node(alone, ['bin/video-animation.cjs', 'plan', '--json']);
     assert.equal(plan.code, 0, plan.stderr);
-    assert.equal((JSON.parse(plan.stdout) as unknown[]).length, 2);
+    assert.equal((JSON.parse(plan.stdout) as unknown[]).length, 3, 'the default rule: a GIF, a WebP and a poster');
   });
 
   test('a usage error raised in the commands bundle still exits 2', async () => {

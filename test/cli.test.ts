@@ -43,12 +43,14 @@ describe('video-animation command line (the real binary, against the local stack
       [
         ['preview', 'animations/{dirname}/{basename}', 'gif', 24, null],
         ['preview', 'animations/{dirname}/{basename}', 'webp', 48, null],
+        ['preview', 'posters/{dirname}/{basename}', 'jpg', 5, null],
       ],
     );
     const priced = json<{ estimatedCost: { amount: number; currency: string } }[]>(await cli(['plan', '--json', '--duration', '10'], { PRICE_PER_FRAME: '0.0001' }));
     assert.deepEqual(priced.map((r) => r.estimatedCost), [
       { amount: 0.0024, currency: 'CNY' },
       { amount: 0.0048, currency: 'CNY' },
+      { amount: 0.0005, currency: 'CNY' },
     ]);
   });
 
@@ -154,11 +156,11 @@ describe('video-animation command line (the real binary, against the local stack
 
   test('plan counts the frames a short video has, not the budget: --duration 0.5 at 30 fps (the default) or at --frame-rate', async () => {
     const frames = async (args: string[]) => json<{ frames: number }[]>(await cli(['plan', '--json', ...args])).map((r) => r.frames);
-    assert.deepEqual(await frames(['--duration', '0.5']), [15, 15]);
-    assert.deepEqual(await frames(['--duration', '0.5', '--frame-rate', '10']), [5, 5]);
-    assert.deepEqual(await frames(['--duration', '3', '--frame-rate', '10']), [24, 30], 'the gif budget (24) caps, the webp budget (48) is more than 30 frames');
+    assert.deepEqual(await frames(['--duration', '0.5']), [15, 15, 5], 'the poster captures its 5 candidates whatever the length');
+    assert.deepEqual(await frames(['--duration', '0.5', '--frame-rate', '10']), [5, 5, 5]);
+    assert.deepEqual(await frames(['--duration', '3', '--frame-rate', '10']), [24, 30, 5], 'the gif budget (24) caps, the webp budget (48) is more than 30 frames');
     const human = await cli(['plan', '--duration', '0.5']);
-    assert.match(human.stdout, /^A 0\.5 s video at 30 fps makes 30 frames\./);
+    assert.match(human.stdout, /^A 0\.5 s video at 30 fps makes 35 frames \(5 captured for posters and storyboards\)\./);
   });
 
   test('failed jobs show no frames: jobs, show and status', async () => {
