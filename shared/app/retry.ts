@@ -39,7 +39,6 @@ export async function retryFailedJob(request: RetryRequest, deps: AppDeps): Prom
   const id = retryJobId(jobId, requestId);
   await life.retry(() => life.store.linkRetry(jobId, id));
   const started = await startJob(ctx, { ...planOfJob(failed, rule), jobId: id }, 'manual', jobId);
-  const base = { jobId: started.jobId, retryOf: jobId };
-  if (started.status === 'duplicate') return { status: 'duplicate', ...base, reason: started.reason };
-  return { status: started.status, ...base, ...(started.reason ? { reason: started.reason } : {}) };
+  // A duplicate always says why; a submitted, deferred or failed re-run may.
+  return { status: started.status, jobId: started.jobId, retryOf: jobId, ...(started.reason ? { reason: started.reason } : {}) };
 }

@@ -55,12 +55,13 @@ async function submitUpload(entry: OssEventRecord, deps: AppDeps): Promise<Submi
   const { eTag, size } = entry.oss.object;
   // An event that names one possible key with its ETag and size says all a job needs: no HEAD. (An object deleted
   // since then fails its task with the service's own code.)
-  const found = candidates.length === 1 && eTag && size !== undefined ? { key: candidates[0]!, info: { eTag, size } } : await findObject(bucket, candidates, deps);
+  const found = candidates.length === 1 && eTag && size !== undefined ? { key: candidates[0]!, eTag, size } : await findObject(bucket, candidates, deps);
   if (!found) return skip('the object no longer exists');
-  const { key, info } = found;
+  const { key } = found;
   if (key !== eventKey) deps.log.warn('event key was URL-encoded; using the decoded key', { eventKey, key });
 
-  const source: SourceObject = { bucket: bucket.bucket, key, eTag: (eTag ?? info.eTag).toUpperCase(), size: size ?? info.size };
+  // What the event says of its own version wins over what a HEAD found (the object may have changed since).
+  const source: SourceObject = { bucket: bucket.bucket, key, eTag: (eTag ?? found.eTag).toUpperCase(), size: size ?? found.size };
   const outcomes: SubmitOutcome[] = [];
   for (const rule of matchRules(rules, key)) {
     const sizeProblem = sizeLimitProblem(rule, source.size);
@@ -76,14 +77,14 @@ async function submitUpload(entry: OssEventRecord, deps: AppDeps): Promise<Submi
 async function findObject(bucket: BucketApi, candidates: string[], deps: AppDeps) {
   for (const key of candidates) {
     const info = await deps.retry('oss', () => bucket.head(key));
-    if (info) return { key, info };
+    if (info) return { key, eTag: info.eTag, size: info.size };
   }
   return undefined;
 }
 
-function sizeLimitProblem(rule: Rule, size: number): string | undefined {
-  if (rule.minBytes !== undefined && size < rule.minBytes) return `${size} bytes is below minBytes ${rule.minBytes}`;
-  if (rule.maxBytes !== undefined && size > rule.maxBytes) return `${size} bytes is above maxBytes ${rule.maxBytes}`;
+function sizeLimitProblem({ minBytes = 0, maxBytes = Number.POSITIVE_INFINITY }: Rule, size: number): string | undefined {
+  if (size < minBytes) return `${size} bytes is below minBytes ${minBytes}`;
+  if (size > maxBytes) return `${size} bytes is above maxBytes ${maxBytes}`;
   return undefined;
 }
 
