@@ -1,7 +1,7 @@
 import { outputState } from '../jobs/derive';
 import { isTerminal } from '../jobs/job';
 import { concludeJob, loadJob } from '../jobs/lifecycle';
-import { ConfigError, TransientFailure } from '../platform/errors';
+import { ConfigError, isTransient } from '../platform/errors';
 import { advanceJob } from './advance';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
 import { recordTaskEnd } from './task-end';
@@ -69,7 +69,7 @@ async function reconcileOrReport(ctx: BucketContext, jobId: string): Promise<Rec
   try {
     return await reconcileJob(ctx, jobId);
   } catch (error) {
-    if (!(error instanceof TransientFailure)) throw error;
+    if (!isTransient(error)) throw error;
     ctx.deps.log.warn('reconcile could not finish a job this run', { jobId, reason: error.message });
     return 'failed-transiently';
   }

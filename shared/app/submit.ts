@@ -1,7 +1,7 @@
 import type { BucketApi } from '../clients/oss';
 import { candidateKeys, type OssEventRecord, type OssTriggerEvent } from '../events/oss';
 import { planJob, type JobPlan, type SourceObject } from '../jobs/plan';
-import { TransientFailure } from '../platform/errors';
+import { isTransient, TransientFailure } from '../platform/errors';
 import { matchRules } from '../rules/match';
 import type { Rule } from '../rules/schema';
 import { bucketContext, type AppDeps, type BucketContext } from './context';
@@ -25,7 +25,7 @@ export async function submitUploads(event: OssTriggerEvent, deps: AppDeps): Prom
     try {
       outcomes.push(...(await submitUpload(entry, deps)));
     } catch (error) {
-      if (!(error instanceof TransientFailure)) throw error;
+      if (!isTransient(error)) throw error;
       transient.push(error);
     }
   }

@@ -13,6 +13,14 @@ export abstract class AppError extends Error {
   abstract readonly kind: FailureKind;
 }
 
+/**
+ * Whether delivering the event again may succeed: a TransientFailure, and equally a service's 5xx or throttling
+ * answer or a network error still failing after the in-function retries (they are thrown as they are, not wrapped).
+ */
+export function isTransient(error: unknown): error is AppError {
+  return error instanceof AppError && error.kind === 'transient';
+}
+
 /** Thrown to make FC (or MNS) deliver the event again after in-function retries ran out. */
 export class TransientFailure extends AppError {
   override name = 'TransientFailure';

@@ -71,6 +71,17 @@ describe('reconcile: failures of one job', () => {
     assert.deepEqual(fieldsOf(app, 'reconcile could not finish a job this run', ['jobId', 'reason']), [{ jobId: entry('1'), reason: 'records are busy' }]);
   });
 
+  it('a 5xx still failing after the retries is counted as transient as well, not an abort of the whole run', async () => {
+    const app = fakeApp();
+    for (const name of ['1', '2']) await app.store.markOpen(entry(name));
+    const load = app.store.loadJob.bind(app.store);
+    app.store.loadJob = async (jobId) => {
+      if (jobId === entry('1')) throw serviceError(503, 'ServiceUnavailable');
+      return load(jobId);
+    };
+    assert.deepEqual((await reconcileOpenJobs(app.deps())).actions, { 'failed-transiently': 1, missing: 1 });
+  });
+
   it('any other is thrown as it is, not counted as transient', async () => {
     const app = fakeApp();
     for (const name of ['1', '2']) await app.store.markOpen(entry(name));

@@ -164,6 +164,18 @@ describe('submit: failures', () => {
     });
   });
 
+  it('a 5xx still failing after the retries is transient too: the later uploads of the event go first, then FC delivers again', async () => {
+    const app = fakeApp();
+    const markOpen = app.store.markOpen.bind(app.store);
+    app.store.markOpen = async (jobId) => {
+      if (jobId === idOf('videos/a.mp4')) throw serviceError(503, 'ServiceUnavailable');
+      return markOpen(jobId);
+    };
+    const event = { events: [uploadEvent('videos/a.mp4').events[0]!, uploadEvent('videos/b.mp4').events[0]!] };
+    await assert.rejects(submitUploads(event, app.deps()), (error: Error) => error instanceof TransientFailure && /ServiceUnavailable|503/.test(error.message));
+    assert.equal(app.imm.tasks.length, 1, 'b.mp4 got its task although a.mp4 failed before it');
+  });
+
   it('a failure that is not transient is thrown as it is, not disguised as one FC should retry', async () => {
     const app = fakeApp();
     const broken = new ConfigError('the records bucket has versioning enabled');
