@@ -122,7 +122,7 @@ async function runAttempt(ctx: BucketContext, facts: JobFacts, attempt: JobAttem
     return { ...end('submitted', { tasks: started }), ...learned };
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const info = describeServiceError(rule.engine === 'imm' ? 'imm' : 'oss', error);
+    const info = describeServiceError(rule.engine, error);
     if (!info) {
       deps.log.error('attempt stopped by an unexpected error; the job stays open for reconcile', { jobId: job.jobId, attempt: attempt.number, error });
       throw error;
