@@ -293,6 +293,8 @@ function applies(call: CloudCall, deployment: Deployment): boolean {
       return rules.some((r) => r.engine === 'oss');
     case 'frames':
       return rules.some((r) => r.outputs.some((o) => o.frames !== undefined));
+    case 'delete-with-source':
+      return rules.some((r) => r.deleteWithSource);
   }
 }
 
@@ -326,7 +328,7 @@ export function functionStatements(deployment: Deployment, fn: FunctionAccessSpe
     } else {
       if (call.on === 'records') grants.objectActions(recordsBucket, [records], [OSS_OBJECT_ACTIONS[call.operation]]);
       else if (call.on === 'sources') grants.objectActions(bucket, sourcePrefixes(rules), [OSS_OBJECT_ACTIONS[call.operation]]);
-      else outputActions(grants, rules, bucket, [OSS_OBJECT_ACTIONS[call.operation]]);
+      else outputActions(grants, call.when === 'delete-with-source' ? rules.filter((r) => r.deleteWithSource) : rules, bucket, [OSS_OBJECT_ACTIONS[call.operation]]);
     }
   }
   return grants.statements();
