@@ -583,6 +583,9 @@ export function deployerStatements(deployment: Deployment): Statement[] {
       resources: [[`acs:log:${region}:*:project/${p.AppName}-${region}-*`]],
     },
   ];
+  const outputBuckets = [...new Set(outputLocations(deployment.rules ?? [], deployment.bucket).map((l) => l.bucket))].filter((b) => b !== deployment.bucket).sort();
+  // doctor reads where each bucket the outputs go to lives (it must be the region's).
+  if (outputBuckets.length > 0) statements.push({ actions: ['oss:GetBucketLocation'], resources: outputBuckets.map((b) => [`acs:oss:*:*:${b}`]) });
   if (deployment.recordsBucket !== deployment.bucket) {
     statements.push({
       actions: ['oss:GetBucketVersioning', ...(p.CreateRecordsBucket === 'true' ? ['oss:DeleteBucket', 'oss:GetBucketInfo', 'oss:PutBucket'] : [])],

@@ -2,6 +2,8 @@ import OSS from 'ali-oss';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
+import { outputDelivery } from '../shared/rules/naming';
+import { parseRuleSet } from '../shared/rules/validate';
 import { loadSpec, SpecError, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalMnsServer, type LocalMnsServer, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
@@ -183,14 +185,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const savedPorts = options.restartable ? await loadSavedPorts(dataDir) : {};
   const portLog = (line: string) => log('stack', line);
 
-  const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
+  // The buckets s.yaml's rules write outputs to exist too (in the cloud the user creates them; `doctor` checks that).
+  const outputBuckets = parseRuleSet(spec.rules, { recordsPrefix: submitSpec.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX }, 's.yaml vars.rules').flatMap((rule) => [
+    ...rule.outputs.map((output) => outputDelivery(rule, output, bucket).bucket),
+    outputDelivery(rule, {}, bucket).bucket,
+  ]);
+  const stackBuckets = [...new Set([...spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)), ...outputBuckets])];
   const configured = options.buckets ?? [];
   const oss = await listenOnSavedPort('oss', savedPorts.oss, (port) => startLocalOss({
     port,
     ...(options.ossStorage === 'memory' ? { storage: 'memory' as const } : { dataDir: path.join(dataDir, 'oss') }),
     region,
     accountId: LOCAL_ACCOUNT_ID,
-    buckets: [...triggerBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
+    buckets: [...stackBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
     ...(options.ossClockOffsetMs ? { clockOffsetMs: options.ossClockOffsetMs } : {}),
     credentials: signers,
     onEvent: routeEvent,
@@ -228,7 +235,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const asyncProcess = createAsyncProcessHandler({
     imm,
     projectName: projects[0] ?? 'video-animation',
-    attachedBuckets: [...triggerBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    attachedBuckets: [...stackBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
     ...(faults.ossAsync ? { faults: { ...faults.ossAsync, random } } : {}),
   });
   const proxies: { close(): Promise<void> }[] = [];
