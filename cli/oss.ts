@@ -91,6 +91,7 @@ export function readOnlyBucket(oss: OSS, bucket: string): BucketApi {
     putText: refuse('writes them'),
     putTags: refuse('tags objects'),
     delete: refuse('deletes objects'),
+    deleteMany: refuse('deletes objects'),
     copyInPlace: refuse('rewrites objects'),
     versioning: refuse('reads bucket settings'),
     asyncProcess: refuse('starts processing'),

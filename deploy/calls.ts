@@ -23,9 +23,10 @@ export type KeyScope = 'sources' | 'outputs' | 'records';
 
 /**
  * When a call can happen, given the rules: `always`; `engine-imm` / `engine-oss` when some rule uses that engine
- * (and then only on that engine's rules' keys); `frames` when some output has a frame budget (DetectMediaMeta).
+ * (and then only on that engine's rules' keys); `frames` when some output has a frame budget (DetectMediaMeta);
+ * `delete-with-source` when some rule deletes its outputs with their source (and then only on those rules' outputs).
  */
-export type CallCondition = 'always' | 'engine-imm' | 'engine-oss' | 'frames';
+export type CallCondition = 'always' | 'engine-imm' | 'engine-oss' | 'frames' | 'delete-with-source';
 
 /** OSS bucket-level operations, on the records bucket itself. */
 export type OssBucketOperation = 'GetBucketVersioning'; // GET /?versioning
@@ -111,6 +112,13 @@ export const FUNCTION_CALLS: Readonly<Record<FunctionRole, readonly CloudCall[]>
   submit: [
     { service: 'oss', operation: 'HeadObject', on: 'sources', when: 'always', why: 'the uploaded object (and, for a retry request, the failed job\'s source) still exists, its ETag and size' },
     ...JOB_STORE,
+    {
+      service: 'oss',
+      operation: 'DeleteObject',
+      on: 'outputs',
+      when: 'delete-with-source',
+      why: "a deleted source's own outputs and their files, in each output's bucket (shared/app/delete.ts)",
+    },
     ...ADVANCE_JOB,
     FAILURE_DESTINATION,
   ],

@@ -5,7 +5,7 @@ import { engineRuleProblems } from '../shared/engines/limits';
 import type { Rule } from '../shared/rules/schema';
 import { parseRuleSet } from '../shared/rules/validate';
 import { deploymentFromSpec, destinationTopic } from './deploy-resources';
-import { createdNames, nameProblems, triggerNameProblems } from './names';
+import { createdNames, NAME_RULES, nameProblems, triggerNameProblems } from './names';
 import { SpecError, type FunctionSpec, type ServiceSpec } from './spec';
 
 /** Validates the rules in s.yaml against the schema and the submit function's OSS triggers; throws RulesConfigError. */
@@ -112,6 +112,7 @@ export function checkSpecConsistency(spec: ServiceSpec): void {
   const stack = spec.stacks[0];
   if (stack) problems.push(...stackProblems(spec, watched));
   problems.push(...triggerNameProblems(spec));
+  problems.push(...topicNameProblems(spec));
   if (problems.length > 0) throw new SpecError(`s.yaml is inconsistent:\n  - ${problems.join('\n  - ')}`);
   if (stack) {
     const names = nameProblems(createdNames(spec, deploymentFromSpec(spec, undefined, spec.functions[0]?.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX)));
@@ -119,6 +120,29 @@ export function checkSpecConsistency(spec: ServiceSpec): void {
   }
 }
 
+/**
+ * Topics named in the functions themselves (their environment, mns_topic triggers, onFailure destination) that MNS
+ * would refuse. The stack's own topics are checked with its parameters; these matter where no stack names them (roles
+ * and topics managed by hand, `${resources.stack.output...}` replaced by names).
+ */
+function topicNameProblems(spec: ServiceSpec): string[] {
+  const rule = NAME_RULES.mnsTopic;
+  const problems: string[] = [];
+  const check = (topic: string | undefined, field: string) => {
+    if (topic === undefined || topic === '') return;
+    if (topic.length > rule.max || !rule.pattern.test(topic)) {
+      problems.push(`${field} = "${topic}" is not a topic name MNS accepts: up to ${rule.max} ${rule.charset} (name the topic the stack or you created)`);
+    }
+  };
+  for (const fn of spec.functions) {
+    const props = `resources.${fn.resource}.props`;
+    check(fn.env['MNS_TOPIC'], `${props}.environmentVariables.MNS_TOPIC`);
+    check(fn.env['EVENTS_TOPIC'], `${props}.environmentVariables.EVENTS_TOPIC`);
+    check(destinationTopic(fn), `${props}.asyncInvokeConfig.destinationConfig.onFailure.destination`);
+    fn.mnsTriggers.forEach((t) => check(t.topic, `${props}.triggers (${t.name}).sourceArn`));
+  }
+  return problems;
+}
 
 /** What must agree between the functions and the stack: the records bucket, the events topic, the log project. */
 function stackProblems(spec: ServiceSpec, watched: string[]): string[] {

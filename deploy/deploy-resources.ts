@@ -293,6 +293,8 @@ function applies(call: CloudCall, deployment: Deployment): boolean {
       return rules.some((r) => r.engine === 'oss');
     case 'frames':
       return rules.some((r) => r.outputs.some((o) => o.frames !== undefined));
+    case 'delete-with-source':
+      return rules.some((r) => r.deleteWithSource);
   }
 }
 
@@ -326,7 +328,7 @@ export function functionStatements(deployment: Deployment, fn: FunctionAccessSpe
     } else {
       if (call.on === 'records') grants.objectActions(recordsBucket, [records], [OSS_OBJECT_ACTIONS[call.operation]]);
       else if (call.on === 'sources') grants.objectActions(bucket, sourcePrefixes(rules), [OSS_OBJECT_ACTIONS[call.operation]]);
-      else outputActions(grants, rules, bucket, [OSS_OBJECT_ACTIONS[call.operation]]);
+      else outputActions(grants, call.when === 'delete-with-source' ? rules.filter((r) => r.deleteWithSource) : rules, bucket, [OSS_OBJECT_ACTIONS[call.operation]]);
     }
   }
   return grants.statements();
@@ -581,6 +583,9 @@ export function deployerStatements(deployment: Deployment): Statement[] {
       resources: [[`acs:log:${region}:*:project/${p.AppName}-${region}-*`]],
     },
   ];
+  const outputBuckets = [...new Set(outputLocations(deployment.rules ?? [], deployment.bucket).map((l) => l.bucket))].filter((b) => b !== deployment.bucket).sort();
+  // doctor reads where each bucket the outputs go to lives (it must be the region's).
+  if (outputBuckets.length > 0) statements.push({ actions: ['oss:GetBucketLocation'], resources: outputBuckets.map((b) => [`acs:oss:*:*:${b}`]) });
   if (deployment.recordsBucket !== deployment.bucket) {
     statements.push({
       actions: ['oss:GetBucketVersioning', ...(p.CreateRecordsBucket === 'true' ? ['oss:DeleteBucket', 'oss:GetBucketInfo', 'oss:PutBucket'] : [])],

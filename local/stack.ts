@@ -1,7 +1,10 @@
 import OSS from 'ali-oss';
+import * as z from '../shared/platform/zod';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_RECORDS_PREFIX } from '../shared/wiring/config';
+import { outputDelivery } from '../shared/rules/naming';
+import { parseRuleSet } from '../shared/rules/validate';
 import { loadSpec, SpecError, type FunctionSpec, type OssTrigger, type ServiceSpec, type TimerTrigger } from '../deploy/spec';
 import { type ConversionMode, createAsyncProcessHandler, type FunctionDescription, createLocalMns, type FailureRecord, type FcCredentials, type Invocation, type LocalBucket, type LocalFcApi, LocalFunction, type LocalImm, type LocalMns, type LocalOss, type LocalOssOptions, ossClientOptions, type OssEventRecord, removeEndpointsFile, startLocalFcApi, startLocalImm, startLocalMnsServer, type LocalMnsServer, startLocalOss, timerEvent, timerIntervalMs, writeEndpointsFile } from '@video-animation/local-cloud';
 import { startCrashProxy, type StackFaults } from './faults';
@@ -141,6 +144,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   const spec = await loadSpec(options.specFile ?? 's.yaml', { AccountID: LOCAL_ACCOUNT_ID, ...options.specEnv });
+  // The endpoints pushed the completion events: s.yaml's vars.localEventSubscribers and the caller's.
+  const subscribers: NonNullable<StackOptions['eventEndpoints']> = [...localEventSubscribers(spec), ...(options.eventEndpoints ?? [])];
   // Refuse a timer the local stack cannot run before anything starts, whether or not timerIntervalMs overrides its rate.
   const schedules = spec.functions.flatMap((fn) =>
     fn.timerTriggers
@@ -184,14 +189,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const savedPorts = options.restartable ? await loadSavedPorts(dataDir) : {};
   const portLog = (line: string) => log('stack', line);
 
-  const triggerBuckets = [...new Set(spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)))];
+  // The buckets s.yaml's rules write outputs to exist too (in the cloud the user creates them; `doctor` checks that).
+  const outputBuckets = parseRuleSet(spec.rules, { recordsPrefix: submitSpec.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX }, 's.yaml vars.rules').flatMap((rule) => [
+    ...rule.outputs.map((output) => outputDelivery(rule, output, bucket).bucket),
+    outputDelivery(rule, {}, bucket).bucket,
+  ]);
+  const stackBuckets = [...new Set([...spec.functions.flatMap((f) => f.ossTriggers.map((t) => t.bucket)), ...outputBuckets])];
   const configured = options.buckets ?? [];
   const oss = await listenOnSavedPort('oss', savedPorts.oss, (port) => startLocalOss({
     port,
     ...(options.ossStorage === 'memory' ? { storage: 'memory' as const } : { dataDir: path.join(dataDir, 'oss') }),
     region,
     accountId: LOCAL_ACCOUNT_ID,
-    buckets: [...triggerBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
+    buckets: [...stackBuckets.filter((name) => !configured.some((b) => b.name === name)), ...configured],
     ...(options.ossClockOffsetMs ? { clockOffsetMs: options.ossClockOffsetMs } : {}),
     credentials: signers,
     onEvent: routeEvent,
@@ -229,7 +239,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const asyncProcess = createAsyncProcessHandler({
     imm,
     projectName: projects[0] ?? 'video-animation',
-    attachedBuckets: [...triggerBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
+    attachedBuckets: [...stackBuckets, ...configured.map((b) => b.name)].filter((b) => !(options.bucketsWithoutImm ?? []).includes(b)),
     ...(faults.ossAsync ? { faults: { ...faults.ossAsync, random } } : {}),
   });
   const proxies: { close(): Promise<void> }[] = [];
@@ -277,9 +287,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const eventTopics = new Set([...functions.values()].map((f) => f.environment['EVENTS_TOPIC']).filter((t): t is string => !!t));
-  if ((options.eventEndpoints ?? []).length > 0 && eventTopics.size === 0) throw new Error('eventEndpoints given, but no function has EVENTS_TOPIC');
+  if (subscribers.length > 0 && eventTopics.size === 0) {
+    throw new SpecError('s.yaml vars.localEventSubscribers (or eventEndpoints) name endpoints, but no function has an EVENTS_TOPIC: set vars.events to \'true\'');
+  }
   for (const topic of eventTopics) {
-    (options.eventEndpoints ?? []).forEach((subscriber, i) =>
+    subscribers.forEach((subscriber, i) =>
       mnsApi.subscribeHttpEndpoint(topic, {
         name: `events-endpoint-${i + 1}`,
         endpoint: subscriber.endpoint,
@@ -436,6 +448,25 @@ export function functionEnvironment(
     ...(stack.mnsApi ? { MNS_ENDPOINT: stack.mnsApi.endpoint } : {}),
     ...stack.extra,
   };
+}
+
+const LocalEventSubscribersSchema = z.nullish(
+  z.array(
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL of your endpoint, e.g. http://127.0.0.1:8080/events?token=...' }),
+  ),
+);
+
+/**
+ * `vars.localEventSubscribers`: URLs of HTTP endpoints (your application, on this machine) that the local stack
+ * subscribes to the events topic, each pushed every completion event as MNS pushes it (XML, signed). The cloud
+ * stack ignores it: there, subscribe the endpoint to the topic yourself.
+ */
+export function localEventSubscribers(spec: ServiceSpec): { endpoint: string }[] {
+  const parsed = LocalEventSubscribersSchema.safeParse(spec.vars['localEventSubscribers']);
+  if (!parsed.success) {
+    throw new SpecError(parsed.error.issues.map((issue) => `s.yaml vars.localEventSubscribers${issue.path.map((p) => `[${String(p)}]`).join('')}: ${issue.message}`).join('; '));
+  }
+  return (parsed.data ?? []).map((endpoint) => ({ endpoint }));
 }
 
 /** OSS trigger semantics: event in the configured list (or ObjectCreated:*), key prefix and suffix as raw strings. */

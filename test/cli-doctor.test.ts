@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { writeDeployFiles } from '../deploy/build';
 import { after, before, describe, test } from 'node:test';
 import { checkBuckets, type VersioningReader } from '../cli/commands/doctor';
 import { loadSpec } from '../deploy/spec';
@@ -151,5 +155,95 @@ describe('doctor: the versioning of the watched and the records bucket', () => {
     assert.match(checks[1]!.fix ?? '', /createRecordsBucket to 'true'/);
     const fine = await checkBuckets(reader({}), separate, false);
     assert.ok(fine.every((c) => c.ok && c.problem === undefined));
+  });
+});
+
+/**
+ * Outputs in other buckets: the stack serves `my-previews` (same region) and `far-previews` (GetBucketLocation answers
+ * cn-shanghai); doctor runs on an s.yaml beside the repository's whose rules name them, with or without the policies
+ * `npm run build` writes for it.
+ */
+describe('doctor: the buckets the outputs go to (the real binary, against the local stack)', () => {
+  let stack: TestStack;
+  let dir: string;
+  before(async () => {
+    stack = await startTestStack({ build: false, buckets: [{ name: 'my-previews' }, { name: 'far-previews', region: 'cn-shanghai' }] });
+    dir = await mkdtemp(path.join(tmpdir(), 'doctor-outputs-'));
+  });
+  after(async () => {
+    await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** s.yaml with these rules, in a folder of its own; `policies`: write what npm run build writes beside it. */
+  async function specWith(name: string, rules: unknown[], policies: boolean): Promise<string> {
+    const doc = parseDocument(await readFile(path.join(ROOT, 's.yaml'), 'utf8'));
+    doc.setIn(['vars', 'rules'], doc.createNode(rules));
+    const folder = path.join(dir, name);
+    const file = path.join(folder, 's.yaml');
+    await mkdir(folder, { recursive: true });
+    await writeFile(file, doc.toString());
+    if (policies) await writeDeployFiles(await loadSpec(file), { policiesDir: path.join(folder, 'policies') });
+    return file;
+  }
+  const previewRule = (bucket: string, extra: Record<string, unknown> = {}) => ({
+    name: 'preview',
+    prefix: 'videos/',
+    bucket,
+    ...extra,
+    outputs: [{ format: 'gif', key: 'previews/{dirname}/{basename}', frames: 8 }],
+  });
+
+  test('an output bucket in the region, with policies that grant it: checked, exit 0', async () => {
+    const file = await specWith('healthy', [previewRule('my-previews', { deleteWithSource: true })], true);
+    const run = await cli(stack, ['doctor', '--local', '--json', '-t', file]);
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    const bucket = report.checks.find((c) => c.name === 'output bucket my-previews');
+    assert.deepEqual(bucket, { name: 'output bucket my-previews', ok: true, note: 'cn-hangzhou; rule "preview" bucket' });
+    assert.deepEqual(report.checks.find((c) => c.name === 'policies for output bucket my-previews'), { name: 'policies for output bucket my-previews', ok: true });
+    assert.equal(report.checks.filter((c) => c.name.startsWith('output bucket ')).length, 1, 'the watched bucket is not an output bucket');
+    // The deploying key's policy lets doctor read where the output bucket lives.
+    const deployer = JSON.parse(await readFile(path.join(path.dirname(file), 'policies', 'deployer.json'), 'utf8')) as { Statement: { Action: string[]; Resource: string[] }[] };
+    assert.deepEqual(deployer.Statement.filter((st) => st.Action.includes('oss:GetBucketLocation')).map((st) => st.Resource), [['acs:oss:*:*:my-previews']]);
+  });
+
+  test('a missing bucket and one in another region: each named with the rule, the field and the fix, exit 1', async () => {
+    const rules = [
+      { ...previewRule('far-previews'), outputs: [{ format: 'gif', key: 'previews/{basename}', frames: 8 }, { format: 'webp', key: 'previews/{basename}', frames: 8, bucket: 'gone-previews' }] },
+    ];
+    const file = await specWith('wrong-buckets', rules, true);
+    const run = await cli(stack, ['doctor', '--local', '--json', '-t', file]);
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    const failed = report.checks.filter((c) => !c.ok);
+    assert.deepEqual(failed.map((c) => c.name), ['output bucket far-previews', 'output bucket gone-previews']);
+    assert.equal(
+      failed[0]!.problem,
+      'far-previews is in cn-shanghai, the watched bucket my-video-bucket in cn-hangzhou: IMM writes outputs only to buckets in its own region, so every task of rule "preview" bucket fails',
+    );
+    assert.equal(failed[0]!.fix, 'name a bucket in cn-hangzhou in rule "preview" bucket (s.yaml), then s deploy');
+    assert.equal(failed[1]!.problem, 'there is no bucket gone-previews (rule "preview" outputs[1].bucket in s.yaml)');
+    assert.equal(failed[1]!.fix, 'create gone-previews in cn-hangzhou (the region of my-video-bucket), or name an existing bucket there in rule "preview" outputs[1].bucket');
+
+    const human = await cli(stack, ['doctor', '--local', '-t', file]);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /^FAIL output bucket gone-previews\n {4}problem: there is no bucket gone-previews/m);
+  });
+
+  test('policies generated for other rules (the bucket not in them): the role files and actions named, the fix is a build', async () => {
+    // The policies beside it were written for the shipped rules, which write to the watched bucket only.
+    const shipped = parseDocument(await readFile(path.join(ROOT, 's.yaml'), 'utf8')).getIn(['vars', 'rules']) as { toJSON(): unknown[] };
+    await specWith('stale-policies', shipped.toJSON(), true);
+    const file = await specWith('stale-policies', [previewRule('my-previews', { deleteWithSource: true })], false);
+    const run = await cli(stack, ['doctor', '--local', '--json', '-t', file]);
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const report = JSON.parse(run.stdout) as Report;
+    assert.deepEqual(report.checks.filter((c) => !c.ok).map((c) => c.name), ['policies for output bucket my-previews']);
+    const stale = report.checks.find((c) => c.name === 'policies for output bucket my-previews')!;
+    for (const role of ['imm-service-role', 'record-function', 'reconcile-function', 'submit-function']) assert.match(stale.problem ?? '', new RegExp(`policies/${role}\\.json does not allow`), role);
+    assert.match(stale.problem ?? '', /policies\/submit-function\.json does not allow oss:DeleteObject on acs:oss:\*:\*:my-previews\/previews\/\*/);
+    assert.match(stale.problem ?? '', /policies\/record-function\.json does not allow [^;]*oss:PutObjectTagging on acs:oss:\*:\*:my-previews\/previews\/\*/);
+    assert.match(stale.fix ?? '', /^npm run build \(it writes policies\/ and the stack's roles from s\.yaml\), then s deploy/);
   });
 });

@@ -119,6 +119,17 @@ describe('names', () => {
     await refused({ MNS_TOPIC: 'video-animation-events' }, /vars\.topic and vars\.app both make the MNS topic name "video-animation-events"/);
   });
 
+  test('a topic a function names itself that MNS would refuse is refused, naming the field (the stack checks only its own)', async () => {
+    const file = await variant((doc) => {
+      doc.setIn(['resources', 'reconcile', 'props', 'environmentVariables', 'EVENTS_TOPIC'], 'events_v2');
+      doc.setIn(['resources', 'submit', 'props', 'asyncInvokeConfig', 'destinationConfig', 'onFailure', 'destination'], 'acs:mns:cn-hangzhou::/topics/9-failed/messages');
+    });
+    await refused({}, /resources\.reconcile\.props\.environmentVariables\.EVENTS_TOPIC = "events_v2" is not a topic name MNS accepts: up to 120 letters, digits and "-", starting with a letter/, file);
+    await refused({}, /resources\.submit\.props\.asyncInvokeConfig\.destinationConfig\.onFailure\.destination = "9-failed" is not a topic name MNS accepts/, file);
+    // The stack's topics are refused as soon as s.yaml is read, with the stack parameter.
+    await assert.rejects(loadSpec(S_YAML, { MNS_TOPIC: 'x'.repeat(121) }), /NoticeTopicName "x{121}": up to 120 letters, digits and "-"/);
+  });
+
   test('a trigger whose name does not carry its bucket or topic is refused', async () => {
     const file = await variant((doc) => {
       doc.setIn(['resources', 'submit', 'props', 'triggers', 0, 'triggerName'], 'uploads');

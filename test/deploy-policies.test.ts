@@ -100,6 +100,12 @@ function needs(r: Recorded, immProject: string): Need[] {
     if (r.method === 'GET' && q.get('list-type') === '2') return [need('oss:ListObjects', arn(target.bucket), { 'oss:Prefix': q.get('prefix') ?? '' })];
     // GetBucketVersioning (OSS API reference): a bucket-level action on the bucket itself.
     if (r.method === 'GET' && q.has('versioning')) return [need('oss:GetBucketVersioning', arn(target.bucket))];
+    if (r.method === 'POST' && q.has('delete')) {
+      // DeleteMultipleObjects (OSS API reference, "Permissions"): oss:DeleteObject on every object it names.
+      const keys = [...r.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&'));
+      assert.ok(keys.length > 0, `${call}: no keys in the body`);
+      return keys.map((key) => need('oss:DeleteObject', arn(target.bucket, key)));
+    }
   } else if (r.method === 'HEAD') {
     return [need('oss:GetObject', arn(target.bucket, target.key))];
   } else if (r.method === 'GET' && !q.has('tagging')) {
@@ -209,7 +215,7 @@ interface Observed {
 }
 
 /** Runs the scenarios with one rule set, and collects each function's needs. */
-async function observe(rules: unknown[] | undefined, scenarios: ((r: Run) => Promise<void>)[], faults: StackOptions['faults'][]): Promise<Observed> {
+async function observe(rules: unknown[] | undefined, scenarios: ((r: Run) => Promise<void>)[], faults: StackOptions['faults'][], stackOptions: StackOptions = {}): Promise<Observed> {
   const spec = await loadSpec(path.join(ROOT, 's.yaml'), { AccountID: LOCAL_ACCOUNT_ID });
   const submit = spec.functions.find((f) => f.resource === 'submit')!;
   const recordsPrefix = submit.env['RECORDS_PREFIX']!;
@@ -218,6 +224,7 @@ async function observe(rules: unknown[] | undefined, scenarios: ((r: Run) => Pro
   const calls = new Map<string, Need[]>(spec.functions.map((f) => [f.resource, []]));
   for (const [i, scenario] of scenarios.entries()) {
     const r = await run({
+      ...stackOptions,
       faults: faults[i] ?? {},
       functionEnv: { RECONCILE_AFTER_SECONDS: '0.5', ...(rules ? { RULES: JSON.stringify(rules) } : {}) },
     });
@@ -410,3 +417,56 @@ describe("the function roles grant exactly what the functions call (a user's rul
     ]);
   });
 });
+
+describe('the function roles grant exactly what the functions call (deleteWithSource, outputs in another bucket)', () => {
+  const PREVIEWS = 'my-previews';
+  const RULES = [
+    { name: 'cleaned', prefix: 'videos/cleaned/', bucket: PREVIEWS, deleteWithSource: true, outputs: [{ format: 'gif', key: 'previews/{basename}', frames: 4 }, { format: 'webp', key: 'previews/{basename}', frames: 4 }] },
+    { name: 'kept', prefix: 'videos/kept/', outputs: [{ format: 'gif', key: 'kept/{basename}', frames: 4 }] },
+  ];
+  let observed: Observed;
+  before(async () => {
+    observed = await observe(
+      RULES,
+      [
+        // Both sources are deleted: submit deletes the outputs of the rule with deleteWithSource, in their bucket.
+        async ({ stack }) => {
+          await upload(stack, 'videos/cleaned/a.mp4');
+          await upload(stack, 'videos/kept/b.mp4');
+          const previews = stack.ossClient({ bucket: PREVIEWS });
+          assert.equal((await previews.list({ prefix: 'previews/', 'max-keys': 10 }, {})).objects?.length, 2);
+          await stack.client.delete('videos/cleaned/a.mp4');
+          await stack.client.delete('videos/kept/b.mp4');
+          await stack.idle();
+          assert.deepEqual((await previews.list({ prefix: 'previews/', 'max-keys': 10 }, {})).objects ?? [], [], 'the outputs are deleted');
+          assert.equal((await stack.client.list({ prefix: 'kept/', 'max-keys': 10 }, {})).objects?.length, 1, 'a rule without deleteWithSource keeps its output');
+        },
+      ],
+      [{}],
+      { buckets: [{ name: PREVIEWS }], imm: { conversion: 'fast' } },
+    );
+  });
+
+  it('every request each function sent, the deletions in the other bucket among them, is allowed by its role', () => {
+    const deletions = observed.calls.get('submit')!.filter((n) => n.action === 'oss:DeleteObject' && n.resource.includes(`:${PREVIEWS}/`));
+    assert.deepEqual(deletions.map((n) => n.resource).sort(), [`acs:oss:${REGION}:${LOCAL_ACCOUNT_ID}:${PREVIEWS}/previews/a.mp4.gif`, `acs:oss:${REGION}:${LOCAL_ACCOUNT_ID}:${PREVIEWS}/previews/a.mp4.webp`]);
+    assert.deepEqual(denied(observed), []);
+  });
+
+  it('submit may delete only the outputs of rules with deleteWithSource', () => {
+    const deletable = deployedPolicy(observed.template, observed.deployment, 'submit')
+      .filter((s) => s.Action.includes('oss:DeleteObject'))
+      .flatMap((s) => s.Resource)
+      .sort();
+    assert.deepEqual(deletable, [`acs:oss:*:*:${PREVIEWS}/previews/*`, `${BUCKET_PREFIX}.video-animation/*`]);
+  });
+
+  it('without the grant, the deletion would be refused (the check is not vacuous)', () => {
+    const template = structuredClone(observed.template);
+    const policies = template.Resources[roleLogicalId('submit')]!.Properties!['Policies'] as { PolicyDocument: { Statement: Statement[] } }[];
+    for (const s of policies[0]!.PolicyDocument.Statement) s.Resource = s.Resource.filter((r) => !JSON.stringify(r).includes(PREVIEWS));
+    const found = denied({ ...observed, template });
+    assert.ok(found.length > 0 && found.every((d) => d.startsWith(`submit: oss:DeleteObject on acs:oss:${REGION}:${LOCAL_ACCOUNT_ID}:${PREVIEWS}/previews/`)), found.join('\n'));
+  });
+});
+

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { functionRules } from '../../deploy/checks';
+import { deploymentFromSpec, policyFiles } from '../../deploy/deploy-resources';
 import { loadSpec, type FunctionSpec, type ServiceSpec, type StackSpec } from '../../deploy/spec';
+import { outputDelivery } from '../../shared/rules/naming';
+import { animationSlot, type Rule } from '../../shared/rules/schema';
+import { DEFAULT_RECORDS_PREFIX } from '../../shared/wiring/config';
 import type { CommandContext, CommandResult } from '../context';
 import { OperationError } from '../errors';
 import type { DeployedTrigger, FunctionReader } from '../fc';
@@ -8,6 +13,9 @@ import type { AttachmentReader, StackReader } from '../cloud-readers';
 
 /** GET /?versioning of a bucket (ali-oss getBucketVersioning): the status, undefined when never enabled. */
 export type VersioningReader = (bucket: string) => Promise<{ versionStatus?: string }>;
+
+/** GET /?location of a bucket (ali-oss getBucketLocation): `oss-<region>`. */
+export type LocationReader = (bucket: string) => Promise<{ location: string }>;
 
 /** One line of the report. `note` says why a check was skipped (`skipped`: it made no call) or what is worth knowing. */
 export interface DoctorCheck {
@@ -56,6 +64,9 @@ export async function doctor(ctx: CommandContext): Promise<CommandResult> {
   const oss = target.oss as unknown as { getBucketVersioning: VersioningReader };
   const versioning: VersioningReader = (bucket) => oss.getBucketVersioning(bucket);
   checks.push(...(await checkBuckets(versioning, spec, target.local)));
+  // ali-oss getBucketLocation (lib/bucket.js) answers { location: 'oss-<region>' }.
+  const location: LocationReader = (bucket) => (target.oss as unknown as { getBucketLocation: LocationReader }).getBucketLocation(bucket);
+  checks.push(...(await checkOutputBuckets(location, spec, settings.rules, settings.bucket, settings.region)));
   checks.push(await checkAttachment(readers.attachments, spec, settings.bucket, settings.rules.some((r) => r.engine === 'oss'), target.local));
 
   const report: DoctorReport = { ok: checks.every((c) => c.ok), checks };
@@ -291,6 +302,121 @@ export async function checkBuckets(read: VersioningReader, spec: ServiceSpec, lo
         fix: `versioning cannot be turned off: put the records in a bucket that never had it (vars.recordsBucket <new bucket>, vars.createRecordsBucket 'true'), then s deploy`,
       });
     }
+  }
+  return checks;
+}
+
+/** Each bucket the rules write outputs to, other than the watched one, with the fields that name it. */
+function outputBuckets(rules: readonly Rule[], watched: string): Map<string, { fields: string[] }> {
+  const buckets = new Map<string, { fields: string[] }>();
+  const add = (bucket: string, field: string) => {
+    if (bucket === watched) return;
+    const entry = buckets.get(bucket) ?? { fields: [] };
+    if (!entry.fields.includes(field)) entry.fields.push(field);
+    buckets.set(bucket, entry);
+  };
+  for (const rule of rules) {
+    const named = (output: { bucket?: string | undefined }, slot: number) =>
+      output.bucket !== undefined ? `rule "${rule.name}" outputs[${slot}].bucket` : `rule "${rule.name}" bucket`;
+    rule.outputs.forEach((output, i) => add(outputDelivery(rule, output, watched).bucket, named(output, animationSlot(rule, i))));
+    // Posters and storyboards take no bucket of their own: the rule's.
+    for (const preview of rule.previews) add(outputDelivery(rule, {}, watched).bucket, named({}, preview.slot));
+  }
+  return buckets;
+}
+
+/**
+ * The buckets outputs go to, besides the watched one: each exists and lies in the watched bucket's region (IMM
+ * writes only there, and refuses the task otherwise), and the policies `npm run build` wrote beside s.yaml
+ * (policies/*.json, the same statements as the stack's roles) grant the record and reconcile roles, the IMM service
+ * role and (with deleteWithSource) the submit role what they need in it.
+ */
+export async function checkOutputBuckets(read: LocationReader, spec: ServiceSpec, rules: readonly Rule[], watched: string, region: string): Promise<DoctorCheck[]> {
+  const buckets = outputBuckets(rules, watched);
+  if (buckets.size === 0) return [];
+  const specName = path.basename(spec.file);
+  const checks: DoctorCheck[] = [];
+  for (const [bucket, { fields }] of buckets) {
+    const name = `output bucket ${bucket}`;
+    const namedBy = fields.join(', ');
+    let location: string;
+    try {
+      location = (await read(bucket)).location;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'NoSuchBucket') {
+        checks.push({ name, ok: false, problem: `there is no bucket ${bucket} (${namedBy} in ${specName})`, fix: `create ${bucket} in ${region} (the region of ${watched}), or name an existing bucket there in ${namedBy}` });
+      } else {
+        checks.push(unreadable(name, error, 'oss:GetBucketLocation'));
+      }
+      continue;
+    }
+    const bucketRegion = location.replace(/^oss-/, '');
+    if (bucketRegion !== region) {
+      checks.push({
+        name,
+        ok: false,
+        problem: `${bucket} is in ${bucketRegion}, the watched bucket ${watched} in ${region}: IMM writes outputs only to buckets in its own region, so every task of ${namedBy} fails`,
+        fix: `name a bucket in ${region} in ${namedBy} (${specName}), then s deploy`,
+      });
+    } else {
+      checks.push({ name, ok: true, note: `${region}; ${namedBy}` });
+    }
+  }
+  checks.push(...(await checkOutputPolicies(spec, buckets)));
+  return checks;
+}
+
+/** A RAM policy document as policies/*.json holds it. */
+interface PolicyDocument {
+  /** Trust policies have a Principal instead of Resource. */
+  Statement: { Effect: string; Action?: string[]; Resource?: string[] }[];
+}
+
+const ramPattern = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/** What each role needs on the output buckets (the policies the build generates for this s.yaml), against the files beside it. */
+async function checkOutputPolicies(spec: ServiceSpec, buckets: Map<string, { fields: string[] }>): Promise<DoctorCheck[]> {
+  const specName = path.basename(spec.file);
+  const submit = spec.functions.find((f) => f.resource === 'submit');
+  if (!submit || spec.stacks.length === 0) {
+    return [...buckets.keys()].map((bucket) => ({ name: `policies for output bucket ${bucket}`, ok: true, skipped: true as const, note: `${specName} has no stack: no policies are generated` }));
+  }
+  let expected: Record<string, unknown>;
+  try {
+    expected = policyFiles(deploymentFromSpec(spec, functionRules(spec, submit), submit.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX));
+  } catch (error) {
+    return [{ name: 'policies for the output buckets', ok: false, problem: (error as Error).message, fix: `fix ${specName}; npm run build says the same` }];
+  }
+  const dir = path.join(path.dirname(spec.file), 'policies');
+  const checks: DoctorCheck[] = [];
+  for (const bucket of buckets.keys()) {
+    const missing: string[] = [];
+    for (const [file, document] of Object.entries(expected)) {
+      const needs = ((document as PolicyDocument).Statement ?? []).flatMap((s) =>
+        (s.Resource ?? []).filter((r) => r.startsWith(`acs:oss:*:*:${bucket}/`)).flatMap((r) => (s.Action ?? []).map((action) => ({ action, object: r.replace(/\*$/, 'x') }))),
+      );
+      if (needs.length === 0) continue;
+      let onDisk: PolicyDocument | undefined;
+      try {
+        onDisk = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as PolicyDocument;
+      } catch {
+        onDisk = undefined;
+      }
+      const allowed = (need: { action: string; object: string }) =>
+        (onDisk?.Statement ?? []).some((s) => s.Effect === 'Allow' && (s.Action ?? []).some((a) => ramPattern(a).test(need.action)) && (s.Resource ?? []).some((r) => ramPattern(r).test(need.object)));
+      const denied = needs.filter((need) => !allowed(need));
+      if (denied.length > 0) missing.push(`policies/${file} ${onDisk ? `does not allow ${[...new Set(denied.map((d) => `${d.action} on ${d.object.replace(/x$/, '*')}`))].join(', ')}` : 'is missing or not JSON'}`);
+    }
+    checks.push(
+      missing.length
+        ? {
+            name: `policies for output bucket ${bucket}`,
+            ok: false,
+            problem: `${missing.join('; ')}: the roles were generated for other rules`,
+            fix: `npm run build (it writes policies/ and the stack's roles from ${specName}), then s deploy; roles managed by hand: give them what policies/ then says`,
+          }
+        : { name: `policies for output bucket ${bucket}`, ok: true },
+    );
   }
   return checks;
 }

@@ -1,3 +1,4 @@
+import { MAX_DELETE_KEYS } from '../clients/oss';
 import { outputsDeletedEvent } from '../events/completion';
 import type { JobOutput } from '../jobs/job';
 import { loadJob } from '../jobs/lifecycle';
@@ -26,7 +27,7 @@ export async function deleteOutputsOfSource(ctx: BucketContext, sourceKey: strin
     if (!state || state.facts.deleted || state.view.key !== sourceKey || !rules.some((r) => r.name === state.view.rule)) continue;
     const owners = await Promise.all(state.view.outputs.map((output) => life.retry(() => life.store.outputOwner(output.key))));
     const owned = state.view.outputs.filter((_, i) => owners[i]?.sourceKey === sourceKey);
-    await Promise.all(owned.map((output) => deleteOutput(ctx, output)));
+    await deleteOutputs(ctx, owned);
     await Promise.all(owned.map((output) => life.retry(() => life.store.releaseOutput(output.key))));
     const deletedAt = new Date(life.clock.now()).toISOString();
     let event: { id: string; publishedAt: string } | undefined;
@@ -42,10 +43,21 @@ export async function deleteOutputsOfSource(ctx: BucketContext, sourceKey: strin
   return outcomes;
 }
 
-/** An output and every file of it (a storyboard's sheets, a poster's leftover candidates), in its own bucket. */
-async function deleteOutput(ctx: BucketContext, output: JobOutput): Promise<void> {
-  const bucket = output.bucket ? await ctx.deps.bucket(output.bucket) : ctx.bucket;
-  const keys = [output.key, ...(output.files ?? []), ...(output.candidates ?? [])];
-  // OSS answers a DELETE of a missing object with 204: deleting again is harmless.
-  await Promise.all(keys.map((key) => ctx.deps.retry('oss', () => bucket.delete(key))));
+/**
+ * The outputs and every file of them (a storyboard's sheets, a poster's leftover candidates), each in its own bucket:
+ * one request per bucket, a DeleteMultipleObjects when there are several keys (at most 1000 per request).
+ */
+async function deleteOutputs(ctx: BucketContext, outputs: readonly JobOutput[]): Promise<void> {
+  const byBucket = new Map<string | undefined, string[]>();
+  for (const output of outputs) byBucket.set(output.bucket, [...(byBucket.get(output.bucket) ?? []), output.key, ...(output.files ?? []), ...(output.candidates ?? [])]);
+  await Promise.all(
+    [...byBucket].map(async ([name, keys]) => {
+      const bucket = name ? await ctx.deps.bucket(name) : ctx.bucket;
+      // OSS answers a delete of a missing object as deleted: deleting again is harmless.
+      for (let i = 0; i < keys.length; i += MAX_DELETE_KEYS) {
+        const batch = keys.slice(i, i + MAX_DELETE_KEYS);
+        await ctx.deps.retry('oss', () => (batch.length === 1 ? bucket.delete(batch[0]!) : bucket.deleteMany(batch)));
+      }
+    }),
+  );
 }

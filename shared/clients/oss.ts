@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CloudCredentials } from './credentials';
 import type { EndpointOverride } from './endpoint';
@@ -35,6 +36,11 @@ export interface BucketApi {
    */
   copyInPlace(key: string, headers: ObjectHeaders & { tags: Record<string, string>; from?: string }): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Deletes up to 1000 keys in one request (DeleteMultipleObjects: `POST /?delete`, quiet mode, Content-MD5 of the
+   * body, which OSS requires). Missing keys count as deleted, as with `delete`.
+   */
+  deleteMany(keys: readonly string[]): Promise<void>;
   /** One page of keys under a prefix, in key order (ListObjectsV2). */
   list(prefix: string, options: { startAfter?: string; maxKeys: number }): Promise<{ keys: string[]; truncated: boolean }>;
   /** GET /?versioning: Enabled, Suspended, or undefined for a bucket whose versioning was never enabled. */
@@ -42,6 +48,9 @@ export interface BucketApi {
   /** POST /<key>?x-oss-async-process: starts an IMM job on the object (OSS's asynchronous processing). */
   asyncProcess(key: string, process: string): Promise<{ TaskId: string; RequestId?: string; EventId?: string }>;
 }
+
+/** DeleteMultipleObjects takes at most this many keys per request (OSS API reference). */
+export const MAX_DELETE_KEYS = 1000;
 
 export interface OssClientOptions {
   bucket: string;
@@ -170,6 +179,15 @@ export function createBucketClient(options: OssClientOptions): BucketApi {
     },
     async delete(key) {
       await call({ method: 'DELETE', key });
+    },
+    async deleteMany(keys) {
+      if (keys.length === 0) return;
+      if (keys.length > MAX_DELETE_KEYS) throw new RangeError(`deleteMany takes at most ${MAX_DELETE_KEYS} keys per request, not ${keys.length}`);
+      const objects = keys.map((key) => `<Object><Key>${xmlEscape(key)}</Key></Object>`).join('');
+      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Delete><Quiet>true</Quiet>${objects}</Delete>`, 'utf8');
+      const headers = { 'content-type': 'application/xml', 'content-md5': createHash('md5').update(body).digest('base64') };
+      // Quiet mode: OSS answers an empty result when every key is deleted (the request fails as a whole otherwise).
+      await call({ method: 'POST', key: '', query: { delete: '' }, headers, body });
     },
     async list(prefix, listOptions) {
       const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': String(listOptions.maxKeys) };

@@ -77,6 +77,9 @@ export function fakeBucket(name = BUCKET) {
       headers.set(key, set);
       tags.set(key, value);
     },
+    async deleteMany(keys) {
+      for (const key of keys) objects.delete(key);
+    },
     async delete(key) {
       objects.delete(key);
     },

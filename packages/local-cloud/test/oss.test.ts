@@ -24,6 +24,7 @@ interface UntypedMethods {
   deleteObjectTagging(name: string): Promise<{ status: number }>;
   putBucketVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<{ status: number }>;
   getBucketVersioning(name: string): Promise<{ versionStatus: string | undefined }>;
+  getBucketLocation(name: string): Promise<{ location: string }>;
   /** The low-level request(), used for x-oss-async-process which ali-oss has no method for. */
   request(params: RawRequestParams): Promise<{ status: number; data: Buffer }>;
 }
@@ -791,5 +792,42 @@ describe('local OSS through the real ali-oss client', () => {
     const share = (outcome: string) => (counts.get(outcome) ?? 0) / attempts;
     assert.ok(Math.abs(share('503 ServiceUnavailable') - 0.2) < 0.06, `server errors ${share('503 ServiceUnavailable')}`);
     assert.ok(Math.abs(share('503 SlowDown') - 0.1) < 0.05, `throttles ${share('503 SlowDown')}`);
+  });
+
+  test('DeleteMultipleObjects (ali-oss deleteMulti): verbose and quiet, one event per removed object, Content-MD5 required', async (t) => {
+    const { client, events, waitForEvent, oss: server } = await startTestOss(t);
+    const oss = client();
+    for (const key of ['multi/a.gif', 'multi/b & <c>.webp', 'multi/c.vtt', 'multi/kept.gif']) await oss.put(key, Buffer.from(key));
+
+    const verbose = await oss.deleteMulti(['multi/a.gif', 'multi/b & <c>.webp', 'multi/never-existed.gif']);
+    assert.equal(verbose.res.status, 200);
+    // Every key named counts as deleted, a missing one too (as DeleteObject answers 204 for it).
+    assert.deepEqual((verbose.deleted as unknown as { Key: string }[]).map((d) => d.Key), ['multi/a.gif', 'multi/b & <c>.webp', 'multi/never-existed.gif']);
+    const quiet = await oss.deleteMulti(['multi/c.vtt'], { quiet: true });
+    assert.deepEqual(quiet.deleted, []);
+
+    const left = (await oss.list({ prefix: 'multi/', 'max-keys': 10 }, {})).objects?.map((o) => o.name);
+    assert.deepEqual(left, ['multi/kept.gif']);
+    await waitForEvent((e) => e.oss.object.key === 'multi/c.vtt');
+    const removed = events.filter((e) => e.eventName === 'ObjectRemoved:DeleteObjects');
+    assert.deepEqual(removed.map((e) => e.oss.object.key).sort(), ['multi/a.gif', 'multi/b & <c>.webp', 'multi/c.vtt'], 'one event per object that existed');
+    assert.equal(removed.find((e) => e.oss.object.key === 'multi/a.gif')?.oss.object.deltaSize, -'multi/a.gif'.length);
+
+    // Without Content-MD5, or with one that does not match the body, OSS deletes nothing.
+    const body = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet><Object><Key>multi/kept.gif</Key></Object></Delete>');
+    const raw = (headers: Record<string, string>) =>
+      (oss as unknown as UntypedMethods).request({ method: 'POST', bucket: BUCKET, object: '', subres: 'delete', headers: { 'Content-Type': 'application/xml', ...headers }, content: body, successStatuses: [200] });
+    const missing = await rawSignedRequest(server, 'POST', '/?delete', `${BUCKET}.oss-${REGION}.aliyuncs.com`, `/${BUCKET}/?delete`, body);
+    assert.equal(missing.status, 400);
+    assert.match(missing.body, /<Code>InvalidDigest<\/Code>[\s\S]*Content-MD5/);
+    await assertOssError(raw({ 'Content-MD5': createHash('md5').update('other').digest('base64') }), 400, 'InvalidDigest');
+    assert.deepEqual((await oss.list({ prefix: 'multi/', 'max-keys': 10 }, {})).objects?.map((o) => o.name), ['multi/kept.gif']);
+  });
+
+  test('GetBucketLocation (ali-oss getBucketLocation): oss-<region>, the region a bucket is given', async (t) => {
+    const { client } = await startTestOss(t, { buckets: [BUCKET, { name: OTHER_BUCKET, region: 'cn-shanghai' }] });
+    assert.equal((await client().getBucketLocation(BUCKET)).location, `oss-${REGION}`);
+    assert.equal((await client().getBucketLocation(OTHER_BUCKET)).location, 'oss-cn-shanghai');
+    await assertOssError(client().getBucketLocation('no-such-bucket'), 404, 'NoSuchBucket');
   });
 });

@@ -15,6 +15,8 @@ export interface OperationContext {
   req: IncomingMessage;
   res: ServerResponse;
   bucket: BucketStore;
+  /** The bucket's region, e.g. 'cn-hangzhou' (GetBucketLocation answers `oss-<region>`). */
+  bucketRegion: string;
   key: string;
   query: ReadonlyMap<string, string>;
   /** Owner of every local bucket. */

@@ -5,7 +5,8 @@ export type OssEventName =
   | 'ObjectCreated:PostObject'
   | 'ObjectCreated:CopyObject'
   | 'ObjectCreated:CompleteMultipartUpload'
-  | 'ObjectRemoved:DeleteObject';
+  | 'ObjectRemoved:DeleteObject'
+  | 'ObjectRemoved:DeleteObjects';
 
 /** One element of the `events` array Function Compute's OSS trigger delivers. */
 export interface OssEventRecord {
@@ -54,7 +55,7 @@ export function buildEventRecord(
   object: StoredObject,
   previous?: StoredObject,
 ): OssEventRecord {
-  const removed = eventName === 'ObjectRemoved:DeleteObject';
+  const removed = eventName.startsWith('ObjectRemoved:');
   return {
     eventName,
     eventSource: 'acs:oss',

@@ -21,7 +21,8 @@ import {
   putObjectTagging,
 } from './objects';
 import { V1_SUBRESOURCES } from './signature';
-import { getBucketVersioning, putBucketVersioning } from './versioning';
+import { getBucketLocation, getBucketVersioning, putBucketVersioning } from './versioning';
+import { deleteMultipleObjects } from './delete-multiple';
 
 /** Sub-resources that qualify a request without selecting a different operation. */
 const PASSIVE_SUBRESOURCES = new Set(['security-token', 'x-oss-traffic-limit', 'x-oss-request-payer']);
@@ -31,8 +32,9 @@ type OperationTable = Record<string, Record<string, Operation>>;
 
 const BUCKET_OPERATIONS: OperationTable = {
   // listV2 signs its continuation token as a sub-resource; list-type=2 is a plain parameter.
-  GET: { '': listObjects, 'continuation-token': listObjects, versioning: getBucketVersioning },
+  GET: { '': listObjects, 'continuation-token': listObjects, versioning: getBucketVersioning, location: getBucketLocation },
   PUT: { versioning: putBucketVersioning },
+  POST: { delete: deleteMultipleObjects },
 };
 
 const OBJECT_OPERATIONS: OperationTable = {

@@ -66,6 +66,11 @@ export interface LocalBucket {
   name: string;
   /** Versioning from the start (as after PutBucketVersioning); a bucket that already has a state keeps it. */
   versioning?: 'Enabled' | 'Suspended';
+  /**
+   * The region GetBucketLocation reports (default: the server's). Only that answer changes: the bucket is served at
+   * this endpoint like the others, so a check of where a bucket lives (e.g. `doctor`) can meet one elsewhere.
+   */
+  region?: string;
 }
 
 export interface LocalOss {
@@ -85,8 +90,10 @@ export async function startLocalOss(options: LocalOssOptions): Promise<LocalOss>
   // ali-oss's own region option carries the prefix ('oss-cn-hangzhou'); OSS's signing region does not.
   if (options.region.startsWith('oss-')) throw new Error(`region must be like 'cn-hangzhou', got ${options.region}`);
   const buckets = new Map<string, BucketStore>();
+  const regions = new Map<string, string>();
   for (const entry of options.buckets) {
-    const { name, versioning } = typeof entry === 'string' ? { name: entry, versioning: undefined } : entry;
+    const { name, versioning, region } = typeof entry === 'string' ? { name: entry, versioning: undefined, region: undefined } : entry;
+    regions.set(name, region ?? options.region);
     if (!BUCKET_NAME.test(name)) throw new Error(`Invalid OSS bucket name: ${name}`);
     if (buckets.has(name)) throw new Error(`OSS bucket ${name} is listed twice`);
     const store: BucketStore =
@@ -96,7 +103,7 @@ export async function startLocalOss(options: LocalOssOptions): Promise<LocalOss>
   }
   const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    const handling = handleRequest(req, res, options, buckets).finally(() => inFlight.delete(handling));
+    const handling = handleRequest(req, res, options, buckets, regions).finally(() => inFlight.delete(handling));
     inFlight.add(handling);
   });
   await new Promise<void>((resolve, reject) => {
@@ -129,6 +136,7 @@ async function handleRequest(
   res: ServerResponse,
   options: LocalOssOptions,
   buckets: ReadonlyMap<string, BucketStore>,
+  regions: ReadonlyMap<string, string>,
 ): Promise<void> {
   const requestId = randomBytes(12).toString('hex').toUpperCase();
   const now = new Date(Date.now() + (options.clockOffsetMs ?? 0));
@@ -149,6 +157,7 @@ async function handleRequest(
       req,
       res,
       bucket,
+      bucketRegion: regions.get(bucketName) ?? options.region,
       key,
       query,
       accountId: options.accountId,

@@ -1,4 +1,4 @@
-// PutBucketVersioning and GetBucketVersioning. Only the state is kept: objects still have one version each (see the
+// PutBucketVersioning and GetBucketVersioning (and GetBucketLocation, the other bucket setting read here). Only the state is kept: objects still have one version each (see the
 // limits in the README); what the state changes here is that x-oss-forbid-overwrite stops protecting keys.
 
 import type { OperationContext } from './context';
@@ -21,4 +21,9 @@ export async function getBucketVersioning(ctx: OperationContext): Promise<void> 
   const status = ctx.bucket.versioning;
   // A bucket whose versioning was never enabled answers an empty configuration, without a Status element.
   sendXml(ctx.res, 200, xmlDocument('VersioningConfiguration', { Status: status === 'Off' ? undefined : status }));
+}
+
+/** GetBucketLocation: `<LocationConstraint>oss-<region></LocationConstraint>` (OSS API reference). */
+export async function getBucketLocation(ctx: OperationContext): Promise<void> {
+  sendXml(ctx.res, 200, `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint>oss-${ctx.bucketRegion}</LocationConstraint>`);
 }
