@@ -146,12 +146,21 @@ describe('recording a task: every file gets its headers and tags in one request'
 });
 
 describe('recording a task: a rule without headers or tags', () => {
-  it('sets the Content-Type and the app\'s tags only, on the copies and on the WebVTT', async () => {
+  it('sets the Content-Type and the app\'s tags only, on the copies and on the WebVTT; an output\'s own header is its own', async () => {
     const rules: RuleInput[] = [
-      { name: 'plain', prefix: 'videos/', outputs: [{ format: 'webp', key: 'animations/{basename}' }, { kind: 'storyboard', key: 'boards/{basename}', frames: 2, columns: 2, rows: 1, width: 32 }] },
+      {
+        name: 'plain',
+        prefix: 'videos/',
+        outputs: [
+          { format: 'webp', key: 'animations/{basename}' },
+          { format: 'gif', key: 'animations/{basename}', contentDisposition: 'attachment' },
+          { kind: 'storyboard', key: 'boards/{basename}', frames: 2, columns: 2, rows: 1, width: 32 },
+        ],
+      },
     ];
     const { app, jobId } = await submitted(rules);
     app.bucket.objects.set('animations/clip.mp4.webp', 'RIFF');
+    app.bucket.objects.set('animations/clip.mp4.gif', 'GIF89a');
     app.bucket.objects.set('boards/clip.mp4.jpg', 'sheet');
     const { of } = recordRequests(app);
     await recordTaskNotice(notice('task-1', jobId), app.deps());
@@ -159,6 +168,7 @@ describe('recording a task: a rule without headers or tags', () => {
     assert.deepEqual(
       of('copy').map((r) => [r.key, r.options]).sort(),
       [
+        ['animations/clip.mp4.gif', { contentType: 'image/gif', contentDisposition: 'attachment', tags: { ...tags, format: 'gif' } }],
         ['animations/clip.mp4.webp', { contentType: 'image/webp', tags: { ...tags, format: 'webp' } }],
         ['boards/clip.mp4.jpg', { contentType: 'image/jpeg', tags: { ...tags, format: 'jpg', kind: 'storyboard' } }],
       ],

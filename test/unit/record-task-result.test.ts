@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import { bucketContext } from '../../shared/app/context';
 import { recordTaskNotice } from '../../shared/app/record';
 import { submitUploads } from '../../shared/app/submit';
@@ -52,6 +53,17 @@ describe('the result of a task, written beside its job', () => {
       error: null,
       outputs: [{ key: GIF, tagged: true, bytes: 6 }],
     } satisfies TaskResult);
+  });
+
+  it('an animation it can read has its frames counted, without a warning', async () => {
+    const app = await submitted('oss');
+    const frames = 3;
+    const pixels = Buffer.alloc(8 * 8 * frames * 3, 0).map((_, i) => Math.floor(i / (8 * 8 * 3)) * 80);
+    const gif = await sharp(pixels, { raw: { width: 8, height: 8 * frames, channels: 3, pageHeight: 8 } }).gif({ delay: [100, 100, 100], loop: 0 }).toBuffer();
+    app.bucket.objects.set(GIF, gif.toString('latin1'));
+    await recordTaskNotice(notice('task-1', jobId), app.deps());
+    assert.deepEqual(resultOf(app, 'task-1')?.outputs, [{ key: GIF, tagged: true, bytes: gif.length, frames }]);
+    assert.deepEqual(app.logs.filter((l) => l.level === 'warn'), []);
   });
 
   it('a notice with only one of the task\'s times keeps that one', async () => {
