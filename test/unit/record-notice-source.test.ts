@@ -73,11 +73,12 @@ describe('a notice whose task was never indexed: the job awaiting a lost task, b
     const { app, recent } = setup();
     // The one: its lost attempt started the gif's task, then lost the webp's answer.
     const awaiting = await seedJob(app, 'A', [lost(1, [{ taskId: 'task-1', outputs: [GIF] }])]);
-    // Each of these would be a second candidate, and then nothing is adopted:
+    // Each of these would be a second candidate (or, H: a retrying attempt without an error, a crash), and then nothing is adopted:
     await seedJob(app, 'B', [lost(1)], { ended: true });
     await seedJob(app, 'C', [lost(1)], { rule: 'by-imm' });
     await seedJob(app, 'D', [attempt(1, 'retrying', 'ServiceUnavailable')]);
     await seedJob(app, 'E', [attempt(1, 'failed', UNKNOWN_OUTCOME)]);
+    await seedJob(app, 'H', [attempt(1, 'retrying')], { rule: 'preview' });
     await seedJob(app, 'F', [lost(1), attempt(2, 'submitted', undefined, [{ taskId: 'task-2', outputs: [GIF] }])]);
     await seedJob(app, 'G', [attempt(1, 'submitted', undefined, [{ taskId: 'task-3', outputs: [GIF, WEBP] }]), lost(2)]);
     // A source listing can name a job whose records are gone.
