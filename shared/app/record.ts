@@ -35,13 +35,14 @@ export async function recordTaskNotice(notice: ImmTaskNotice, deps: AppDeps): Pr
 async function locateJob(notice: ImmTaskNotice, deps: AppDeps): Promise<{ ctx: BucketContext; jobId: string; outputs?: string[] } | string> {
   const userData = parseUserData(notice.UserData);
   if (userData) return { ctx: await bucketContext(deps, userData.bucket), jobId: userData.jobId };
-  const sourceBucket = /^oss:\/\/([^/]+)\//.exec(notice.Sources?.[0]?.URI ?? '')?.[1];
-  if (!sourceBucket) return 'neither UserData nor a source bucket names a video-animation job';
-  const ctx = await bucketContext(deps, sourceBucket);
+  // oss://<bucket>/<key>: the key is the rest of the URI, whatever it holds (both groups are set on a match).
+  const source = /^oss:\/\/([^/]+)\/(.+)/s.exec(notice.Sources?.[0]?.URI ?? '');
+  if (!source) return 'neither UserData nor a source bucket names a video-animation job';
+  const [, sourceBucket, sourceKey] = source;
+  const ctx = await bucketContext(deps, sourceBucket!);
   const index = await ctx.life.retry(() => ctx.life.store.findTask(notice.TaskId));
   if (index) return { ctx, jobId: index.jobId, ...(index.outputs ? { outputs: index.outputs } : {}) };
-  const sourceKey = /^oss:\/\/[^/]+\/(.+)$/.exec(notice.Sources?.[0]?.URI ?? '')?.[1];
-  const lost = sourceKey ? await jobAwaitingLostTask(ctx, sourceKey) : undefined;
+  const lost = await jobAwaitingLostTask(ctx, sourceKey!);
   if (lost) {
     deps.log.warn('adopting a task whose POST answer was lost, by its source', { jobId: lost.jobId, taskId: notice.TaskId, output: lost.output });
     return { ctx, jobId: lost.jobId, outputs: [lost.output] };

@@ -7,7 +7,7 @@ import { planOfJob } from '../jobs/plan';
 import type { MediaInfo } from '../jobs/sampling';
 import { countAnimationFrames } from '../media/animation-frames';
 import { choosePoster } from '../media/poster';
-import { planPreviews } from '../media/previews';
+import { planPreviews, type PlannedStoryboard } from '../media/previews';
 import { storyboardVtt, VTT_CONTENT_TYPE } from '../media/storyboard';
 import { outputContentType, outputDelivery } from '../rules/naming';
 import type { Rule } from '../rules/schema';
@@ -179,8 +179,8 @@ async function recordOutput(ctx: BucketContext, to: OutputToRecord, missing: (ke
     const gone = sheets.find((sheet) => !sheet.info);
     if (gone) return missing(gone.key);
     await Promise.all(sheets.map(({ key }) => set(key, output.format)));
-    const storyboard = to.rule ? planPreviews(to.rule, to.sourceKey, to.media).find((p) => p.kind === 'storyboard' && p.keys.vttKey === output.key) : undefined;
-    if (!storyboard || storyboard.kind !== 'storyboard' || !to.media) {
+    const storyboard = to.rule ? planPreviews(to.rule, to.sourceKey, to.media).find((p): p is PlannedStoryboard => p.kind === 'storyboard' && p.keys.vttKey === output.key) : undefined;
+    if (!storyboard || !to.media) {
       return { problem: { code: 'RuleChanged', message: `the storyboard ${output.key} is no longer in its rule, or the video's duration is unknown: its WebVTT cannot be written` } };
     }
     const vtt = storyboardVtt(storyboard.layout, to.media.duration);
