@@ -146,6 +146,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const spec = await loadSpec(options.specFile ?? 's.yaml', { AccountID: LOCAL_ACCOUNT_ID, ...options.specEnv });
   // The endpoints pushed the completion events: s.yaml's vars.localEventSubscribers and the caller's.
   const subscribers: NonNullable<StackOptions['eventEndpoints']> = [...localEventSubscribers(spec), ...(options.eventEndpoints ?? [])];
+  // Refused before any server starts, so a refusal leaves nothing running.
+  const namesEventsTopic = spec.functions.some((fn) => !!(options.functionEnv?.['EVENTS_TOPIC'] ?? fn.env['EVENTS_TOPIC']));
+  if (subscribers.length > 0 && !namesEventsTopic) {
+    throw new SpecError('s.yaml vars.localEventSubscribers (or eventEndpoints) name endpoints, but no function has an EVENTS_TOPIC: set vars.events to \'true\'');
+  }
   // Refuse a timer the local stack cannot run before anything starts, whether or not timerIntervalMs overrides its rate.
   const schedules = spec.functions.flatMap((fn) =>
     fn.timerTriggers
@@ -287,9 +292,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const eventTopics = new Set([...functions.values()].map((f) => f.environment['EVENTS_TOPIC']).filter((t): t is string => !!t));
-  if (subscribers.length > 0 && eventTopics.size === 0) {
-    throw new SpecError('s.yaml vars.localEventSubscribers (or eventEndpoints) name endpoints, but no function has an EVENTS_TOPIC: set vars.events to \'true\'');
-  }
   for (const topic of eventTopics) {
     subscribers.forEach((subscriber, i) =>
       mnsApi.subscribeHttpEndpoint(topic, {
