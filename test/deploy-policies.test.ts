@@ -442,7 +442,8 @@ describe('the function roles grant exactly what the functions call (deleteWithSo
           assert.equal((await stack.client.list({ prefix: 'kept/', 'max-keys': 10 }, {})).objects?.length, 1, 'a rule without deleteWithSource keeps its output');
         },
       ],
-      [{}],
+      // The fast conversion ends a task at once: the notice waits so that record never runs beside submit.
+      [{ notices: { delayMs: 300 } }],
       { buckets: [{ name: PREVIEWS }], imm: { conversion: 'fast' } },
     );
   });
