@@ -195,7 +195,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const portLog = (line: string) => log('stack', line);
 
   // The buckets s.yaml's rules write outputs to exist too (in the cloud the user creates them; `doctor` checks that).
-  const outputBuckets = parseRuleSet(spec.rules, { recordsPrefix: submitSpec.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX }, 's.yaml vars.rules').flatMap((rule) => [
+  // A spec without vars.rules (rules given to the functions as RULES) names none.
+  const outputBuckets = (spec.rules === undefined ? [] : parseRuleSet(spec.rules, { recordsPrefix: submitSpec.env['RECORDS_PREFIX'] ?? DEFAULT_RECORDS_PREFIX }, 's.yaml vars.rules')).flatMap((rule) => [
     ...rule.outputs.map((output) => outputDelivery(rule, output, bucket).bucket),
     outputDelivery(rule, {}, bucket).bucket,
   ]);
