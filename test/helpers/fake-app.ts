@@ -267,11 +267,21 @@ export function fakeApp(options: { config?: AppConfig; engine?: (imm: ReturnType
     engine: async () => engine,
     mediaProbe: async () => media,
     taskLookup: async () => imm.lookup,
-    // The real retry policy; its backoff moves the fake clock, so retries run instantly.
+    // The real retry policy; its backoff moves the fake clock, so retries run instantly. `retried` lists each retry
+    // as `<service> <code>`, the service the caller named (as the runtime's retry log line shows it).
     retry: (service, operation, kind) =>
-      withRetries(operation, { service, ...(kind ? { kind } : {}), deadline: clock.now() + 60_000, now: clock.now, random: () => 0.5, sleep: async (ms) => clock.advance(ms) }),
+      withRetries(operation, {
+        service,
+        ...(kind ? { kind } : {}),
+        deadline: clock.now() + 60_000,
+        now: clock.now,
+        random: () => 0.5,
+        sleep: async (ms) => clock.advance(ms),
+        onRetry: (info) => retried.push(`${info.service} ${info.code}`),
+      }),
   });
-  return { clock, bucket, store, imm, media, logs, config, deps };
+  const retried: string[] = [];
+  return { clock, bucket, store, imm, media, logs, config, deps, retried };
 }
 
 /** The OSS trigger event for one upload. */

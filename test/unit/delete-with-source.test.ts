@@ -6,7 +6,6 @@ import { submitUploads } from '../../shared/app/submit';
 import type { CompletionEvent } from '../../shared/events/completion';
 import { jobIdFor } from '../../shared/jobs/plan';
 import type { OutputsDeleted } from '../../shared/jobs/store';
-import { withRetries } from '../../shared/platform/retry';
 import type { RuleInput } from '../../shared/rules/schema';
 import { BUCKET, DEFAULT_RULES, fakeApp, notice, serviceError, testConfig, uploadEvent } from '../helpers/fake-app';
 
@@ -110,27 +109,13 @@ describe('outputs deleted with their source: what is deleted', () => {
     await succeeded(app);
     const deletes = watchDeletes(app, [GIF]);
     const { published, events } = topic(app, 1);
-    const retried: string[] = [];
-    const deps: AppDeps = {
-      ...app.deps(),
-      events,
-      retry: (service, operation, kind) =>
-        withRetries(operation, {
-          service,
-          ...(kind ? { kind } : {}),
-          deadline: app.clock.now() + 60_000,
-          now: app.clock.now,
-          random: () => 0.5,
-          sleep: async (ms) => app.clock.advance(ms),
-          onRetry: (info) => retried.push(`${info.service} ${info.code}`),
-        }),
-    };
+    const deps: AppDeps = { ...app.deps(), events };
     const [outcome] = await submitUploads(removal(KEY), deps);
     assert.equal(outcome?.status, 'deleted');
     assert.deepEqual(deletes.requests, [[GIF, WEBP], [GIF, WEBP]], 'the multi-delete sent again whole');
     assert.equal(app.bucket.objects.has(GIF), false);
     assert.equal(published.length, 1);
-    assert.deepEqual(retried.sort(), ['mns ServiceUnavailable', 'oss ServiceUnavailable']);
+    assert.deepEqual([...app.retried].sort(), ['mns ServiceUnavailable', 'oss ServiceUnavailable']);
   });
 
   it('an output without an owner marker is left alone: it may be anyone\'s', async () => {
