@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { ffmpegPath } from '@video-animation/local-cloud';
 import sharp from 'sharp';
+import { darkThenPatternVideo, imageStats } from './helpers/dark-video';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 /**
@@ -32,24 +28,10 @@ const SHEET = { width: 2 * 2 + 4 * 64 + 3 * 2, height: 2 * 2 + 3 * 36 + 2 * 2 };
 
 let stack: TestStack;
 
-/** Mean brightness and largest spread (colour channels) of a region of an image. */
-async function stats(image: Buffer, region: { left: number; top: number; width: number; height: number }) {
-  const colour = (await sharp(await sharp(image).extract(region).toBuffer()).stats()).channels.slice(0, 3);
-  return { mean: colour.reduce((sum, c) => sum + c.mean, 0) / colour.length, spread: Math.max(...colour.map((c) => c.stdev)) };
-}
-
 before(async () => {
   stack = await startTestStack({ functionEnv: { RULES: JSON.stringify(RULES) } });
   // Two seconds of black, then a test pattern: tiles over the black part are black, the others have a picture.
-  const file = path.join(stack.dir, 'dark.mp4');
-  // prettier-ignore
-  await promisify(execFile)(ffmpegPath(), [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=black:s=320x180:r=25:d=${BLACK_SECONDS}`,
-    '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=25:d=4',
-    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', file,
-  ]);
-  await stack.client.put(KEY, await readFile(file));
+  await stack.client.put(KEY, await darkThenPatternVideo(stack.dir, BLACK_SECONDS));
   await stack.idle();
 });
 after(async () => stack?.stop());
@@ -96,7 +78,7 @@ describe('a storyboard with engine oss', () => {
     for (const [i, [, start, , name, x, y, w, h]] of cues.entries()) {
       assert.equal(name, 'dark.jpg');
       const middle = Number(start!.slice(6)) + record.media!.duration / 24;
-      const tile = await stats(sheet, { left: Number(x), top: Number(y), width: Number(w), height: Number(h) });
+      const tile = await imageStats(sheet, { left: Number(x), top: Number(y), width: Number(w), height: Number(h) });
       if (middle < BLACK_SECONDS - 0.2) {
         assert.ok(tile.mean < 8, `the tile at ${middle.toFixed(2)} s is black`);
         black.push(i);

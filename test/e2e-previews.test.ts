@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { ffmpegPath } from '@video-animation/local-cloud';
-import sharp from 'sharp';
+import { darkThenPatternVideo, imageStats } from './helpers/dark-video';
 import { startTestStack, type TestStack } from './helpers/stack';
 
 /**
@@ -28,25 +23,10 @@ const BLACK_SECONDS = 2;
 
 let stack: TestStack;
 
-/** Mean brightness and largest spread (colour channels) of an image or a region of it. */
-async function stats(image: Buffer, region?: { left: number; top: number; width: number; height: number }) {
-  const input = region ? await sharp(image).extract(region).toBuffer() : image;
-  const colour = (await sharp(input).stats()).channels.slice(0, 3);
-  return { mean: colour.reduce((sum, c) => sum + c.mean, 0) / colour.length, spread: Math.max(...colour.map((c) => c.stdev)) };
-}
-
 before(async () => {
   stack = await startTestStack({ functionEnv: { RULES: JSON.stringify(RULES) } });
   // Two seconds of black, then a test pattern: the first frame of the video is black.
-  const file = path.join(stack.dir, 'dark.mp4');
-  // prettier-ignore
-  await promisify(execFile)(ffmpegPath(), [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=black:s=320x180:r=25:d=${BLACK_SECONDS}`,
-    '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=25:d=4',
-    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', file,
-  ]);
-  await stack.client.put(KEY, await readFile(file));
+  await stack.client.put(KEY, await darkThenPatternVideo(stack.dir, BLACK_SECONDS));
   await stack.idle();
 });
 after(async () => stack?.stop());
@@ -71,7 +51,7 @@ describe('posters and storyboards beside the animations', () => {
 
   it('the poster is not the black first frame, and its candidates are gone', async () => {
     const poster = (await stack.client.get('posters/dark.jpg')).content as Buffer;
-    const { mean, spread } = await stats(poster);
+    const { mean, spread } = await imageStats(poster);
     assert.ok(mean > 40 && spread > 20, `the poster has a picture (mean ${mean}, spread ${spread})`);
     const left = await stack.client.list({ prefix: 'posters/dark-candidate-', 'max-keys': 10 }, {});
     assert.deepEqual(left.objects ?? [], []);
@@ -88,7 +68,7 @@ describe('posters and storyboards beside the animations', () => {
     for (const [, start, , sheet, x, y, w, h] of cues) {
       if (!sheets.has(sheet!)) sheets.set(sheet!, (await stack.client.get(`boards/${sheet}`)).content as Buffer);
       const middle = Number(start!.slice(6)) + record.media!.duration / 24;
-      const tile = await stats(sheets.get(sheet!)!, { left: Number(x), top: Number(y), width: Number(w), height: Number(h) });
+      const tile = await imageStats(sheets.get(sheet!)!, { left: Number(x), top: Number(y), width: Number(w), height: Number(h) });
       if (middle < BLACK_SECONDS - 0.2) assert.ok(tile.mean < 8, `the tile at ${middle.toFixed(2)} s is black`);
       if (middle > BLACK_SECONDS + 0.2) assert.ok(tile.spread > 20, `the tile at ${middle.toFixed(2)} s has a picture`);
     }
