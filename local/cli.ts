@@ -167,6 +167,22 @@ Operate it from another terminal: npx video-animation status --local   (endpoint
   process.on('SIGTERM', () => void stop());
 }
 
+/** The storyboard block s.yaml carries commented out in its first rule (the same two lines). */
+const DEMO_STORYBOARD = { kind: 'storyboard', key: 'storyboards/{dirname}/{basename}' };
+
+/**
+ * s.yaml's rules, with its commented storyboard added to the first rule when that rule has none: the demo shows a
+ * poster, a sprite sheet and its WebVTT beside the animations whatever s.yaml keeps on.
+ */
+async function rulesWithStoryboard(): Promise<{ rules: { name: string; prefix: string; outputs: { kind?: string }[] }[]; added: boolean }> {
+  const spec = await loadSpec('s.yaml', { AccountID: LOCAL_ACCOUNT_ID });
+  const rules = spec.rules as { name: string; prefix: string; outputs: { kind?: string }[] }[];
+  const [first, ...others] = rules;
+  if (!first) throw new Error('s.yaml has no rules');
+  if (first.outputs.some((o) => o.kind === 'storyboard')) return { rules, added: false };
+  return { rules: [{ ...first, outputs: [...first.outputs, DEMO_STORYBOARD] }, ...others], added: true };
+}
+
 /**
  * `npm run demo`: one sample video through the whole pipeline; exit 0 only if every output is there and tagged.
  * It runs on the data folder `npm start` uses (when no stack is running there), so `npm start` and the gallery show
@@ -179,12 +195,17 @@ async function demo(): Promise<number> {
   const quiet = process.argv.includes('--quiet');
   await checkSpecAsTheBuildDoes();
   const conversion = conversionFromEnv(process.env['LOCAL_IMM_CONVERSION']);
-  const stack = await startStack({ dataDir, log: quiet ? undefined : (line) => console.log(line), ...(conversion ? { imm: { conversion } } : {}) });
+  const demoRules = await rulesWithStoryboard();
+  const stack = await startStack({
+    dataDir,
+    log: quiet ? undefined : (line) => console.log(line),
+    ...(conversion ? { imm: { conversion } } : {}),
+    ...(demoRules.added ? { functionEnv: { RULES: JSON.stringify(demoRules.rules) } } : {}),
+  });
   const keep = path.join(OUT_DIR, 'demo');
   try {
-    const rules = stack.spec.rules as { name: string; prefix: string }[];
-    const rule = rules[0];
-    if (!rule) throw new Error('s.yaml has no rules');
+    const rule = demoRules.rules[0]!;
+    if (demoRules.added) console.log(`The demo adds s.yaml's commented storyboard to rule ${rule.name}, to show every kind of preview (uncomment it to keep it).`);
     await mkdir(keep, { recursive: true });
     const stampText = new Date().toISOString().replace(/[:.]/g, '-');
     const video = path.join(keep, `sample video ${stampText}.mp4`);
